@@ -1,0 +1,196 @@
+// Exact k-nearest neighbours on the CPU.
+//
+// Pass 1 (float32, the hot part): distances ||q||^2 + ||b||^2 - 2 q.b from a packed, blocked GEMM; each
+// tile's distances feed a per-row candidate list of m = k + NEEDLE_RERANK_EXTRA entries in the same pass
+// (nothing N x N is ever stored). In self mode only tiles on or above the diagonal are computed and each
+// off-diagonal tile updates both its rows and its columns, halving the flops.
+// Pass 2 (float64): the m candidates of each row are re-ranked with exact distances, so float32 cancellation
+// in the GEMM form can never reorder true neighbours (and duplicates get distance exactly 0).
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <vector>
+
+#include "needle/needle.h"
+#include "parallel.h"
+#include "simd.h"
+
+namespace needle {
+namespace {
+
+constexpr int KC = 256;  // depth of one packed panel chunk: an A micro-panel (6 x 256 floats) stays in L1
+constexpr int TB = 96;   // tile edge, a multiple of MR and NR
+
+struct AlignedFree {
+  void operator()(float* p) const { std::free(p); }
+};
+using Buffer = std::unique_ptr<float, AlignedFree>;
+
+Buffer aligned_floats(size_t count) {
+  size_t bytes = ((count * sizeof(float) + 63) / 64) * 64;
+  return Buffer(static_cast<float*>(std::aligned_alloc(64, bytes ? bytes : 64)));
+}
+
+// Packs rows of x (n x d) into panels of `width` rows: panel p holds rows [p*width, p*width+width) as
+// d x width, k-major; rows past n are zero. Panels are padded to a whole number of tiles.
+void pack(const float* x, int64_t n, int d, int width, int64_t padded_rows, float* out) {
+  for (int64_t r0 = 0; r0 < padded_rows; r0 += width) {
+    float* panel = out + r0 * d;
+    for (int w = 0; w < width; ++w) {
+      int64_t r = r0 + w;
+      if (r < n) {
+        const float* row = x + r * d;
+        for (int p = 0; p < d; ++p) panel[(int64_t)p * width + w] = row[p];
+      } else {
+        for (int p = 0; p < d; ++p) panel[(int64_t)p * width + w] = 0.f;
+      }
+    }
+  }
+}
+
+// The m best (distance, index) of one row, sorted ascending; empty slots hold (+inf, INT32_MAX).
+struct Lists {
+  int m;
+  std::vector<float> dist;
+  std::vector<int32_t> idx;
+  Lists(int64_t rows, int m_) : m(m_), dist(rows * m_, std::numeric_limits<float>::infinity()), idx(rows * m_, INT32_MAX) {}
+  inline void offer(int64_t row, float d, int32_t j) {
+    float* dr = &dist[row * m];
+    int32_t* ir = &idx[row * m];
+    int s = m - 1;
+    if (d > dr[s] || (d == dr[s] && j >= ir[s])) return;
+    while (s > 0 && (d < dr[s - 1] || (d == dr[s - 1] && j < ir[s - 1]))) {
+      dr[s] = dr[s - 1];
+      ir[s] = ir[s - 1];
+      --s;
+    }
+    dr[s] = d;
+    ir[s] = j;
+  }
+};
+
+void row_norms(const float* x, int64_t n, int d, float* out) {
+  for (int64_t i = 0; i < n; ++i) {
+    double s = 0;
+    const float* r = x + i * d;
+    for (int p = 0; p < d; ++p) s += (double)r[p] * r[p];
+    out[i] = (float)s;
+  }
+}
+
+}  // namespace
+}  // namespace needle
+
+using namespace needle;
+
+extern "C" int needle_rerank(const float* query, int64_t nq, const float* base, int32_t d, const int32_t* cand,
+                             int32_t m, int32_t k, int32_t* idx, float* dist) {
+  if (!query || !base || !cand || !idx || !dist || nq < 0 || d <= 0 || m <= 0 || k <= 0 || k > m) return NEEDLE_EINVAL;
+  const Simd& s = simd();
+  std::vector<double> dd(m);
+  std::vector<int32_t> ii(m);
+  for (int64_t i = 0; i < nq; ++i) {
+    int filled = 0;
+    for (int c = 0; c < m; ++c) {
+      int32_t j = cand[i * m + c];
+      if (j < 0 || j == INT32_MAX) continue;
+      double v = s.sqdist_f64(query + i * d, base + (int64_t)j * d, d);
+      // insertion by (distance, index)
+      int t = filled++;
+      while (t > 0 && (v < dd[t - 1] || (v == dd[t - 1] && j < ii[t - 1]))) {
+        dd[t] = dd[t - 1];
+        ii[t] = ii[t - 1];
+        --t;
+      }
+      dd[t] = v;
+      ii[t] = j;
+    }
+    if (filled < k) return NEEDLE_EINVAL;
+    for (int c = 0; c < k; ++c) {
+      idx[i * k + c] = ii[c];
+      dist[i * k + c] = (float)dd[c];
+    }
+  }
+  return NEEDLE_OK;
+}
+
+extern "C" int needle_cpu_knn(const float* query, int64_t nq, const float* base, int64_t nb, int32_t d, int32_t k,
+                              int32_t self, int32_t threads, int32_t* idx, float* dist) {
+  if (!query || !base || !idx || !dist || nq <= 0 || nb <= 0 || d <= 0 || k <= 0) return NEEDLE_EINVAL;
+  if (self && (nq != nb || query != base)) return NEEDLE_EINVAL;
+  const int64_t avail = self ? nb - 1 : nb;
+  if (k > avail || nq > INT32_MAX || nb > INT32_MAX) return NEEDLE_EINVAL;
+  const int m = (int)std::min<int64_t>(k + NEEDLE_RERANK_EXTRA, avail);
+  const Simd& s = simd();
+
+  const int64_t qtiles = (nq + TB - 1) / TB, btiles = (nb + TB - 1) / TB;
+  Buffer apack = aligned_floats((size_t)(qtiles * TB) * d);
+  Buffer bpack = aligned_floats((size_t)(btiles * TB) * d);
+  if (!apack || !bpack) return NEEDLE_ENOMEM;
+  std::vector<float> qn(nq), bn(nb);
+  row_norms(query, nq, d, qn.data());
+  if (self) bn = qn; else row_norms(base, nb, d, bn.data());
+
+  // the (I, J) tiles to compute: in self mode the upper triangle only
+  std::vector<std::pair<int32_t, int32_t>> tiles;
+  for (int64_t I = 0; I < qtiles; ++I)
+    for (int64_t J = self ? I : 0; J < btiles; ++J) tiles.emplace_back((int32_t)I, (int32_t)J);
+
+  const int nt = (int)std::min<int64_t>(resolve_threads(threads), (int64_t)tiles.size());
+  std::vector<std::unique_ptr<Lists>> lists(nt);
+  fork_join(nt, [&](int t) {
+    // pack in parallel: thread t packs every nt-th tile's rows
+    for (int64_t I = t; I < qtiles; I += nt)
+      pack(query + I * TB * d, std::min<int64_t>(TB, nq - I * TB), d, MR, TB, apack.get() + I * TB * d);
+    for (int64_t J = t; J < btiles; J += nt)
+      pack(base + J * TB * d, std::min<int64_t>(TB, nb - J * TB), d, NR, TB, bpack.get() + J * TB * d);
+  });
+  fork_join(nt, [&](int t) {
+    lists[t] = std::make_unique<Lists>(nq, m);
+    Lists& L = *lists[t];
+    alignas(64) static thread_local float ctile[TB * TB];
+    for (size_t w = t; w < tiles.size(); w += nt) {
+      const int64_t I = tiles[w].first, J = tiles[w].second;
+      const int64_t i0 = I * TB, j0 = J * TB;
+      const float* A = apack.get() + i0 * d;
+      const float* B = bpack.get() + j0 * d;
+      for (int p0 = 0; p0 < d; p0 += KC) {
+        const int kc = std::min(KC, d - p0);
+        for (int jp = 0; jp < TB; jp += NR) {
+          const float* bp = B + (int64_t)jp * d + (int64_t)p0 * NR;
+          for (int ip = 0; ip < TB; ip += MR) {
+            const float* ap = A + (int64_t)ip * d + (int64_t)p0 * MR;
+            s.gemm_ukr(kc, ap, bp, ctile + ip * TB + jp, TB, p0 > 0);
+          }
+        }
+      }
+      const int64_t rows = std::min<int64_t>(TB, nq - i0), cols = std::min<int64_t>(TB, nb - j0);
+      const bool both = self && I != J;  // an off-diagonal tile stands for its mirror too
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t i = i0 + r;
+        const float qi = qn[i];
+        const float* crow = ctile + r * TB;
+        for (int64_t c = 0; c < cols; ++c) {
+          const int64_t j = j0 + c;
+          if (self && i == j) continue;
+          float dv = qi + bn[j] - 2.f * crow[c];
+          if (dv < 0.f) dv = 0.f;
+          L.offer(i, dv, (int32_t)j);
+          if (both) L.offer(j, dv, (int32_t)i);
+        }
+      }
+    }
+  });
+  // merge the per-thread lists into lists[0]
+  Lists& M = *lists[0];
+  for (int t = 1; t < nt; ++t)
+    for (int64_t i = 0; i < nq; ++i)
+      for (int c = 0; c < m; ++c) {
+        int32_t j = lists[t]->idx[i * m + c];
+        if (j == INT32_MAX) break;
+        M.offer(i, lists[t]->dist[i * m + c], j);
+      }
+  return needle_rerank(query, nq, base, d, M.idx.data(), m, k, idx, dist);
+}

@@ -1,0 +1,44 @@
+// Portable tier: plain loops, the fallback for CPUs without AVX2/FMA.
+#include "simd.h"
+
+namespace needle {
+namespace {
+
+void gemm_ukr(int kc, const float* a, const float* b, float* c, int ldc, int accumulate) {
+  float acc[MR][NR] = {};
+  for (int p = 0; p < kc; ++p)
+    for (int r = 0; r < MR; ++r)
+      for (int j = 0; j < NR; ++j) acc[r][j] += a[p * MR + r] * b[p * NR + j];
+  for (int r = 0; r < MR; ++r)
+    for (int j = 0; j < NR; ++j) c[r * ldc + j] = accumulate ? c[r * ldc + j] + acc[r][j] : acc[r][j];
+}
+
+double sqdist_f64(const float* a, const float* b, int d) {
+  double s = 0;
+  for (int p = 0; p < d; ++p) {
+    double t = (double)a[p] - (double)b[p];
+    s += t * t;
+  }
+  return s;
+}
+
+void dot4(const float* w, const float* const* x, int d, float* out) {
+  for (int r = 0; r < 4; ++r) {
+    float s = 0;
+    for (int p = 0; p < d; ++p) s += w[p] * x[r][p];
+    out[r] = s;
+  }
+}
+
+void axpy4(const float* g, const float* const* x, float* y, int d) {
+  for (int p = 0; p < d; ++p) y[p] += g[0] * x[0][p] + g[1] * x[1][p] + g[2] * x[2][p] + g[3] * x[3][p];
+}
+
+}  // namespace
+
+const Simd& simd_scalar() {
+  static const Simd s{"scalar", gemm_ukr, sqdist_f64, dot4, axpy4};
+  return s;
+}
+
+}  // namespace needle

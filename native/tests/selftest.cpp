@@ -1,0 +1,122 @@
+// C++ self-test of the kernels against brute force, and of CUDA against the CPU when built with CUDA.
+// Runs where Java cannot (the device machine); CI runs the same checks through the Java parity tests.
+// Prints one line per case and a closing "N passed, N failed".
+#include <cmath>
+#include <cstdio>
+#include <algorithm>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "needle/needle.h"
+
+static int passed = 0, failed = 0;
+static void check(bool ok, const char* what) {
+  std::printf("%s %s\n", ok ? "PASS" : "FAIL", what);
+  (ok ? passed : failed)++;
+}
+
+static std::vector<float> randn(int64_t n, int d, unsigned seed) {
+  std::mt19937 g(seed);
+  std::normal_distribution<float> nd;
+  std::vector<float> x((size_t)n * d);
+  for (auto& v : x) v = nd(g);
+  return x;
+}
+
+// brute force by (distance, index), float64
+static void brute(const float* q, int64_t nq, const float* b, int64_t nb, int d, int k, bool self, std::vector<int>& idx) {
+  idx.assign((size_t)nq * k, -1);
+  std::vector<std::pair<double, int>> all;
+  for (int64_t i = 0; i < nq; ++i) {
+    all.clear();
+    for (int64_t j = 0; j < nb; ++j) {
+      if (self && i == j) continue;
+      double s = 0;
+      for (int p = 0; p < d; ++p) { double t = (double)q[i * d + p] - b[j * d + p]; s += t * t; }
+      all.emplace_back(s, (int)j);
+    }
+    std::partial_sort(all.begin(), all.begin() + k, all.end());
+    for (int c = 0; c < k; ++c) idx[i * k + c] = all[c].second;
+  }
+}
+
+int main() {
+  std::printf("# cpu isa: %s\n", needle_cpu_isa());
+  struct Case { int64_t nq, nb; int d, k; bool self; };
+  const Case cases[] = {{2, 2, 1, 1, true}, {97, 97, 3, 1, true}, {300, 300, 64, 1, true}, {301, 301, 257, 3, true},
+                        {1000, 1000, 128, 1, true}, {203, 811, 100, 5, false}, {5, 7, 2049, 2, false}};
+  for (const Case& c : cases) {
+    auto b = randn(c.nb, c.d, 7 + c.d);
+    auto q = c.self ? b : randn(c.nq, c.d, 11 + c.d);
+    const float* qp = c.self ? b.data() : q.data();
+    std::vector<int> want, got((size_t)c.nq * c.k);
+    std::vector<float> dist((size_t)c.nq * c.k);
+    brute(qp, c.nq, b.data(), c.nb, c.d, c.k, c.self, want);
+    char what[160];
+    int rc = needle_cpu_knn(qp, c.nq, b.data(), c.nb, c.d, c.k, c.self, 0, got.data(), dist.data());
+    std::snprintf(what, sizeof what, "cpu knn nq=%lld nb=%lld d=%d k=%d self=%d", (long long)c.nq, (long long)c.nb, c.d, c.k, c.self);
+    check(rc == 0 && got == want, what);
+#ifdef NEEDLE_WITH_CUDA
+    int32_t devs = 0;
+    char err[256];
+    if (needle_cuda_devices(&devs, err, sizeof err) != 0) {
+      std::printf("SKIP cuda: %s\n", err);
+      continue;
+    }
+    const int e = 3;  // the same expert three times in one launch
+    float* dq = (float*)needle_cuda_alloc(sizeof(float) * c.nq * c.d);
+    float* db = (float*)needle_cuda_alloc(sizeof(float) * c.nb * c.d);
+    needle_cuda_upload(dq, qp, sizeof(float) * c.nq * c.d);
+    needle_cuda_upload(db, b.data(), sizeof(float) * c.nb * c.d);
+    const float* dqs[e] = {c.self ? db : dq, c.self ? db : dq, c.self ? db : dq};
+    const float* dbs[e] = {db, db, db};
+    const float* hqs[e] = {qp, qp, qp};
+    const float* hbs[e] = {b.data(), b.data(), b.data()};
+    std::vector<int> gidx((size_t)e * c.nq * c.k);
+    std::vector<float> gdist((size_t)e * c.nq * c.k);
+    rc = needle_cuda_knn(dqs, hqs, c.nq, dbs, hbs, c.nb, c.d, e, c.k, c.self, gidx.data(), gdist.data());
+    bool same = rc == 0;
+    for (int t = 0; t < e && same; ++t) same = std::equal(want.begin(), want.end(), gidx.begin() + (size_t)t * c.nq * c.k);
+    std::snprintf(what, sizeof what, "cuda knn nq=%lld nb=%lld d=%d k=%d self=%d (x%d experts) %s", (long long)c.nq,
+                  (long long)c.nb, c.d, c.k, c.self, e, rc ? needle_cuda_last_error() : "");
+    check(same, what);
+    needle_cuda_free(dq);
+    needle_cuda_free(db);
+#endif
+  }
+  // softmax gradient against a float64 naive computation
+  {
+    const int n = 203, d = 37, c = 7;
+    auto x = randn(n, d, 3);
+    auto w = randn(c, d + 1, 4);
+    std::vector<int32_t> y(n);
+    for (int i = 0; i < n; ++i) y[i] = (i * 5 + 1) % c;
+    std::vector<double> gref((size_t)c * (d + 1), 0.0);
+    double lref = 0;
+    for (int i = 0; i < n; ++i) {
+      std::vector<double> z(c);
+      double mx = -1e300, s = 0;
+      for (int j = 0; j < c; ++j) {
+        z[j] = w[j * (d + 1) + d];
+        for (int p = 0; p < d; ++p) z[j] += (double)w[j * (d + 1) + p] * x[i * d + p];
+        mx = std::max(mx, z[j]);
+      }
+      for (int j = 0; j < c; ++j) s += std::exp(z[j] - mx);
+      lref += std::log(s) + mx - z[y[i]];
+      for (int j = 0; j < c; ++j) {
+        double g = std::exp(z[j] - mx) / s - (j == y[i]);
+        for (int p = 0; p < d; ++p) gref[j * (d + 1) + p] += g * x[i * d + p];
+        gref[j * (d + 1) + d] += g;
+      }
+    }
+    std::vector<float> g((size_t)c * (d + 1));
+    double loss = 0;
+    int rc = needle_cpu_softmax_grad(x.data(), n, d, y.data(), c, w.data(), g.data(), &loss, 0);
+    double err = 0;
+    for (size_t t = 0; t < g.size(); ++t) err = std::max(err, std::fabs(g[t] - gref[t]) / (1 + std::fabs(gref[t])));
+    check(rc == 0 && std::fabs(loss - lref) < 1e-4 * (1 + lref) && err < 1e-4, "cpu softmax loss and gradient");
+  }
+  std::printf("%d passed, %d failed\n", passed, failed);
+  return failed ? 1 : 0;
+}
