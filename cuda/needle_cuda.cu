@@ -120,7 +120,8 @@ __global__ void __launch_bounds__(256) knn_kernel(const float* const* __restrict
 }
 
 // One warp per (expert, row): logits, softmax, loss and the coefficients p - onehot(y).
-__global__ void softmax_kernel(const float* const* __restrict__ xs, int n, int d, const int* __restrict__ y, int c,
+__global__ void softmax_kernel(const float* const* __restrict__ xs, int n, int d, const int* __restrict__ y,
+                               const float* __restrict__ rw, int c,
                                const float* __restrict__ w, float* __restrict__ coef, double* __restrict__ rowloss) {
   const int e = blockIdx.y;
   const int warp = (blockIdx.x * blockDim.x + threadIdx.x) / 32, lane = threadIdx.x % 32;
@@ -143,8 +144,9 @@ __global__ void softmax_kernel(const float* const* __restrict__ xs, int n, int d
     double z = 0;
     for (int j = 0; j < c; ++j) z += exp((double)(cr[j] - mx));
     const int yi = y[warp];
-    rowloss[(int64_t)e * n + warp] = log(z) - (double)(cr[yi] - mx);
-    for (int j = 0; j < c; ++j) cr[j] = (float)(exp((double)(cr[j] - mx)) / z) - (j == yi ? 1.f : 0.f);
+    const float wr = rw ? rw[warp] : 1.f;
+    rowloss[(int64_t)e * n + warp] = wr == 0.f ? 0.0 : wr * (log(z) - (double)(cr[yi] - mx));
+    for (int j = 0; j < c; ++j) cr[j] = wr * ((float)(exp((double)(cr[j] - mx)) / z) - (j == yi ? 1.f : 0.f));
   }
 }
 
@@ -258,7 +260,7 @@ int needle_cuda_knn(const float* const* dq, const float* const* hq, int64_t nq, 
   return rc;
 }
 
-int needle_cuda_softmax_grad(const float* const* x, int32_t n, int32_t d, const int32_t* y, int32_t c, int32_t e,
+int needle_cuda_softmax_grad(const float* const* x, int32_t n, int32_t d, const int32_t* y, const float* rw, int32_t c, int32_t e,
                              const float* w, float* grad, double* loss) {
   if (!x || !y || !w || !grad || !loss || n <= 0 || d <= 0 || c <= 1 || e <= 0) return NEEDLE_EINVAL;
   const size_t wsize = (size_t)e * c * (d + 1);
@@ -279,7 +281,7 @@ int needle_cuda_softmax_grad(const float* const* x, int32_t n, int32_t d, const 
     rc = fail(err, "cudaMemcpy H2D (weights)");
   } else {
     dim3 g1((unsigned)((n * 32 + 255) / 256), (unsigned)e);
-    softmax_kernel<<<g1, 256>>>(dx, n, d, y, c, dw, dcoef, dl);
+    softmax_kernel<<<g1, 256>>>(dx, n, d, y, rw, c, dw, dcoef, dl);
     dim3 g2((unsigned)((d + 1 + 127) / 128), (unsigned)c, (unsigned)e);
     grad_kernel<<<g2, 128>>>(dx, n, d, c, dcoef, dg);
     if ((err = cudaGetLastError()) != cudaSuccess) rc = fail(err, "softmax kernels launch");

@@ -12,7 +12,7 @@
 
 using namespace needle;
 
-extern "C" int needle_cpu_softmax_grad(const float* x, int32_t n, int32_t d, const int32_t* y, int32_t c,
+extern "C" int needle_cpu_softmax_grad(const float* x, int32_t n, int32_t d, const int32_t* y, const float* rw, int32_t c,
                                        const float* w, float* grad, double* loss, int32_t threads) {
   if (!x || !y || !w || !grad || !loss || n <= 0 || d <= 0 || c <= 1) return NEEDLE_EINVAL;
   for (int32_t i = 0; i < n; ++i)
@@ -53,8 +53,13 @@ extern "C" int needle_cpu_softmax_grad(const float* x, int32_t n, int32_t d, con
         double z = 0;
         for (int j = 0; j < c; ++j) z += std::exp((double)(lr[j] - mx));
         const int yi = y[i0 + r];
-        acc += std::log(z) - (double)(lr[yi] - mx);
-        for (int j = 0; j < c; ++j) cr[j] = (float)(std::exp((double)(lr[j] - mx)) / z) - (j == yi ? 1.f : 0.f);
+        const float wr = rw ? rw[i0 + r] : 1.f;
+        if (wr == 0.f) {
+          for (int j = 0; j < c; ++j) cr[j] = 0.f;
+          continue;
+        }
+        acc += wr * (std::log(z) - (double)(lr[yi] - mx));
+        for (int j = 0; j < c; ++j) cr[j] = wr * ((float)(std::exp((double)(lr[j] - mx)) / z) - (j == yi ? 1.f : 0.f));
       }
       for (int j = 0; j < c; ++j) {
         const float gj[4] = {coef[j], coef[c + j], coef[2 * c + j], coef[3 * c + j]};

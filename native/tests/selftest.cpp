@@ -112,7 +112,7 @@ int main() {
     }
     std::vector<float> g((size_t)c * (d + 1));
     double loss = 0;
-    int rc = needle_cpu_softmax_grad(x.data(), n, d, y.data(), c, w.data(), g.data(), &loss, 0);
+    int rc = needle_cpu_softmax_grad(x.data(), n, d, y.data(), nullptr, c, w.data(), g.data(), &loss, 0);
     double err = 0;
     for (size_t t = 0; t < g.size(); ++t) err = std::max(err, std::fabs(g[t] - gref[t]) / (1 + std::fabs(gref[t])));
     check(rc == 0 && std::fabs(loss - lref) < 1e-4 * (1 + lref) && err < 1e-4, "cpu softmax loss and gradient");

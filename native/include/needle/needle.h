@@ -45,8 +45,9 @@ int needle_rerank(const float* query, int64_t nq, const float* base, int32_t d, 
 
 /* Softmax cross-entropy of a linear model and its gradient.
  * x: n x d, y: n labels in [0, c), w: c x (d + 1) (row j = class j's weights, last entry its bias).
- * loss = sum_i -log softmax(x_i W^T + b)[y_i]; grad (c x (d + 1)) = d loss / d w. No regulariser here. */
-int needle_cpu_softmax_grad(const float* x, int32_t n, int32_t d, const int32_t* y, int32_t c,
+ * rw: optional per-row weights (NULL = all 1; 0 drops a row, e.g. outside an SGD minibatch).
+ * loss = sum_i rw_i * -log softmax(x_i W^T + b)[y_i]; grad (c x (d + 1)) = d loss / d w. No regulariser here. */
+int needle_cpu_softmax_grad(const float* x, int32_t n, int32_t d, const int32_t* y, const float* rw, int32_t c,
                             const float* w, float* grad, double* loss, int32_t threads);
 
 /* ---- CUDA (cuda/) ---- */
@@ -70,8 +71,8 @@ int needle_cuda_knn(const float* const* dq, const float* const* hq, int64_t nq, 
                     int32_t* idx, float* dist);
 
 /* Batched softmax loss and gradient for e experts sharing labels: x[t] (device) n x d, y (device) n,
- * w (host) e x c x (d + 1). Writes grad (host) e x c x (d + 1) and loss (host) e. */
-int needle_cuda_softmax_grad(const float* const* x, int32_t n, int32_t d, const int32_t* y, int32_t c, int32_t e,
+ * rw (device, optional) n row weights, w (host) e x c x (d + 1). Writes grad (host) e x c x (d + 1) and loss (host) e. */
+int needle_cuda_softmax_grad(const float* const* x, int32_t n, int32_t d, const int32_t* y, const float* rw, int32_t c, int32_t e,
                              const float* w, float* grad, double* loss);
 
 /* Last CUDA error text of this thread (empty if none). */

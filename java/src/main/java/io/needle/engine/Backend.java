@@ -1,0 +1,59 @@
+package io.needle.engine;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * How proxies are computed: the two kernels every proxy reduces to. A proxy says <em>what</em> is computed;
+ * a backend says <em>how</em> (plain Java loops, C++ SIMD, CUDA). {@link JavaBackend} is the reference;
+ * every other backend must agree with it (exactly for neighbours, closely for gradients).
+ *
+ * <p>Batched methods take several experts at once so a GPU can cover them in one launch; the defaults simply
+ * loop. Implementations are not thread-safe: use one backend per thread.
+ */
+public interface Backend extends AutoCloseable {
+  /** @return "java", "cpu" or "cuda" */
+  String name();
+
+  /** @return one line on how this backend runs here (ISA, device, threads) */
+  String describe();
+
+  /** Copies a row-major {@code rows x cols} matrix to where this backend computes. */
+  Tensor put(float[] data, int rows, int cols);
+
+  /**
+   * Exact k nearest neighbours by squared Euclidean distance, ties to the lowest index. In self mode
+   * {@code query == base} and row i never lists itself (excluded by index, not by distance).
+   */
+  Neighbors nearest(Tensor query, Tensor base, int k, boolean self);
+
+  /** {@link #nearest} for several experts; {@code queries[t]} goes with {@code bases[t]}. */
+  default List<Neighbors> nearest(List<Tensor> queries, List<Tensor> bases, int k, boolean self) {
+    List<Neighbors> out = new ArrayList<>(queries.size());
+    for (int t = 0; t < queries.size(); t++) out.add(nearest(queries.get(t), bases.get(t), k, self));
+    return out;
+  }
+
+  /**
+   * Softmax cross-entropy of a linear classifier and its gradient: {@code w} and {@code grad} are
+   * {@code classes x (cols + 1)} row-major, the last entry of each row the class bias.
+   *
+   * @param x examples (n x d)
+   * @param y labels in [0, classes), length n
+   * @param rowWeight optional weight per row (null = all 1; 0 leaves a row out, as outside an SGD minibatch)
+   * @return sum over rows of weight * -log p(y | x); grad receives its derivative with respect to w
+   */
+  double softmaxGrad(Tensor x, int[] y, float[] rowWeight, int classes, float[] w, float[] grad);
+
+  /** {@link #softmaxGrad} for several experts sharing labels; returns one loss per expert. */
+  default double[] softmaxGrad(List<Tensor> xs, int[] y, float[] rowWeight, int classes, List<float[]> w,
+      List<float[]> grad) {
+    double[] out = new double[xs.size()];
+    for (int t = 0; t < xs.size(); t++) out[t] = softmaxGrad(xs.get(t), y, rowWeight, classes, w.get(t), grad.get(t));
+    return out;
+  }
+
+  /** Releases native resources held by the backend itself (tensors are closed separately). */
+  @Override
+  default void close() {}
+}

@@ -1,0 +1,26 @@
+package io.needle.engine;
+
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.Const;
+import org.bytedeco.javacpp.annotation.Platform;
+
+/**
+ * JavaCPP binding of the CPU kernels declared in {@code native/include/needle/needle.h}. Loaded only through
+ * {@link NativeLoader}; see that header for the contract of each function.
+ */
+@Platform(include = "needle/needle.h", library = "jniNativeCpu")
+final class NativeCpu {
+  private NativeCpu() {}
+
+  static native @Cast("const char*") BytePointer needle_cpu_isa();
+
+  static native int needle_cpu_knn(@Const FloatPointer query, long nq, @Const FloatPointer base, long nb, int d,
+      int k, int self, int threads, IntPointer idx, FloatPointer dist);
+
+  static native int needle_cpu_softmax_grad(@Const FloatPointer x, int n, int d, @Const IntPointer y,
+      @Const FloatPointer rw, int c, @Const FloatPointer w, FloatPointer grad, DoublePointer loss, int threads);
+}
