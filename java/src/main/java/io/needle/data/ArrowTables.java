@@ -1,0 +1,141 @@
+package io.needle.data;
+
+import io.needle.NeedleException;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.BaseIntVector;
+import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.FloatingPointVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.complex.FixedSizeListVector;
+import org.apache.arrow.vector.ipc.ArrowFileReader;
+import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.ipc.ArrowStreamReader;
+import org.apache.arrow.vector.ipc.InvalidArrowFileException;
+
+/**
+ * Arrow IPC input (file or stream format): embeddings as one fixed-size-list column of floats, or as one
+ * float column per dimension; labels as an integer column named {@code label}.
+ */
+public final class ArrowTables {
+  private ArrowTables() {}
+
+  /** Reads an embedding matrix from an Arrow IPC file. */
+  public static Embedding readEmbedding(Path file, String expert) {
+    return read(file, (roots) -> {
+      List<float[]> rows = new ArrayList<>();
+      int cols = -1;
+      for (VectorSchemaRoot root : roots) {
+        List<FieldVector> vs = root.getFieldVectors();
+        if (vs.isEmpty()) throw Npy.bad(file, "has no columns");
+        if (vs.size() == 1 && vs.get(0) instanceof FixedSizeListVector list) {
+          if (!(list.getDataVector() instanceof FloatingPointVector data))
+            throw Npy.bad(file, "column '" + list.getName() + "' is a list of " + list.getDataVector().getMinorType() + ", not floats");
+          int width = list.getListSize();
+          if (cols >= 0 && cols != width) throw Npy.bad(file, "batches differ in width");
+          cols = width;
+          for (int r = 0; r < root.getRowCount(); r++) {
+            if (list.isNull(r)) throw Npy.bad(file, "row " + (rows.size()) + " is null");
+            float[] row = new float[width];
+            for (int c = 0; c < width; c++) row[c] = (float) data.getValueAsDouble(r * width + c);
+            rows.add(row);
+          }
+        } else {
+          for (FieldVector v : vs)
+            if (!(v instanceof FloatingPointVector))
+              throw Npy.bad(file, "column '" + v.getName() + "' is " + v.getMinorType() + "; expected one fixed-size list of floats or only float columns");
+          if (cols >= 0 && cols != vs.size()) throw Npy.bad(file, "batches differ in width");
+          cols = vs.size();
+          for (int r = 0; r < root.getRowCount(); r++) {
+            float[] row = new float[cols];
+            for (int c = 0; c < cols; c++) {
+              if (vs.get(c).isNull(r)) throw Npy.bad(file, "row " + rows.size() + ", column '" + vs.get(c).getName() + "' is null");
+              row[c] = (float) ((FloatingPointVector) vs.get(c)).getValueAsDouble(r);
+            }
+            rows.add(row);
+          }
+        }
+      }
+      if (rows.isEmpty() || cols <= 0) throw Npy.bad(file, "holds no rows");
+      float[] data = new float[rows.size() * cols];
+      for (int r = 0; r < rows.size(); r++) System.arraycopy(rows.get(r), 0, data, r * cols, cols);
+      return new Embedding(expert, data, rows.size(), cols);
+    });
+  }
+
+  /** Reads the integer column {@code label} of an Arrow IPC file. */
+  public static int[] readLabels(Path file) {
+    return read(file, roots -> {
+      List<Integer> out = new ArrayList<>();
+      for (VectorSchemaRoot root : roots) {
+        FieldVector v = root.getVector("label");
+        if (v == null) throw Npy.bad(file, "has no 'label' column (columns: " + root.getSchema().getFields() + ")");
+        if (!(v instanceof BaseIntVector iv)) throw Npy.bad(file, "column 'label' is " + v.getMinorType() + ", not integers");
+        for (int r = 0; r < root.getRowCount(); r++) {
+          if (v.isNull(r)) throw Npy.bad(file, "label of row " + out.size() + " is null");
+          out.add((int) iv.getValueAsLong(r));
+        }
+      }
+      return out.stream().mapToInt(Integer::intValue).toArray();
+    });
+  }
+
+  private interface Body<T> {
+    T apply(Iterable<VectorSchemaRoot> batches);
+  }
+
+  private static <T> T read(Path file, Body<T> body) {
+    try (BufferAllocator alloc = new RootAllocator()) {
+      try {
+        return readWith(file, alloc, body, true);
+      } catch (InvalidArrowFileException e) {
+        return readWith(file, alloc, body, false);  // not the file format: try the stream format
+      }
+    } catch (NeedleException e) {
+      throw e;
+    } catch (java.nio.file.NoSuchFileException e) {
+      throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": no such file");
+    } catch (IOException | RuntimeException e) {
+      throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": not a readable Arrow IPC file: " + e.getMessage(), e);
+    }
+  }
+
+  private static <T> T readWith(Path file, BufferAllocator alloc, Body<T> body, boolean fileFormat) throws IOException {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
+        ArrowReader reader = fileFormat ? new ArrowFileReader(ch, alloc) : new ArrowStreamReader(ch, alloc)) {
+      VectorSchemaRoot root = reader.getVectorSchemaRoot();
+      // batches are handed to the body one at a time, each valid until the next is loaded
+      Iterable<VectorSchemaRoot> batches = () -> new java.util.Iterator<>() {
+        Boolean has;
+
+        @Override
+        public boolean hasNext() {
+          if (has == null) {
+            try {
+              has = reader.loadNextBatch();
+            } catch (IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+          }
+          return has;
+        }
+
+        @Override
+        public VectorSchemaRoot next() {
+          if (!hasNext()) throw new java.util.NoSuchElementException();
+          has = null;
+          return root;
+        }
+      };
+      return body.apply(batches);
+    } catch (java.io.UncheckedIOException e) {
+      throw e.getCause();
+    }
+  }
+}

@@ -1,0 +1,93 @@
+package io.needle.data;
+
+import io.needle.NeedleException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * A folder of per-expert embedding files: every {@code *.npy} and {@code *.arrow} file is one expert, named by
+ * its file stem. Listing is cheap; each expert is read only when {@link Source#load} is called, so a pool of
+ * any size is streamed with memory bounded by the experts in flight.
+ */
+public final class Experts {
+  private Experts() {}
+
+  /** One expert's file, not yet read. */
+  public record Source(String expert, Path file, String problem) {
+    /**
+     * Reads the embedding.
+     *
+     * @throws NeedleException BAD_INPUT naming the file and the problem
+     */
+    public Embedding load() {
+      if (problem != null) throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": " + problem);
+      String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+      if (name.endsWith(".arrow")) return ArrowTables.readEmbedding(file, expert);
+      Npy.Array a = Npy.read(file);
+      if (a.shape().length != 2)
+        throw Npy.bad(file, "has shape " + java.util.Arrays.toString(a.shape()) + "; an expert's embeddings are N x D");
+      if (a.kind() != 'f') throw Npy.bad(file, "holds integers (dtype " + a.kind() + a.itemSize() + "); embeddings must be float32 or float64");
+      if (a.shape()[0] < 1 || a.shape()[1] < 1) throw Npy.bad(file, "is empty (shape " + java.util.Arrays.toString(a.shape()) + ")");
+      return new Embedding(expert, a.toFloats(), (int) a.shape()[0], (int) a.shape()[1]);
+    }
+  }
+
+  /**
+   * Lists the experts of a folder, sorted by name. Files whose names clash (a.npy and a.arrow) are listed with
+   * a problem, so they fail alone rather than the whole run.
+   *
+   * @param exclude a file in the folder that is not an expert (e.g. the labels), or null
+   */
+  public static List<Source> list(Path dir, Path exclude) {
+    if (!Files.isDirectory(dir)) throw new NeedleException(NeedleException.Code.BAD_INPUT, dir + ": not a directory");
+    List<Path> files;
+    try (Stream<Path> s = Files.list(dir)) {
+      files = s.filter(p -> {
+        String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
+        return (n.endsWith(".npy") || n.endsWith(".arrow")) && !Files.isDirectory(p);
+      }).filter(p -> exclude == null || !sameFile(p, exclude)).sorted().toList();
+    } catch (IOException e) {
+      throw new NeedleException(NeedleException.Code.IO, dir + ": cannot list: " + e.getMessage(), e);
+    }
+    Map<String, Integer> seen = new HashMap<>();
+    List<Source> out = new ArrayList<>();
+    for (Path p : files) {
+      String n = p.getFileName().toString();
+      String stem = n.substring(0, n.lastIndexOf('.'));
+      Integer first = seen.putIfAbsent(stem, out.size());
+      out.add(new Source(stem, p, first == null ? null : "expert name '" + stem + "' is also used by " + out.get(first).file().getFileName()));
+    }
+    if (out.isEmpty()) throw new NeedleException(NeedleException.Code.BAD_INPUT, dir + ": no *.npy or *.arrow expert files");
+    return out;
+  }
+
+  /** Reads labels from a {@code .npy} (integers) or {@code .arrow} (column {@code label}) file. */
+  public static Labels labels(Path file) {
+    String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+    int[] values;
+    if (name.endsWith(".arrow")) {
+      values = ArrowTables.readLabels(file);
+    } else {
+      Npy.Array a = Npy.read(file);
+      if (a.shape().length != 1 && !(a.shape().length == 2 && a.shape()[1] == 1))
+        throw Npy.bad(file, "labels must be a vector, got shape " + java.util.Arrays.toString(a.shape()));
+      values = a.toInts();
+    }
+    return Labels.of(values, file.toString());
+  }
+
+  private static boolean sameFile(Path a, Path b) {
+    try {
+      return Files.exists(b) && Files.isSameFile(a, b);
+    } catch (IOException e) {
+      return false;
+    }
+  }
+}

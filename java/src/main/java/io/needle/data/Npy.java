@@ -1,0 +1,166 @@
+package io.needle.data;
+
+import io.needle.NeedleException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * NumPy {@code .npy} files (format versions 1, 2 and 3): C-order arrays of float32/float64 and signed or
+ * unsigned integers, either byte order. Errors name the file and the problem.
+ */
+public final class Npy {
+  private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
+  private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([<>|=])([a-zA-Z])(\\d+)'");
+  private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
+  private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
+
+  private Npy() {}
+
+  /** A parsed array: its shape, element kind ('f', 'i', 'u', 'b'), element size and raw data. */
+  public record Array(Path file, long[] shape, char kind, int itemSize, ByteBuffer data) {
+    /** @return the number of elements */
+    public long size() {
+      long n = 1;
+      for (long s : shape) n *= s;
+      return n;
+    }
+
+    /** @return the elements converted to float (float64 is rounded); integers are converted exactly where possible */
+    public float[] toFloats() {
+      long n = size();
+      if (n > Integer.MAX_VALUE) throw bad(file, "has " + n + " elements, more than one Java array holds");
+      float[] out = new float[(int) n];
+      ByteBuffer b = data.duplicate().order(data.order());
+      for (int i = 0; i < out.length; i++) out[i] = (float) value(b, i);
+      return out;
+    }
+
+    /** @return the elements as ints; fails on non-integer or out-of-range values */
+    public int[] toInts() {
+      long n = size();
+      if (n > Integer.MAX_VALUE) throw bad(file, "has " + n + " elements, more than one Java array holds");
+      int[] out = new int[(int) n];
+      ByteBuffer b = data.duplicate().order(data.order());
+      for (int i = 0; i < out.length; i++) {
+        double v = value(b, i);
+        if (v != Math.rint(v) || v < Integer.MIN_VALUE || v > Integer.MAX_VALUE)
+          throw bad(file, "element " + i + " = " + v + " is not an integer label");
+        out[i] = (int) v;
+      }
+      return out;
+    }
+
+    private double value(ByteBuffer b, int i) {
+      int at = i * itemSize;
+      switch (kind) {
+        case 'f':
+          return itemSize == 4 ? b.getFloat(at) : b.getDouble(at);
+        case 'i':
+          return switch (itemSize) { case 1 -> b.get(at); case 2 -> b.getShort(at); case 4 -> b.getInt(at); default -> b.getLong(at); };
+        case 'u':
+          return switch (itemSize) {
+            case 1 -> b.get(at) & 0xff; case 2 -> b.getShort(at) & 0xffff; case 4 -> b.getInt(at) & 0xffffffffL;
+            default -> (double) b.getLong(at);
+          };
+        default:
+          return b.get(at) != 0 ? 1 : 0;
+      }
+    }
+  }
+
+  /** Reads a whole {@code .npy} file. */
+  public static Array read(Path file) {
+    ByteBuffer buf;
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+      long size = ch.size();
+      if (size > Integer.MAX_VALUE) throw bad(file, "is larger than 2 GiB");
+      buf = ByteBuffer.allocate((int) size);
+      while (buf.hasRemaining() && ch.read(buf) >= 0) {}
+      buf.flip();
+    } catch (java.nio.file.NoSuchFileException e) {
+      throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": no such file");
+    } catch (IOException e) {
+      throw new NeedleException(NeedleException.Code.IO, file + ": cannot read: " + e.getMessage(), e);
+    }
+    return parse(file, buf);
+  }
+
+  static Array parse(Path file, ByteBuffer buf) {
+    buf.order(ByteOrder.LITTLE_ENDIAN);
+    if (buf.remaining() < 10) throw bad(file, "is empty or too short to be a .npy file (" + buf.remaining() + " bytes)");
+    for (int i = 0; i < MAGIC.length; i++) if (buf.get(i) != MAGIC[i]) throw bad(file, "is not a .npy file (bad magic)");
+    int major = buf.get(6) & 0xff;
+    int headerLen, start;
+    if (major == 1) {
+      headerLen = buf.getShort(8) & 0xffff;
+      start = 10;
+    } else if (major == 2 || major == 3) {
+      if (buf.remaining() < 12) throw bad(file, "is truncated in its header");
+      headerLen = buf.getInt(8);
+      start = 12;
+    } else {
+      throw bad(file, "has unsupported .npy format version " + major);
+    }
+    if (headerLen < 0 || start + headerLen > buf.limit()) throw bad(file, "is truncated in its header");
+    byte[] h = new byte[headerLen];
+    buf.get(start, h);
+    String header = new String(h, major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
+    Matcher d = DESCR.matcher(header), f = FORTRAN.matcher(header), s = SHAPE.matcher(header);
+    if (!d.find()) throw bad(file, "has an unsupported dtype (header: " + header.trim() + "); use float32, float64 or integers");
+    if (!f.find() || !s.find()) throw bad(file, "has a malformed header: " + header.trim());
+    if (f.group(1).equals("True")) throw bad(file, "is in Fortran order; save it with np.ascontiguousarray");
+    char order = d.group(1).charAt(0), kind = d.group(2).charAt(0);
+    int item = Integer.parseInt(d.group(3));
+    boolean ok = (kind == 'f' && (item == 4 || item == 8)) || ((kind == 'i' || kind == 'u') && (item == 1 || item == 2 || item == 4 || item == 8))
+        || (kind == 'b' && item == 1);
+    if (!ok) throw bad(file, "has dtype " + d.group(1) + kind + item + "; use float32, float64 or integers");
+    String[] dims = s.group(1).split(",");
+    long[] shape = java.util.Arrays.stream(dims).map(String::trim).filter(x -> !x.isEmpty()).mapToLong(Long::parseLong).toArray();
+    long count = 1;
+    for (long v : shape) count *= v;
+    long need = count * item, have = buf.limit() - (start + headerLen);
+    if (have < need) throw bad(file, "is truncated: shape " + java.util.Arrays.toString(shape) + " needs " + need + " data bytes, found " + have);
+    ByteBuffer data = buf.slice(start + headerLen, (int) need).order(order == '>' ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN);
+    return new Array(file, shape, kind, item, data);
+  }
+
+  /** Writes a float32 matrix ({@code shape = [rows, cols]}, or [rows] if cols is 0) as a version-1 .npy file. */
+  public static void writeFloats(Path file, float[] values, int rows, int cols) throws IOException {
+    ByteBuffer b = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+    b.asFloatBuffer().put(values);
+    write(file, "<f4", cols > 0 ? "(" + rows + ", " + cols + ")" : "(" + rows + ",)", b.array());
+  }
+
+  /** Writes an int64 vector as a version-1 .npy file. */
+  public static void writeLongs(Path file, int[] values) throws IOException {
+    ByteBuffer b = ByteBuffer.allocate(8 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+    for (int v : values) b.putLong(v);
+    write(file, "<i8", "(" + values.length + ",)", b.array());
+  }
+
+  private static void write(Path file, String descr, String shape, byte[] data) throws IOException {
+    String dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+    int total = 10 + dict.length() + 1;
+    int pad = (64 - total % 64) % 64;
+    String header = dict + " ".repeat(pad) + "\n";
+    try (OutputStream out = Files.newOutputStream(file)) {
+      out.write(MAGIC);
+      out.write(new byte[] {1, 0, (byte) (header.length() & 0xff), (byte) (header.length() >> 8)});
+      out.write(header.getBytes(StandardCharsets.ISO_8859_1));
+      out.write(data);
+    }
+  }
+
+  static NeedleException bad(Path file, String problem) {
+    return new NeedleException(NeedleException.Code.BAD_INPUT, file + ": " + problem);
+  }
+}

@@ -1,0 +1,284 @@
+package io.needle.proxy;
+
+import io.needle.data.Embedding;
+import io.needle.engine.Backend;
+import io.needle.engine.Tensor;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * The linear proxy: multinomial logistic regression on the frozen embeddings of the train split, scored by
+ * validation accuracy. The optimiser is written once, here, and drives a batch of experts in lock step so a
+ * backend can evaluate all their gradients in one call.
+ *
+ * <p>lbfgs (default): minimise {@code (1/n) [sum CE + ||W||^2 / (2C)]} (bias not penalised; the minimiser is
+ * scikit-learn's LogisticRegression(C)) from zero by L-BFGS (memory 10) with a backtracking Armijo line
+ * search, until the largest gradient entry is below the tolerance or the iteration cap.
+ * sgd: the protocol of [004]: plain minibatch SGD on the mean cross-entropy from zero, learning rates 0.1
+ * and 0.01, a fixed number of steps, the better learning rate's validation accuracy, median over runs.
+ */
+public final class LinearProbe {
+  private static final int MEMORY = 10;
+
+  private LinearProbe() {}
+
+  /** Validation accuracy of each expert. */
+  public static double[] score(Backend backend, List<Embedding> experts, int[] y, int classes, Split split, Options o) {
+    int[] ytrain = Split.pick(y, split.train()), yval = Split.pick(y, split.val());
+    List<Tensor> xs = new ArrayList<>();
+    try {
+      for (Embedding e : experts) xs.add(backend.put(Split.rows(e.data(), e.cols(), split.train()), split.train().length, e.cols()));
+      List<float[]> vals = new ArrayList<>();
+      for (Embedding e : experts) vals.add(Split.rows(e.data(), e.cols(), split.val()));
+      if (o.solver().equals("sgd")) return sgd(backend, xs, ytrain, classes, vals, yval, o);
+      List<float[]> w = lbfgs(backend, xs, ytrain, classes, o);
+      double[] out = new double[experts.size()];
+      for (int t = 0; t < out.length; t++) out[t] = accuracy(w.get(t), vals.get(t), experts.get(t).cols(), yval, classes);
+      return out;
+    } finally {
+      xs.forEach(Tensor::close);
+    }
+  }
+
+  /** Fits each expert's weights ({@code classes x (d + 1)}, bias last) by L-BFGS; returns them. */
+  public static List<float[]> lbfgs(Backend backend, List<Tensor> xs, int[] y, int classes, Options o) {
+    int e = xs.size();
+    List<State> states = new ArrayList<>();
+    for (Tensor x : xs) states.add(new State(x.cols(), classes, y.length, o.linearC()));
+    // every active expert proposes a point; one backend call evaluates them all
+    List<Integer> active = new ArrayList<>();
+    for (int t = 0; t < e; t++) active.add(t);
+    while (!active.isEmpty()) {
+      List<Tensor> bx = new ArrayList<>();
+      List<float[]> bw = new ArrayList<>(), bg = new ArrayList<>();
+      for (int t : active) {
+        bx.add(xs.get(t));
+        bw.add(states.get(t).trial);
+        bg.add(states.get(t).trialGrad);
+      }
+      double[] loss = backend.softmaxGrad(bx, y, null, classes, bw, bg);
+      List<Integer> next = new ArrayList<>();
+      for (int a = 0; a < active.size(); a++) {
+        State s = states.get(active.get(a));
+        if (s.observe(loss[a], o)) next.add(active.get(a));
+      }
+      active = next;
+    }
+    List<float[]> out = new ArrayList<>();
+    for (State s : states) out.add(s.w);
+    return out;
+  }
+
+  /** One expert's L-BFGS state; {@link #observe} takes the objective at {@link #trial} and picks the next. */
+  private static final class State {
+    final int d, classes, n, size;
+    final double invC;
+    float[] w, g, trial, trialGrad;
+    double f = Double.NaN, step, slope;
+    double[] dir;
+    final double[][] sHist = new double[MEMORY][], yHist = new double[MEMORY][];
+    final double[] rho = new double[MEMORY];
+    int stored, iter, head;
+
+    State(int d, int classes, int n, double c) {
+      this.d = d;
+      this.classes = classes;
+      this.n = n;
+      this.size = classes * (d + 1);
+      this.invC = 1 / c;
+      this.w = new float[size];
+      this.trial = new float[size];
+      this.trialGrad = new float[size];
+    }
+
+    /** Completes the raw (sum) loss and gradient at {@link #trial} into the scaled objective. */
+    private double complete(double rawLoss, float[] grad, float[] at) {
+      double reg = 0;
+      for (int j = 0; j < classes; j++)
+        for (int p = 0; p < d; p++) {
+          int q = j * (d + 1) + p;
+          reg += (double) at[q] * at[q];
+          grad[q] = (float) ((grad[q] + invC * at[q]) / n);
+        }
+      for (int j = 0; j < classes; j++) grad[j * (d + 1) + d] /= n;
+      return (rawLoss + 0.5 * invC * reg) / n;
+    }
+
+    /** @return true while the expert needs more evaluations */
+    boolean observe(double rawLoss, Options o) {
+      double ft = complete(rawLoss, trialGrad, trial);
+      if (Double.isNaN(f)) {  // first evaluation, at w = 0
+        accept(ft, false);
+        return startIteration(o);
+      }
+      if (ft <= f + 1e-4 * step * slope) {
+        accept(ft, true);
+        iter++;
+        return startIteration(o);
+      }
+      step *= 0.5;
+      if (step * maxAbs(dir) < 1e-10) return false;  // no further progress possible in float32
+      setTrial();
+      return true;
+    }
+
+    private void accept(double ft, boolean update) {
+      if (update) {
+        double[] s = new double[size], yv = new double[size];
+        double sy = 0, yy = 0;
+        for (int q = 0; q < size; q++) {
+          s[q] = (double) trial[q] - w[q];
+          yv[q] = (double) trialGrad[q] - g[q];
+          sy += s[q] * yv[q];
+          yy += yv[q] * yv[q];
+        }
+        if (sy > 1e-12 * Math.max(yy, 1e-30)) {  // keep only curvature pairs that keep H positive definite
+          sHist[head] = s;
+          yHist[head] = yv;
+          rho[head] = 1 / sy;
+          head = (head + 1) % MEMORY;
+          stored = Math.min(stored + 1, MEMORY);
+        }
+      }
+      f = ft;
+      float[] tw = w;
+      w = trial;
+      trial = tw;
+      float[] tg = g == null ? new float[size] : g;
+      g = trialGrad;
+      trialGrad = tg;
+    }
+
+    private boolean startIteration(Options o) {
+      double gmax = 0;
+      for (float v : g) gmax = Math.max(gmax, Math.abs(v));
+      if (gmax < o.tolerance() || iter >= o.maxIter()) return false;
+      // two-loop recursion: dir = -H g
+      double[] q = new double[size];
+      for (int i = 0; i < size; i++) q[i] = g[i];
+      double[] alpha = new double[MEMORY];
+      for (int m = 0; m < stored; m++) {
+        int at = Math.floorMod(head - 1 - m, MEMORY);
+        double a = 0;
+        for (int i = 0; i < size; i++) a += sHist[at][i] * q[i];
+        a *= rho[at];
+        alpha[at] = a;
+        for (int i = 0; i < size; i++) q[i] -= a * yHist[at][i];
+      }
+      if (stored > 0) {
+        int last = Math.floorMod(head - 1, MEMORY);
+        double yy = 0;
+        for (int i = 0; i < size; i++) yy += yHist[last][i] * yHist[last][i];
+        double gamma = 1 / (rho[last] * yy);
+        for (int i = 0; i < size; i++) q[i] *= gamma;
+      }
+      for (int m = stored - 1; m >= 0; m--) {
+        int at = Math.floorMod(head - 1 - m, MEMORY);
+        double b = 0;
+        for (int i = 0; i < size; i++) b += yHist[at][i] * q[i];
+        b *= rho[at];
+        for (int i = 0; i < size; i++) q[i] += sHist[at][i] * (alpha[at] - b);
+      }
+      slope = 0;
+      for (int i = 0; i < size; i++) {
+        q[i] = -q[i];
+        slope += q[i] * g[i];
+      }
+      if (slope >= 0) {  // not a descent direction: restart from steepest descent
+        for (int i = 0; i < size; i++) q[i] = -g[i];
+        slope = 0;
+        for (int i = 0; i < size; i++) slope -= (double) g[i] * g[i];
+        stored = 0;
+      }
+      dir = q;
+      step = stored == 0 ? Math.min(1, 1 / Math.sqrt(-slope)) : 1;
+      setTrial();
+      return true;
+    }
+
+    private void setTrial() {
+      for (int i = 0; i < size; i++) trial[i] = (float) (w[i] + step * dir[i]);
+    }
+  }
+
+  private static double maxAbs(double[] v) {
+    double m = 0;
+    for (double x : v) m = Math.max(m, Math.abs(x));
+    return m;
+  }
+
+  /** [004]'s protocol: minibatch SGD at learning rates 0.1 and 0.01; median over runs of the better one. */
+  private static double[] sgd(Backend backend, List<Tensor> xs, int[] y, int classes, List<float[]> vals, int[] yval, Options o) {
+    int e = xs.size(), n = y.length, batch = Math.min(o.sgdBatch(), n);
+    double[][] perRun = new double[e][o.sgdRuns()];
+    for (int run = 0; run < o.sgdRuns(); run++) {
+      double[] best = new double[e];
+      for (double lr : new double[] {0.1, 0.01}) {
+        Random rnd = new Random(o.seed() * 1_000_003L + run);
+        List<float[]> w = new ArrayList<>(), g = new ArrayList<>();
+        for (Tensor x : xs) {
+          w.add(new float[classes * (x.cols() + 1)]);
+          g.add(new float[classes * (x.cols() + 1)]);
+        }
+        float[] mask = new float[n];
+        int[] perm = new int[n];
+        for (int i = 0; i < n; i++) perm[i] = i;
+        for (int step = 0; step < o.sgdSteps(); step++) {
+          Arrays.fill(mask, 0f);
+          for (int i = 0; i < batch; i++) {  // partial Fisher-Yates: a batch without replacement
+            int j = i + rnd.nextInt(n - i);
+            int tmp = perm[i];
+            perm[i] = perm[j];
+            perm[j] = tmp;
+            mask[perm[i]] = 1f;
+          }
+          backend.softmaxGrad(xs, y, mask, classes, w, g);
+          for (int t = 0; t < e; t++) {
+            float[] wt = w.get(t), gt = g.get(t);
+            for (int q = 0; q < wt.length; q++) wt[q] -= (float) (lr * gt[q] / batch);
+          }
+        }
+        for (int t = 0; t < e; t++)
+          best[t] = Math.max(best[t], accuracy(w.get(t), vals.get(t), xs.get(t).cols(), yval, classes));
+      }
+      for (int t = 0; t < e; t++) perRun[t][run] = best[t];
+    }
+    double[] out = new double[e];
+    for (int t = 0; t < e; t++) {
+      double[] r = perRun[t].clone();
+      Arrays.sort(r);
+      out[t] = r.length % 2 == 1 ? r[r.length / 2] : (r[r.length / 2 - 1] + r[r.length / 2]) / 2;
+    }
+    return out;
+  }
+
+  /** Accuracy of the linear classifier w on rows x (argmax of the logits, ties to the lower class). */
+  static double accuracy(float[] w, float[] x, int d, int[] y, int classes) {
+    int correct = 0;
+    for (int i = 0; i < y.length; i++) {
+      int best = 0;
+      double bestZ = Double.NEGATIVE_INFINITY;
+      for (int j = 0; j < classes; j++) {
+        double z = w[j * (d + 1) + d];
+        for (int p = 0; p < d; p++) z += (double) w[j * (d + 1) + p] * x[i * d + p];
+        if (z > bestZ) {
+          bestZ = z;
+          best = j;
+        }
+      }
+      if (best == y[i]) correct++;
+    }
+    return (double) correct / y.length;
+  }
+
+  /** The objective minimised by lbfgs, in scikit-learn's scale: C * sum(CE) + ||W||^2 / 2 (for tests and reports). */
+  public static double sklearnObjective(Backend backend, Tensor x, int[] y, int classes, float[] w, double c) {
+    double ce = backend.softmaxGrad(x, y, null, classes, w, new float[w.length]);
+    int d = x.cols();
+    double reg = 0;
+    for (int j = 0; j < classes; j++) for (int p = 0; p < d; p++) reg += (double) w[j * (d + 1) + p] * w[j * (d + 1) + p];
+    return c * ce + reg / 2;
+  }
+}
