@@ -33,8 +33,13 @@ public final class CudaBackend implements Backend {
     if (!s.loaded()) return s.reason();
     try (IntPointer count = new IntPointer(1); BytePointer err = new BytePointer(512)) {
       int rc = NativeCuda.needle_cuda_devices(count, err, 512);
-      return rc == 0 ? null : err.getString();
+      return rc == 0 ? null : cstr(err);
     }
+  }
+
+  /** A NUL-terminated C string in a buffer (getString alone would read the whole buffer). */
+  private static String cstr(BytePointer p) {
+    return p.limit(p.position()).getString();
   }
 
   @Override
@@ -45,7 +50,7 @@ public final class CudaBackend implements Backend {
   @Override
   public String describe() {
     try (BytePointer out = new BytePointer(512)) {
-      return NativeCuda.needle_cuda_describe(out, 512) == 0 ? "CUDA kernels on " + out.getString() : "CUDA kernels";
+      return NativeCuda.needle_cuda_describe(out, 512) == 0 ? "CUDA kernels on " + cstr(out) : "CUDA kernels";
     }
   }
 

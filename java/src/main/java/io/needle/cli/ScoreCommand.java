@@ -1,0 +1,111 @@
+package io.needle.cli;
+
+import io.needle.Needle;
+import io.needle.Score;
+import io.needle.data.Experts;
+import io.needle.data.Labels;
+import io.needle.proxy.Options;
+import io.needle.proxy.Proxy;
+import io.needle.report.Reports;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code needle score}: proxies for every expert of a folder of embeddings. */
+@Command(name = "score", sortOptions = false,
+    description = {"Score every expert in a folder of embeddings (*.npy or *.arrow, one N x D matrix per expert,",
+        "named by file stem) against the task's labels, and print the experts ranked by the first proxy."})
+final class ScoreCommand implements Callable<Integer> {
+  @Option(names = "--embeddings", required = true, paramLabel = "DIR", description = "folder of per-expert embeddings")
+  Path embeddings;
+
+  @Option(names = "--labels", required = true, paramLabel = "FILE", description = ".npy of integers, or .arrow with a 'label' column")
+  Path labels;
+
+  @Option(names = "--proxy", split = ",", paramLabel = "P", defaultValue = "knn-loo",
+      description = "proxies, comma separated: knn-loo, knn-split, linear (default: ${DEFAULT-VALUE}); the first ranks")
+  List<String> proxies;
+
+  @Option(names = "--backend", defaultValue = "auto", description = "auto, java, cpu or cuda (default: ${DEFAULT-VALUE})")
+  String backend;
+
+  @Option(names = "--out", paramLabel = "FILE", description = "write all scores to FILE: .csv, .json or .arrow")
+  Path out;
+
+  @Option(names = "--threads", defaultValue = "0", description = "CPU threads, 0 = all cores (default: ${DEFAULT-VALUE})")
+  int threads;
+
+  @Option(names = "--batch", defaultValue = "8", description = "experts in memory and per backend call (default: ${DEFAULT-VALUE})")
+  int batch;
+
+  @Option(names = "--k", defaultValue = "1", description = "neighbours voting in the k-NN proxies (default: ${DEFAULT-VALUE})")
+  int k;
+
+  @Option(names = "--metric", defaultValue = "euclidean", description = "euclidean or cosine (default: ${DEFAULT-VALUE})")
+  String metric;
+
+  @Option(names = "--val-fraction", defaultValue = "0.2", description = "validation share of the stratified split (default: ${DEFAULT-VALUE})")
+  double valFraction;
+
+  @Option(names = "--seed", defaultValue = "0", description = "seed of the split and of SGD (default: ${DEFAULT-VALUE})")
+  long seed;
+
+  @Option(names = "--linear-c", defaultValue = "1.0", description = "inverse L2 strength, as scikit-learn's C (default: ${DEFAULT-VALUE})")
+  double linearC;
+
+  @Option(names = "--linear-solver", defaultValue = "lbfgs", description = "lbfgs, or sgd for the protocol of [004] (default: ${DEFAULT-VALUE})")
+  String solver;
+
+  @Option(names = "--quiet", description = "no progress bar or timing line")
+  boolean quiet;
+
+  @Override
+  public Integer call() {
+    List<Proxy> ps = new ArrayList<>();
+    for (String p : proxies) ps.add(Proxy.parse(p));
+    if (!metric.equals("euclidean") && !metric.equals("cosine"))
+      throw new io.needle.NeedleException(io.needle.NeedleException.Code.INVALID_ARGUMENT, "unknown metric '" + metric + "': use euclidean or cosine");
+    Options o = Options.defaults().withK(k).withCosine(metric.equals("cosine")).withValFraction(valFraction).withSeed(seed)
+        .withLinearC(linearC).withSolver(solver);
+    long t0 = System.nanoTime();
+    Labels y = Experts.labels(labels);
+    List<Experts.Source> sources = Experts.list(embeddings, labels);
+    PrintStream err = System.err;
+    boolean bar = !quiet && System.console() != null;
+    List<Score> scores;
+    Map<String, Double> stages;
+    String backendName;
+    try (Needle needle = Needle.builder().backend(backend).threads(threads).proxies(ps).options(o).batch(batch).build()) {
+      backendName = needle.backend().name();
+      scores = needle.scoreSources(y, sources, (done, total) -> {
+        if (bar) err.print(progress(done, total));
+      });
+      stages = needle.secondsPerStage();
+    }
+    if (bar) err.print("\r" + " ".repeat(60) + "\r");
+    List<String> ids = ps.stream().map(Proxy::id).toList();
+    System.out.print(Reports.table(scores, ids));
+    if (out != null) Reports.write(out, scores);
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    long failedExperts = scores.stream().filter(s -> !s.ok()).map(Score::expert).distinct().count();
+    if (!quiet) {
+      StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "scored %d experts (%d failed) on %s in %.2f s: %.1f experts/s",
+          sources.size(), failedExperts, backendName, seconds, sources.size() / seconds));
+      stages.forEach((k, v) -> sb.append(String.format(Locale.ROOT, "; %s %.2f s", k, v)));
+      if (out != null) sb.append("; wrote ").append(out);
+      err.println(sb);
+    }
+    return failedExperts == 0 ? Main.OK : Main.PARTIAL;
+  }
+
+  private static String progress(int done, int total) {
+    int width = 30, filled = (int) ((long) width * done / total);
+    return String.format(Locale.ROOT, "\r[%s%s] %d/%d experts", "#".repeat(filled), " ".repeat(width - filled), done, total);
+  }
+}

@@ -1,0 +1,207 @@
+package io.needle.report;
+
+import io.needle.NeedleException;
+import io.needle.Score;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.Writer;
+import java.nio.channels.Channels;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.Float8Vector;
+import org.apache.arrow.vector.VarCharVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.ipc.ArrowFileWriter;
+
+/**
+ * Score tables: the ranked table for people, and CSV / JSON / Arrow files for programs. Files are written to
+ * a temporary sibling and atomically renamed, so a reader never sees a half-written file.
+ */
+public final class Reports {
+  private Reports() {}
+
+  /** CSV columns, in order. */
+  public static final List<String> CSV_HEADER = List.of("expert", "proxy", "score", "status", "error");
+
+  /** Writes scores to a file whose extension picks the format: .csv, .json or .arrow. */
+  public static void write(Path file, List<Score> scores) {
+    String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+    if (name.endsWith(".csv")) atomically(file, out -> writeText(out, csv(scores)));
+    else if (name.endsWith(".json")) atomically(file, out -> writeText(out, json(scores)));
+    else if (name.endsWith(".arrow")) atomically(file, out -> arrow(out, scores));
+    else throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, file + ": unknown output format; use .csv, .json or .arrow");
+  }
+
+  /** @return the CSV text: one row per expert and proxy */
+  public static String csv(List<Score> scores) {
+    StringBuilder sb = new StringBuilder(String.join(",", CSV_HEADER)).append('\n');
+    for (Score s : scores)
+      sb.append(field(s.expert())).append(',').append(s.proxy()).append(',').append(s.ok() ? number(s.score()) : "")
+          .append(',').append(s.status()).append(',').append(s.error() == null ? "" : field(s.error())).append('\n');
+    return sb.toString();
+  }
+
+  /** @return a JSON array of {expert, proxy, score, status, error} objects */
+  public static String json(List<Score> scores) {
+    StringBuilder sb = new StringBuilder("[\n");
+    for (int i = 0; i < scores.size(); i++) {
+      Score s = scores.get(i);
+      sb.append("  {\"expert\": ").append(jstr(s.expert())).append(", \"proxy\": ").append(jstr(s.proxy()))
+          .append(", \"score\": ").append(s.ok() ? number(s.score()) : "null").append(", \"status\": ").append(jstr(s.status()))
+          .append(", \"error\": ").append(s.error() == null ? "null" : jstr(s.error())).append(i + 1 < scores.size() ? "},\n" : "}\n");
+    }
+    return sb.append("]\n").toString();
+  }
+
+  /**
+   * The table people read: experts ranked by the first proxy (failed last), one column per proxy.
+   */
+  public static String table(List<Score> scores, List<String> proxies) {
+    Map<String, Map<String, Score>> byExpert = byExpert(scores);
+    List<String> experts = rank(scores, proxies.get(0));
+    int w = Math.max(6, experts.stream().mapToInt(String::length).max().orElse(6));
+    StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%4s  %-" + w + "s", "rank", "expert"));
+    for (String p : proxies) sb.append(String.format(Locale.ROOT, "  %9s", p));
+    sb.append('\n');
+    int rank = 0;
+    for (String e : experts) {
+      Map<String, Score> row = byExpert.get(e);
+      boolean ok = row.get(proxies.get(0)) != null && row.get(proxies.get(0)).ok();
+      sb.append(String.format(Locale.ROOT, "%4s  %-" + w + "s", ok ? String.valueOf(++rank) : "-", e));
+      for (String p : proxies) {
+        Score s = row.get(p);
+        sb.append(String.format(Locale.ROOT, "  %9s", s == null ? "" : s.ok() ? String.format(Locale.ROOT, "%.4f", s.score()) : "failed"));
+      }
+      sb.append('\n');
+    }
+    List<Score> failed = scores.stream().filter(s -> !s.ok()).toList();
+    if (!failed.isEmpty()) {
+      sb.append("\nfailed:\n");
+      Map<String, String> seen = new LinkedHashMap<>();
+      for (Score s : failed) seen.merge(s.expert() + ": " + s.error(), s.proxy(), (a, b) -> a + "," + b);
+      seen.forEach((msg, p) -> sb.append("  [").append(p).append("] ").append(msg).append('\n'));
+    }
+    return sb.toString();
+  }
+
+  /** @return expert names ordered by the given proxy, best first; ties by name; failed last */
+  public static List<String> rank(List<Score> scores, String proxy) {
+    Map<String, Map<String, Score>> byExpert = byExpert(scores);
+    List<String> experts = new ArrayList<>(byExpert.keySet());
+    experts.sort(Comparator.<String>comparingDouble(e -> {
+      Score s = byExpert.get(e).get(proxy);
+      return s == null || !s.ok() ? Double.POSITIVE_INFINITY : -s.score();
+    }).thenComparing(Comparator.naturalOrder()));
+    return experts;
+  }
+
+  private static Map<String, Map<String, Score>> byExpert(List<Score> scores) {
+    Map<String, Map<String, Score>> m = new LinkedHashMap<>();
+    for (Score s : scores) m.computeIfAbsent(s.expert(), k -> new LinkedHashMap<>()).put(s.proxy(), s);
+    return m;
+  }
+
+  private static void arrow(OutputStream out, List<Score> scores) throws IOException {
+    try (BufferAllocator alloc = new RootAllocator();
+        VarCharVector expert = new VarCharVector("expert", alloc);
+        VarCharVector proxy = new VarCharVector("proxy", alloc);
+        Float8Vector score = new Float8Vector("score", alloc);
+        VarCharVector status = new VarCharVector("status", alloc);
+        VarCharVector error = new VarCharVector("error", alloc)) {
+      int n = scores.size();
+      expert.allocateNew(n);
+      proxy.allocateNew(n);
+      score.allocateNew(n);
+      status.allocateNew(n);
+      error.allocateNew(n);
+      for (int i = 0; i < n; i++) {
+        Score s = scores.get(i);
+        expert.setSafe(i, s.expert().getBytes(StandardCharsets.UTF_8));
+        proxy.setSafe(i, s.proxy().getBytes(StandardCharsets.UTF_8));
+        if (s.ok()) score.set(i, s.score());
+        else score.setNull(i);
+        status.setSafe(i, s.status().getBytes(StandardCharsets.UTF_8));
+        if (s.error() != null) error.setSafe(i, s.error().getBytes(StandardCharsets.UTF_8));
+        else error.setNull(i);
+      }
+      List<org.apache.arrow.vector.FieldVector> vs = List.of(expert, proxy, score, status, error);
+      vs.forEach(v -> v.setValueCount(n));
+      try (VectorSchemaRoot root = new VectorSchemaRoot(vs);
+          ArrowFileWriter w = new ArrowFileWriter(root, null, Channels.newChannel(out))) {
+        w.start();
+        w.writeBatch();
+        w.end();
+      }
+    }
+  }
+
+  private interface Body {
+    void write(OutputStream out) throws IOException;
+  }
+
+  /** Writes through a temporary file in the same folder, then renames it over the target. */
+  public static void atomically(Path file, Body body) {
+    Path dir = file.toAbsolutePath().getParent();
+    Path tmp = null;
+    try {
+      Files.createDirectories(dir);
+      tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
+      try (OutputStream out = Files.newOutputStream(tmp)) {
+        body.write(out);
+      }
+      try {
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      } catch (AtomicMoveNotSupportedException e) {
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+      }
+    } catch (IOException e) {
+      throw new NeedleException(NeedleException.Code.IO, file + ": cannot write: " + e.getMessage(), e);
+    } finally {
+      if (tmp != null) try { Files.deleteIfExists(tmp); } catch (IOException ignored) { }
+    }
+  }
+
+  private static void writeText(OutputStream out, String text) throws IOException {
+    Writer w = new java.io.OutputStreamWriter(out, StandardCharsets.UTF_8);
+    w.write(text);
+    w.flush();
+  }
+
+  private static String number(double v) {
+    return Double.toString(v);
+  }
+
+  private static String field(String s) {
+    if (s.indexOf(',') < 0 && s.indexOf('"') < 0 && s.indexOf('\n') < 0 && s.indexOf('\r') < 0) return s;
+    return '"' + s.replace("\"", "\"\"") + '"';
+  }
+
+  private static String jstr(String s) {
+    StringBuilder sb = new StringBuilder("\"");
+    for (char c : s.toCharArray()) {
+      switch (c) {
+        case '"' -> sb.append("\\\"");
+        case '\\' -> sb.append("\\\\");
+        case '\n' -> sb.append("\\n");
+        case '\r' -> sb.append("\\r");
+        case '\t' -> sb.append("\\t");
+        default -> {
+          if (c < 0x20) sb.append(String.format("\\u%04x", (int) c));
+          else sb.append(c);
+        }
+      }
+    }
+    return sb.append('"').toString();
+  }
+}
