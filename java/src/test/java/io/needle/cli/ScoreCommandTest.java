@@ -1,0 +1,149 @@
+package io.needle.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.needle.Fixtures;
+import io.needle.data.Npy;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.BigIntVector;
+import org.apache.arrow.vector.Float4Vector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.complex.FixedSizeListVector;
+import org.apache.arrow.vector.ipc.ArrowFileReader;
+import org.apache.arrow.vector.ipc.ArrowFileWriter;
+import org.apache.arrow.vector.types.FloatingPointPrecision;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.FieldType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code needle score} end to end on a folder with good and broken experts. */
+class ScoreCommandTest {
+  @TempDir Path dir;
+
+  record Run(int code, String out, String err) {}
+
+  static Run run(String... args) {
+    PrintStream o = System.out, e = System.err;
+    ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+    try {
+      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+      int code = Main.run(args);
+      return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    } finally {
+      System.setOut(o);
+      System.setErr(e);
+    }
+  }
+
+  @Test
+  void scoresGoodExpertsAndListsEachBadOneWithItsReason() throws Exception {
+    Path emb = Files.createDirectories(dir.resolve("emb"));
+    for (String x : List.of("clean_d8", "mid_d64", "dups")) Files.copy(Fixtures.dir().resolve(x + ".npy"), emb.resolve(x + ".npy"));
+    float[] nan = Npy.read(Fixtures.dir().resolve("clean_d8.npy")).toFloats();
+    nan[8 * 17 + 3] = Float.NaN;
+    Npy.writeFloats(emb.resolve("has_nan.npy"), nan, 300, 8);
+    Npy.writeFloats(emb.resolve("short.npy"), new float[299 * 4], 299, 4);
+    byte[] whole = Files.readAllBytes(Fixtures.dir().resolve("mid_d64.npy"));
+    Files.write(emb.resolve("truncated.npy"), java.util.Arrays.copyOf(whole, whole.length / 2));
+    Files.write(emb.resolve("empty.npy"), new byte[0]);
+    Npy.writeLongs(emb.resolve("ints.npy"), new int[] {1, 2, 3});
+    writeArrowExpert(emb.resolve("arrow_clean.arrow"), Npy.read(Fixtures.dir().resolve("clean_d8.npy")).toFloats(), 8);
+    Path csv = dir.resolve("out/scores.csv");
+
+    Run r = run("score", "--embeddings", emb.toString(), "--labels", Fixtures.dir().resolve("labels.npy").toString(),
+        "--proxy", "knn-loo,knn-split,linear", "--out", csv.toString(), "--batch", "3");
+    assertEquals(Main.PARTIAL, r.code(), r.err());
+    List<String> lines = Files.readAllLines(csv);
+    assertEquals("expert,proxy,score,status,error", lines.get(0));
+    assertEquals(1 + 9 * 3, lines.size());
+    Map<String, String> loo = lines.stream().skip(1).filter(l -> l.contains(",knn-loo,"))
+        .collect(Collectors.toMap(l -> l.substring(0, l.indexOf(',')), l -> l));
+    // good experts: scikit-learn's LOO accuracy (277/300 and 210/300), the Arrow copy equal to the .npy
+    assertTrue(loo.get("clean_d8").startsWith("clean_d8,knn-loo,0.92333"), loo.get("clean_d8"));
+    assertTrue(loo.get("arrow_clean").startsWith("arrow_clean,knn-loo,0.92333"), loo.get("arrow_clean"));
+    assertTrue(loo.get("dups").startsWith("dups,knn-loo,0.7,ok"), loo.get("dups"));
+    assertTrue(loo.get("has_nan").contains("failed") && loo.get("has_nan").contains("NaN at row 17, column 3"), loo.get("has_nan"));
+    assertTrue(loo.get("short").contains("299 rows") && loo.get("short").contains("300"), loo.get("short"));
+    assertTrue(loo.get("truncated").contains("truncated.npy") && loo.get("truncated").contains("truncated"), loo.get("truncated"));
+    assertTrue(loo.get("empty").contains("empty"), loo.get("empty"));
+    assertTrue(loo.get("ints").contains("shape"), loo.get("ints"));
+    assertTrue(r.out().contains("failed:"), r.out());
+    assertTrue(r.err().contains("scored 9 experts (5 failed)"), r.err());
+  }
+
+  @Test
+  void jsonAndArrowOutputsAndArrowLabels() throws Exception {
+    Path emb = Files.createDirectories(dir.resolve("emb"));
+    Files.copy(Fixtures.dir().resolve("clean_d8.npy"), emb.resolve("clean_d8.npy"));
+    Path labels = dir.resolve("labels.arrow");
+    int[] y = Npy.read(Fixtures.dir().resolve("labels.npy")).toInts();
+    try (RootAllocator a = new RootAllocator(); BigIntVector v = new BigIntVector("label", a)) {
+      v.allocateNew(y.length);
+      for (int i = 0; i < y.length; i++) v.set(i, y[i]);
+      v.setValueCount(y.length);
+      try (VectorSchemaRoot root = VectorSchemaRoot.of(v); var ch = Files.newByteChannel(labels, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+          ArrowFileWriter w = new ArrowFileWriter(root, null, ch)) {
+        w.start();
+        w.writeBatch();
+        w.end();
+      }
+    }
+    Path json = dir.resolve("s.json"), arrow = dir.resolve("s.arrow");
+    assertEquals(Main.OK, run("score", "--embeddings", emb.toString(), "--labels", labels.toString(), "--out", json.toString(), "--quiet").code());
+    String text = Files.readString(json);
+    assertTrue(text.contains("\"expert\": \"clean_d8\", \"proxy\": \"knn-loo\", \"score\": 0.9233333333333333, \"status\": \"ok\", \"error\": null"), text);
+    assertEquals(Main.OK, run("score", "--embeddings", emb.toString(), "--labels", labels.toString(), "--out", arrow.toString(), "--backend", "java", "--quiet").code());
+    try (RootAllocator a = new RootAllocator(); var ch = Files.newByteChannel(arrow); ArrowFileReader rd = new ArrowFileReader(ch, a)) {
+      rd.loadNextBatch();
+      VectorSchemaRoot root = rd.getVectorSchemaRoot();
+      assertEquals(1, root.getRowCount());
+      assertEquals(0.9233333333333333, ((org.apache.arrow.vector.Float8Vector) root.getVector("score")).get(0), 1e-12);
+    }
+  }
+
+  @Test
+  void exitCodesForUsageInputAndBackendErrors() {
+    assertEquals(Main.USAGE, run("score", "--labels", "x.npy").code());
+    assertEquals(Main.USAGE, run("score", "--embeddings", Fixtures.dir().toString(), "--labels", Fixtures.dir().resolve("labels.npy").toString(), "--proxy", "nope").code());
+    Run missing = run("score", "--embeddings", dir.resolve("none").toString(), "--labels", Fixtures.dir().resolve("labels.npy").toString());
+    assertEquals(Main.BAD_INPUT, missing.code());
+    assertTrue(missing.err().contains("not a directory"), missing.err());
+    Run bad = run("score", "--embeddings", dir.toString(), "--labels", dir.resolve("nolabels.npy").toString());
+    assertEquals(Main.BAD_INPUT, bad.code());
+    assertTrue(bad.err().contains("nolabels.npy: no such file"), bad.err());
+    assertEquals(Main.OK, run("doctor").code());
+  }
+
+  static void writeArrowExpert(Path file, float[] x, int d) throws Exception {
+    int n = x.length / d;
+    try (RootAllocator a = new RootAllocator();
+        FixedSizeListVector list = new FixedSizeListVector("embedding", a, FieldType.nullable(new ArrowType.FixedSizeList(d)), null)) {
+      list.addOrGetVector(FieldType.nullable(new ArrowType.FloatingPoint(FloatingPointPrecision.SINGLE)));
+      list.allocateNew();
+      Float4Vector data = (Float4Vector) list.getDataVector();
+      for (int i = 0; i < n; i++) {
+        list.setNotNull(i);
+        for (int c = 0; c < d; c++) data.setSafe(i * d + c, x[i * d + c]);
+      }
+      list.setValueCount(n);
+      data.setValueCount(n * d);
+      try (VectorSchemaRoot root = VectorSchemaRoot.of(list); var ch = Files.newByteChannel(file, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+          ArrowFileWriter w = new ArrowFileWriter(root, null, ch)) {
+        w.start();
+        w.writeBatch();
+        w.end();
+      }
+    }
+  }
+}
