@@ -21,7 +21,7 @@ namespace needle {
 namespace {
 
 constexpr int KC = 256;  // depth of one packed panel chunk: an A micro-panel (6 x 256 floats) stays in L1
-constexpr int TB = 96;   // tile edge, a multiple of MR and NR
+constexpr int TB = 48;   // tile edge, a multiple of MR and NR; small, so padding and diagonal tiles waste little
 
 struct AlignedFree {
   void operator()(float* p) const { std::free(p); }
@@ -34,20 +34,29 @@ Buffer aligned_floats(size_t count) {
 }
 
 // Packs rows of x (n x d) into panels of `width` rows: panel p holds rows [p*width, p*width+width) as
-// d x width, k-major; rows past n are zero. Panels are padded to a whole number of tiles.
+// d x width, k-major; rows past n are zero. Reads `width` rows side by side so the writes are sequential.
 void pack(const float* x, int64_t n, int d, int width, int64_t padded_rows, float* out) {
   for (int64_t r0 = 0; r0 < padded_rows; r0 += width) {
     float* panel = out + r0 * d;
-    for (int w = 0; w < width; ++w) {
-      int64_t r = r0 + w;
-      if (r < n) {
-        const float* row = x + r * d;
-        for (int p = 0; p < d; ++p) panel[(int64_t)p * width + w] = row[p];
-      } else {
-        for (int p = 0; p < d; ++p) panel[(int64_t)p * width + w] = 0.f;
-      }
+    const float* rows[NR];
+    int live = (int)std::max<int64_t>(0, std::min<int64_t>(width, n - r0));
+    for (int w = 0; w < live; ++w) rows[w] = x + (r0 + w) * d;
+    for (int p = 0; p < d; ++p) {
+      float* dst = panel + (int64_t)p * width;
+      int w = 0;
+      for (; w < live; ++w) dst[w] = rows[w][p];
+      for (; w < width; ++w) dst[w] = 0.f;
     }
   }
+}
+
+// Scratch reused across calls on the same thread: no page faults from fresh allocations per expert.
+float* scratch(Buffer& buf, size_t& cap, size_t count) {
+  if (count > cap) {
+    buf = aligned_floats(count);
+    cap = buf ? count : 0;
+  }
+  return buf.get();
 }
 
 // The m best (distance, index) of one row, sorted ascending; empty slots hold (+inf, INT32_MAX).
@@ -72,12 +81,10 @@ struct Lists {
 };
 
 void row_norms(const float* x, int64_t n, int d, float* out) {
-  for (int64_t i = 0; i < n; ++i) {
-    double s = 0;
-    const float* r = x + i * d;
-    for (int p = 0; p < d; ++p) s += (double)r[p] * r[p];
-    out[i] = (float)s;
-  }
+  static thread_local std::vector<float> zeros;
+  if ((int)zeros.size() < d) zeros.assign(d, 0.f);
+  const Simd& s = simd();
+  for (int64_t i = 0; i < n; ++i) out[i] = (float)s.sqdist_f64(x + i * d, zeros.data(), d);
 }
 
 }  // namespace
@@ -85,13 +92,13 @@ void row_norms(const float* x, int64_t n, int d, float* out) {
 
 using namespace needle;
 
-extern "C" int needle_rerank(const float* query, int64_t nq, const float* base, int32_t d, const int32_t* cand,
-                             int32_t m, int32_t k, int32_t* idx, float* dist) {
-  if (!query || !base || !cand || !idx || !dist || nq < 0 || d <= 0 || m <= 0 || k <= 0 || k > m) return NEEDLE_EINVAL;
+namespace {
+int rerank_rows(const float* query, int64_t r0, int64_t r1, const float* base, int32_t d, const int32_t* cand, int32_t m,
+                int32_t k, int32_t* idx, float* dist) {
   const Simd& s = simd();
   std::vector<double> dd(m);
   std::vector<int32_t> ii(m);
-  for (int64_t i = 0; i < nq; ++i) {
+  for (int64_t i = r0; i < r1; ++i) {
     int filled = 0;
     for (int c = 0; c < m; ++c) {
       int32_t j = cand[i * m + c];
@@ -116,6 +123,23 @@ extern "C" int needle_rerank(const float* query, int64_t nq, const float* base, 
   return NEEDLE_OK;
 }
 
+int rerank(const float* query, int64_t nq, const float* base, int32_t d, const int32_t* cand, int32_t m, int32_t k,
+           int32_t* idx, float* dist, int threads) {
+  if (!query || !base || !cand || !idx || !dist || nq < 0 || d <= 0 || m <= 0 || k <= 0 || k > m) return NEEDLE_EINVAL;
+  const int nt = (int)std::min<int64_t>(resolve_threads(threads), std::max<int64_t>(1, nq / 64));
+  std::vector<int> rc(nt, NEEDLE_OK);
+  fork_join(nt, [&](int t) { rc[t] = rerank_rows(query, nq * t / nt, nq * (t + 1) / nt, base, d, cand, m, k, idx, dist); });
+  for (int r : rc)
+    if (r != NEEDLE_OK) return r;
+  return NEEDLE_OK;
+}
+}  // namespace
+
+extern "C" int needle_rerank(const float* query, int64_t nq, const float* base, int32_t d, const int32_t* cand,
+                             int32_t m, int32_t k, int32_t* idx, float* dist) {
+  return rerank(query, nq, base, d, cand, m, k, idx, dist, 0);
+}
+
 extern "C" int needle_cpu_knn(const float* query, int64_t nq, const float* base, int64_t nb, int32_t d, int32_t k,
                               int32_t self, int32_t threads, int32_t* idx, float* dist) {
   if (!query || !base || !idx || !dist || nq <= 0 || nb <= 0 || d <= 0 || k <= 0) return NEEDLE_EINVAL;
@@ -126,12 +150,12 @@ extern "C" int needle_cpu_knn(const float* query, int64_t nq, const float* base,
   const Simd& s = simd();
 
   const int64_t qtiles = (nq + TB - 1) / TB, btiles = (nb + TB - 1) / TB;
-  Buffer apack = aligned_floats((size_t)(qtiles * TB) * d);
-  Buffer bpack = aligned_floats((size_t)(btiles * TB) * d);
+  static thread_local Buffer abuf, bbuf;
+  static thread_local size_t acap = 0, bcap = 0;
+  float* apack = scratch(abuf, acap, (size_t)(qtiles * TB) * d);
+  float* bpack = scratch(bbuf, bcap, (size_t)(btiles * TB) * d);
   if (!apack || !bpack) return NEEDLE_ENOMEM;
   std::vector<float> qn(nq), bn(nb);
-  row_norms(query, nq, d, qn.data());
-  if (self) bn = qn; else row_norms(base, nb, d, bn.data());
 
   // the (I, J) tiles to compute: in self mode the upper triangle only
   std::vector<std::pair<int32_t, int32_t>> tiles;
@@ -141,12 +165,16 @@ extern "C" int needle_cpu_knn(const float* query, int64_t nq, const float* base,
   const int nt = (int)std::min<int64_t>(resolve_threads(threads), (int64_t)tiles.size());
   std::vector<std::unique_ptr<Lists>> lists(nt);
   fork_join(nt, [&](int t) {
-    // pack in parallel: thread t packs every nt-th tile's rows
+    // norms and packing in parallel: thread t takes every nt-th tile's rows
+    for (int64_t I = t; I < qtiles; I += nt) row_norms(query + I * TB * d, std::min<int64_t>(TB, nq - I * TB), d, qn.data() + I * TB);
+    if (!self)
+      for (int64_t J = t; J < btiles; J += nt) row_norms(base + J * TB * d, std::min<int64_t>(TB, nb - J * TB), d, bn.data() + J * TB);
     for (int64_t I = t; I < qtiles; I += nt)
-      pack(query + I * TB * d, std::min<int64_t>(TB, nq - I * TB), d, MR, TB, apack.get() + I * TB * d);
+      pack(query + I * TB * d, std::min<int64_t>(TB, nq - I * TB), d, MR, TB, apack + I * TB * d);
     for (int64_t J = t; J < btiles; J += nt)
-      pack(base + J * TB * d, std::min<int64_t>(TB, nb - J * TB), d, NR, TB, bpack.get() + J * TB * d);
+      pack(base + J * TB * d, std::min<int64_t>(TB, nb - J * TB), d, NR, TB, bpack + J * TB * d);
   });
+  if (self) bn = qn;
   fork_join(nt, [&](int t) {
     lists[t] = std::make_unique<Lists>(nq, m);
     Lists& L = *lists[t];
@@ -154,8 +182,8 @@ extern "C" int needle_cpu_knn(const float* query, int64_t nq, const float* base,
     for (size_t w = t; w < tiles.size(); w += nt) {
       const int64_t I = tiles[w].first, J = tiles[w].second;
       const int64_t i0 = I * TB, j0 = J * TB;
-      const float* A = apack.get() + i0 * d;
-      const float* B = bpack.get() + j0 * d;
+      const float* A = apack + i0 * d;
+      const float* B = bpack + j0 * d;
       for (int p0 = 0; p0 < d; p0 += KC) {
         const int kc = std::min(KC, d - p0);
         for (int jp = 0; jp < TB; jp += NR) {
@@ -192,5 +220,5 @@ extern "C" int needle_cpu_knn(const float* query, int64_t nq, const float* base,
         if (j == INT32_MAX) break;
         M.offer(i, lists[t]->dist[i * m + c], j);
       }
-  return needle_rerank(query, nq, base, d, M.idx.data(), m, k, idx, dist);
+  return rerank(query, nq, base, d, M.idx.data(), m, k, idx, dist, threads);
 }
