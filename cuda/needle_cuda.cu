@@ -4,9 +4,10 @@
 // walks every base row in tiles of 64, computes the 64 x 64 dot tile in shared memory (FP32, register
 // blocked 4 x 4 per thread) and folds the distances ||q||^2 + ||b||^2 - 2 q.b straight into per-row
 // candidate lists: no N x N matrix is ever stored, so any N fits. The float64 re-rank of the candidates
-// runs on the host (needle_rerank), the same code the CPU path uses.
+// runs on the host (needle::refine), the same code the CPU path uses.
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cfloat>
 #include <climits>
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "needle/needle.h"
+#include "../native/src/refine.h"
 
 namespace {
 
@@ -49,7 +51,7 @@ __device__ inline bool better(float d, int j, float bd, int bj) { return d < bd 
 __global__ void __launch_bounds__(256) knn_kernel(const float* const* __restrict__ qs, int64_t nq,
                                                   const float* const* __restrict__ bs, int64_t nb, int d,
                                                   const float* __restrict__ qn, const float* __restrict__ bn, int m,
-                                                  int self, int* __restrict__ cand) {
+                                                  int self, int* __restrict__ cand, float* __restrict__ cand_dist) {
   __shared__ float As[BK][TQ + 4];
   __shared__ float Bs[BK][TBR + 4];
   __shared__ float Ds[TQ][TBR + 1];
@@ -59,6 +61,7 @@ __global__ void __launch_bounds__(256) knn_kernel(const float* const* __restrict
   qn += (int64_t)e * nq;
   bn += (int64_t)e * nb;
   cand += (int64_t)e * nq * m;
+  cand_dist += (int64_t)e * nq * m;
   const int64_t i0 = (int64_t)blockIdx.x * TQ;
   const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
 
@@ -116,7 +119,10 @@ __global__ void __launch_bounds__(256) knn_kernel(const float* const* __restrict
     __syncthreads();
   }
   if (tid < TQ && i0 + tid < nq)
-    for (int s = 0; s < m; ++s) cand[(i0 + tid) * m + s] = best_j[s] == INT_MAX ? -1 : best_j[s];
+    for (int s = 0; s < m; ++s) {
+      cand[(i0 + tid) * m + s] = best_j[s] == INT_MAX ? -1 : best_j[s];
+      cand_dist[(i0 + tid) * m + s] = best_d[s];
+    }
 }
 
 // One warp per (expert, row): logits, softmax, loss and the coefficients p - onehot(y).
@@ -226,10 +232,12 @@ int needle_cuda_knn(const float* const* dq, const float* const* hq, int64_t nq, 
   const int64_t avail = self ? nb - 1 : nb;
   if (k > avail || k + NEEDLE_RERANK_EXTRA > MAXM || nq > INT_MAX || nb > INT_MAX) return NEEDLE_EINVAL;
   const int m = (int)(k + NEEDLE_RERANK_EXTRA < avail ? k + NEEDLE_RERANK_EXTRA : avail);
-  float *qn = nullptr, *bn = nullptr;
+  float *qn = nullptr, *bn = nullptr, *dd = nullptr;
   const float** dptr = nullptr;
   int* dc = nullptr;
-  std::vector<int32_t> cand((size_t)e * nq * m);
+  const size_t cands = (size_t)e * nq * m;
+  std::vector<int32_t> cand(cands);
+  std::vector<float> cand_dist(cands), hqn((size_t)e * nq), hbn((size_t)e * nb);
   std::vector<const float*> ptrs(2 * (size_t)e);
   for (int t = 0; t < e; ++t) { ptrs[t] = dq[t]; ptrs[e + t] = db[t]; }
   int rc = NEEDLE_OK;
@@ -237,7 +245,8 @@ int needle_cuda_knn(const float* const* dq, const float* const* hq, int64_t nq, 
   if ((err = cudaMalloc(&qn, sizeof(float) * e * nq)) != cudaSuccess ||
       (err = cudaMalloc(&bn, sizeof(float) * e * nb)) != cudaSuccess ||
       (err = cudaMalloc(&dptr, sizeof(float*) * 2 * e)) != cudaSuccess ||
-      (err = cudaMalloc(&dc, sizeof(int) * e * nq * m)) != cudaSuccess) {
+      (err = cudaMalloc(&dc, sizeof(int) * cands)) != cudaSuccess ||
+      (err = cudaMalloc(&dd, sizeof(float) * cands)) != cudaSuccess) {
     rc = fail(err, "cudaMalloc (knn scratch)");
   } else if ((err = cudaMemcpy(dptr, ptrs.data(), sizeof(float*) * 2 * e, cudaMemcpyHostToDevice)) != cudaSuccess) {
     rc = fail(err, "cudaMemcpy H2D (pointers)");
@@ -245,18 +254,26 @@ int needle_cuda_knn(const float* const* dq, const float* const* hq, int64_t nq, 
     norms_kernel<<<dim3((unsigned)((nq + 255) / 256), (unsigned)e), 256>>>(dptr, nq, d, qn);
     norms_kernel<<<dim3((unsigned)((nb + 255) / 256), (unsigned)e), 256>>>(dptr + e, nb, d, bn);
     dim3 grid((unsigned)((nq + TQ - 1) / TQ), 1, (unsigned)e);
-    knn_kernel<<<grid, 256>>>(dptr, nq, dptr + e, nb, d, qn, bn, m, self, dc);
+    knn_kernel<<<grid, 256>>>(dptr, nq, dptr + e, nb, d, qn, bn, m, self, dc, dd);
     if ((err = cudaGetLastError()) != cudaSuccess) rc = fail(err, "knn_kernel launch");
-    else if ((err = cudaMemcpy(cand.data(), dc, sizeof(int) * e * nq * m, cudaMemcpyDeviceToHost)) != cudaSuccess)
+    else if ((err = cudaMemcpy(cand.data(), dc, sizeof(int) * cands, cudaMemcpyDeviceToHost)) != cudaSuccess ||
+             (err = cudaMemcpy(cand_dist.data(), dd, sizeof(float) * cands, cudaMemcpyDeviceToHost)) != cudaSuccess ||
+             (err = cudaMemcpy(hqn.data(), qn, sizeof(float) * e * nq, cudaMemcpyDeviceToHost)) != cudaSuccess ||
+             (err = cudaMemcpy(hbn.data(), bn, sizeof(float) * e * nb, cudaMemcpyDeviceToHost)) != cudaSuccess)
       rc = fail(err, "knn_kernel / cudaMemcpy D2H");
   }
   cudaFree(qn);
   cudaFree(bn);
   cudaFree(dptr);
   cudaFree(dc);
-  for (int t = 0; t < e && rc == NEEDLE_OK; ++t)
-    rc = needle_rerank(hq[t], nq, hb[t], d, cand.data() + (size_t)t * nq * m, m, k, idx + (size_t)t * nq * k,
-                       dist + (size_t)t * nq * k);
+  cudaFree(dd);
+  for (int t = 0; t < e && rc == NEEDLE_OK; ++t) {
+    const float* bnt = hbn.data() + (size_t)t * nb;
+    needle::Refine r{hq[t], nq, hb[t], nb, d, self != 0, cand.data() + (size_t)t * nq * m,
+                     cand_dist.data() + (size_t)t * nq * m, m, k, hqn.data() + (size_t)t * nq,
+                     (double)*std::max_element(bnt, bnt + nb), idx + (size_t)t * nq * k, dist + (size_t)t * nq * k};
+    rc = needle::refine(r, 0);
+  }
   return rc;
 }
 

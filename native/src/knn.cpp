@@ -4,8 +4,11 @@
 // tile's distances feed a per-row candidate list of m = k + NEEDLE_RERANK_EXTRA entries in the same pass
 // (nothing N x N is ever stored). In self mode only tiles on or above the diagonal are computed and each
 // off-diagonal tile updates both its rows and its columns, halving the flops.
-// Pass 2 (float64): the m candidates of each row are re-ranked with exact distances, so float32 cancellation
-// in the GEMM form can never reorder true neighbours (and duplicates get distance exactly 0).
+// Pass 2 (float64, needle::refine): a worst-case bound on the float32 error says which candidates could still
+// be true k-nearest; only those are re-ranked with exact distances, and a row whose whole list lies inside
+// the bound (many equal distances) is decided by an exact brute-force scan. The result equals exact float64
+// k-NN: float32 cancellation in the GEMM form never reorders neighbours, duplicates get distance exactly 0.
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -15,6 +18,7 @@
 
 #include "needle/needle.h"
 #include "parallel.h"
+#include "refine.h"
 #include "simd.h"
 
 namespace needle {
@@ -93,51 +97,71 @@ void row_norms(const float* x, int64_t n, int d, float* out) {
 using namespace needle;
 
 namespace {
-int rerank_rows(const float* query, int64_t r0, int64_t r1, const float* base, int32_t d, const int32_t* cand, int32_t m,
-                int32_t k, int32_t* idx, float* dist) {
-  const Simd& s = simd();
-  std::vector<double> dd(m);
-  std::vector<int32_t> ii(m);
-  for (int64_t i = r0; i < r1; ++i) {
-    int filled = 0;
-    for (int c = 0; c < m; ++c) {
-      int32_t j = cand[i * m + c];
-      if (j < 0 || j == INT32_MAX) continue;
-      double v = s.sqdist_f64(query + i * d, base + (int64_t)j * d, d);
-      // insertion by (distance, index)
-      int t = filled++;
-      while (t > 0 && (v < dd[t - 1] || (v == dd[t - 1] && j < ii[t - 1]))) {
-        dd[t] = dd[t - 1];
-        ii[t] = ii[t - 1];
-        --t;
-      }
-      dd[t] = v;
-      ii[t] = j;
+
+// Keeps the k best (distance, index) pairs seen, in order.
+struct Best {
+  int k, filled = 0;
+  std::vector<double> d;
+  std::vector<int32_t> i;
+  explicit Best(int k_) : k(k_), d(k_), i(k_) {}
+  void offer(double v, int32_t j) {
+    if (filled == k && (v > d[k - 1] || (v == d[k - 1] && j >= i[k - 1]))) return;
+    int t = filled < k ? filled++ : k - 1;
+    while (t > 0 && (v < d[t - 1] || (v == d[t - 1] && j < i[t - 1]))) {
+      d[t] = d[t - 1];
+      i[t] = i[t - 1];
+      --t;
     }
-    if (filled < k) return NEEDLE_EINVAL;
+    d[t] = v;
+    i[t] = j;
+  }
+};
+
+int refine_rows(const Refine& r, int64_t r0, int64_t r1) {
+  const Simd& s = simd();
+  const int m = r.m, k = r.k, d = r.d;
+  // Worst-case float32 error of ||q||^2 + ||b||^2 - 2 q.b as computed (sequential FMA dot over d terms,
+  // norms rounded from float64, two float additions): |err| <= (gamma_d + 8u) (||q||^2 + ||b||^2).
+  const double u = std::ldexp(1.0, -24), gamma = d * u / (1 - d * u), rel = gamma + 8 * u;
+  const int64_t avail = r.self ? r.nb - 1 : r.nb;
+  Best best(k);
+  for (int64_t i = r0; i < r1; ++i) {
+    const float* q = r.query + i * d;
+    const int32_t* ci = r.cand + i * m;
+    const float* cd = r.cand_dist + i * m;
+    auto valid = [](int32_t j) { return j >= 0 && j != INT32_MAX; };
+    if (!valid(ci[k - 1])) return NEEDLE_EINVAL;
+    // a row can be a true k-nearest only if its approximate distance is within 2 error bounds of the k-th
+    const double window = (double)cd[k - 1] + 2 * rel * ((double)r.qn[i] + r.bn_max) + 1e-30;
+    best.filled = 0;
+    if (m < avail && (double)cd[m - 1] <= window) {
+      // the window may hold rows beyond the list (many equal distances): decide this row exactly, by brute force
+      for (int64_t j = 0; j < r.nb; ++j)
+        if (!(r.self && j == i)) best.offer(s.sqdist_f64(q, r.base + j * d, d), (int32_t)j);
+    } else {
+      for (int c = 0; c < m && valid(ci[c]) && (c < k || (double)cd[c] <= window); ++c)
+        best.offer(s.sqdist_f64(q, r.base + (int64_t)ci[c] * d, d), ci[c]);
+    }
     for (int c = 0; c < k; ++c) {
-      idx[i * k + c] = ii[c];
-      dist[i * k + c] = (float)dd[c];
+      r.idx[i * k + c] = best.i[c];
+      r.dist[i * k + c] = (float)best.d[c];
     }
   }
   return NEEDLE_OK;
 }
 
-int rerank(const float* query, int64_t nq, const float* base, int32_t d, const int32_t* cand, int32_t m, int32_t k,
-           int32_t* idx, float* dist, int threads) {
-  if (!query || !base || !cand || !idx || !dist || nq < 0 || d <= 0 || m <= 0 || k <= 0 || k > m) return NEEDLE_EINVAL;
-  const int nt = (int)std::min<int64_t>(resolve_threads(threads), std::max<int64_t>(1, nq / 64));
-  std::vector<int> rc(nt, NEEDLE_OK);
-  fork_join(nt, [&](int t) { rc[t] = rerank_rows(query, nq * t / nt, nq * (t + 1) / nt, base, d, cand, m, k, idx, dist); });
-  for (int r : rc)
-    if (r != NEEDLE_OK) return r;
-  return NEEDLE_OK;
-}
 }  // namespace
 
-extern "C" int needle_rerank(const float* query, int64_t nq, const float* base, int32_t d, const int32_t* cand,
-                             int32_t m, int32_t k, int32_t* idx, float* dist) {
-  return rerank(query, nq, base, d, cand, m, k, idx, dist, 0);
+int needle::refine(const Refine& r, int threads) {
+  if (!r.query || !r.base || !r.cand || !r.cand_dist || !r.qn || !r.idx || !r.dist || r.nq < 0 || r.d <= 0 || r.m <= 0 ||
+      r.k <= 0 || r.k > r.m)
+    return NEEDLE_EINVAL;
+  const int nt = (int)std::min<int64_t>(resolve_threads(threads), std::max<int64_t>(1, r.nq / 64));
+  std::vector<int> rc(nt, NEEDLE_OK);
+  fork_join(nt, [&](int t) { rc[t] = refine_rows(r, r.nq * t / nt, r.nq * (t + 1) / nt); });
+  for (int v : rc)
+    if (v != NEEDLE_OK) return v;
+  return NEEDLE_OK;
 }
 
 extern "C" int needle_cpu_knn(const float* query, int64_t nq, const float* base, int64_t nb, int32_t d, int32_t k,
@@ -220,5 +244,7 @@ extern "C" int needle_cpu_knn(const float* query, int64_t nq, const float* base,
         if (j == INT32_MAX) break;
         M.offer(i, lists[t]->dist[i * m + c], j);
       }
-  return rerank(query, nq, base, d, M.idx.data(), m, k, idx, dist, threads);
+  Refine r{query, nq, base, nb, d, self != 0, M.idx.data(), M.dist.data(), m, k, qn.data(),
+           *std::max_element(bn.begin(), bn.end()), idx, dist};
+  return refine(r, threads);
 }

@@ -23,8 +23,9 @@ extern "C" {
 #define NEEDLE_ECUDA 3    /* a CUDA runtime call failed */
 #define NEEDLE_ENODEV 4   /* no usable CUDA device */
 
-/* Extra float32 candidates kept per row before the exact (float64) re-rank: the fast GEMM-form distance
- * ||q||^2 + ||b||^2 - 2 q.b loses digits, so the true k nearest are recovered by re-ranking k + this many. */
+/* Extra float32 candidates kept per row for the exact (float64) refinement: the fast GEMM-form distance
+ * ||q||^2 + ||b||^2 - 2 q.b loses digits; candidates within its worst-case error bound are re-ranked exactly,
+ * and a row with more than k + this many such candidates is decided by an exact scan. */
 #define NEEDLE_RERANK_EXTRA 4
 
 /* ---- CPU (native/) ---- */
@@ -32,16 +33,11 @@ extern "C" {
 /* Which SIMD tier the CPU kernels run on this machine ("avx2+fma" or "scalar"), and why. */
 const char* needle_cpu_isa(void);
 
-/* k nearest base rows of every query row, exact: float32 blocked GEMM candidates, then a float64 re-rank.
+/* k nearest base rows of every query row, exact: float32 blocked GEMM candidates, then float64 refinement.
  * idx and dist are nq x k; dist holds exact squared distances (as float). In self mode nq == nb and
  * query == base. k must be <= nb (nb - 1 in self mode). threads <= 0 means all cores. */
 int needle_cpu_knn(const float* query, int64_t nq, const float* base, int64_t nb, int32_t d, int32_t k,
                    int32_t self, int32_t threads, int32_t* idx, float* dist);
-
-/* Exact float64 re-rank of candidate lists (cand: nq x m, -1 = empty slot) down to the k best per row by
- * (distance, index). Shared by the CPU and CUDA paths so it is written once. */
-int needle_rerank(const float* query, int64_t nq, const float* base, int32_t d, const int32_t* cand,
-                  int32_t m, int32_t k, int32_t* idx, float* dist);
 
 /* Softmax cross-entropy of a linear model and its gradient.
  * x: n x d, y: n labels in [0, c), w: c x (d + 1) (row j = class j's weights, last entry its bias).
@@ -64,8 +60,8 @@ int needle_cuda_upload(void* dst, const void* src, int64_t bytes);
 int needle_cuda_download(void* dst, const void* src, int64_t bytes);
 
 /* Batched exact k-NN for e experts of equal shape, one launch: dq[t] / db[t] are expert t's query and base
- * matrices on the device, hq[t] / hb[t] the same matrices in host memory (for the float64 re-rank, which
- * runs on the host through needle_rerank). Writes idx and dist, e x nq x k, as needle_cpu_knn does. */
+ * matrices on the device, hq[t] / hb[t] the same matrices in host memory (for the float64 refinement, which
+ * runs on the host, the same code as the CPU path's). Writes idx and dist, e x nq x k, as needle_cpu_knn does. */
 int needle_cuda_knn(const float* const* dq, const float* const* hq, int64_t nq, const float* const* db,
                     const float* const* hb, int64_t nb, int32_t d, int32_t e, int32_t k, int32_t self,
                     int32_t* idx, float* dist);
