@@ -68,7 +68,10 @@ struct Lists {
   int m;
   std::vector<float> dist;
   std::vector<int32_t> idx;
-  Lists(int64_t rows, int m_) : m(m_), dist(rows * m_, std::numeric_limits<float>::infinity()), idx(rows * m_, INT32_MAX) {}
+  std::vector<float> worst;  // dist of each row's last slot: the screening threshold
+  Lists(int64_t rows, int m_)
+      : m(m_), dist(rows * m_, std::numeric_limits<float>::infinity()), idx(rows * m_, INT32_MAX),
+        worst(rows, std::numeric_limits<float>::infinity()) {}
   inline void offer(int64_t row, float d, int32_t j) {
     float* dr = &dist[row * m];
     int32_t* ir = &idx[row * m];
@@ -81,6 +84,7 @@ struct Lists {
     }
     dr[s] = d;
     ir[s] = j;
+    worst[row] = dr[m - 1];
   }
 };
 
@@ -220,17 +224,35 @@ extern "C" int needle_cpu_knn(const float* query, int64_t nq, const float* base,
       }
       const int64_t rows = std::min<int64_t>(TB, nq - i0), cols = std::min<int64_t>(TB, nb - j0);
       const bool both = self && I != J;  // an off-diagonal tile stands for its mirror too
+      // fused selection: eight distances at a time are screened against the row's and the columns'
+      // thresholds; only the few that can enter a list reach the scalar insertion
+      const int64_t cols8 = cols & ~int64_t(7);
+      alignas(32) float dv[8];
       for (int64_t r = 0; r < rows; ++r) {
         const int64_t i = i0 + r;
         const float qi = qn[i];
         const float* crow = ctile + r * TB;
-        for (int64_t c = 0; c < cols; ++c) {
-          const int64_t j = j0 + c;
-          if (self && i == j) continue;
-          float dv = qi + bn[j] - 2.f * crow[c];
-          if (dv < 0.f) dv = 0.f;
-          L.offer(i, dv, (int32_t)j);
-          if (both) L.offer(j, dv, (int32_t)i);
+        for (int64_t c0 = 0; c0 < cols; c0 += 8) {
+          unsigned mask;
+          int width = 8;
+          if (c0 < cols8) {
+            mask = s.screen8(crow + c0, qi, bn.data() + j0 + c0, L.worst[i], both ? L.worst.data() + j0 + c0 : nullptr, dv);
+          } else {
+            width = (int)(cols - c0);
+            mask = 0;
+            for (int c = 0; c < width; ++c) {
+              dv[c] = std::max(qi + bn[j0 + c0 + c] - 2.f * crow[c0 + c], 0.f);
+              if (dv[c] <= L.worst[i]) mask |= 1u << c;
+              if (both && dv[c] <= L.worst[j0 + c0 + c]) mask |= 1u << (8 + c);
+            }
+          }
+          for (int c = 0; c < width && mask; ++c) {
+            if (!(mask & (0x101u << c))) continue;
+            const int64_t j = j0 + c0 + c;
+            if (self && i == j) continue;
+            if (mask & (1u << c)) L.offer(i, dv[c], (int32_t)j);
+            if (mask & (1u << (8 + c))) L.offer(j, dv[c], (int32_t)i);
+          }
         }
       }
     }

@@ -17,6 +17,9 @@ struct Simd {
   double (*sqdist_f64)(const float* a, const float* b, int d);
   // out[r] = dot(w, x[r]) for r < 4
   void (*dot4)(const float* w, const float* const* x, int d, float* out);
+  // dv[c] = max(qi + bn[c] - 2 dot[c], 0) for c < 8; bit c set if dv[c] <= row_worst, bit 8 + c if
+  // col_worst (optional) and dv[c] <= col_worst[c]
+  unsigned (*screen8)(const float* dot, float qi, const float* bn, float row_worst, const float* col_worst, float* dv);
   // y += sum_r g[r] * x[r] for r < 4
   void (*axpy4)(const float* g, const float* const* x, float* y, int d);
 };

@@ -81,6 +81,17 @@ void dot4(const float* w, const float* const* x, int d, float* out) {
   out[0] = r0; out[1] = r1; out[2] = r2; out[3] = r3;
 }
 
+unsigned screen8(const float* dot, float qi, const float* bn, float row_worst, const float* col_worst, float* dv) {
+  // same operation order as the scalar form: (qi + bn) - 2 dot, so both tiers give identical bits
+  __m256 v = _mm256_sub_ps(_mm256_add_ps(_mm256_set1_ps(qi), _mm256_loadu_ps(bn)),
+                           _mm256_mul_ps(_mm256_set1_ps(2.f), _mm256_loadu_ps(dot)));
+  v = _mm256_max_ps(v, _mm256_setzero_ps());
+  _mm256_store_ps(dv, v);
+  unsigned mask = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_set1_ps(row_worst), _CMP_LE_OQ));
+  if (col_worst) mask |= (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_loadu_ps(col_worst), _CMP_LE_OQ)) << 8;
+  return mask;
+}
+
 void axpy4(const float* g, const float* const* x, float* y, int d) {
   const __m256 g0 = _mm256_set1_ps(g[0]), g1 = _mm256_set1_ps(g[1]), g2 = _mm256_set1_ps(g[2]), g3 = _mm256_set1_ps(g[3]);
   const float *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
@@ -99,7 +110,7 @@ void axpy4(const float* g, const float* const* x, float* y, int d) {
 }  // namespace
 
 const Simd& simd_avx2() {
-  static const Simd s{"avx2+fma", gemm_ukr, sqdist_f64, dot4, axpy4};
+  static const Simd s{"avx2+fma", gemm_ukr, sqdist_f64, dot4, screen8, axpy4};
   return s;
 }
 

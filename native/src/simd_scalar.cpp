@@ -30,6 +30,17 @@ void dot4(const float* w, const float* const* x, int d, float* out) {
   }
 }
 
+unsigned screen8(const float* dot, float qi, const float* bn, float row_worst, const float* col_worst, float* dv) {
+  unsigned mask = 0;
+  for (int c = 0; c < 8; ++c) {
+    float v = qi + bn[c] - 2.f * dot[c];
+    dv[c] = v < 0.f ? 0.f : v;
+    if (dv[c] <= row_worst) mask |= 1u << c;
+    if (col_worst && dv[c] <= col_worst[c]) mask |= 1u << (8 + c);
+  }
+  return mask;
+}
+
 void axpy4(const float* g, const float* const* x, float* y, int d) {
   for (int p = 0; p < d; ++p) y[p] += g[0] * x[0][p] + g[1] * x[1][p] + g[2] * x[2][p] + g[3] * x[3][p];
 }
@@ -37,7 +48,7 @@ void axpy4(const float* g, const float* const* x, float* y, int d) {
 }  // namespace
 
 const Simd& simd_scalar() {
-  static const Simd s{"scalar", gemm_ukr, sqdist_f64, dot4, axpy4};
+  static const Simd s{"scalar", gemm_ukr, sqdist_f64, dot4, screen8, axpy4};
   return s;
 }
 
