@@ -42,7 +42,7 @@ with tempfile.TemporaryDirectory() as tmp:
             kind = "loo" if what.startswith("loo") else "linear"
             rows[(kind, int(n), int(d), int(c), "needle-" + b)] = (float(t), float(a))
 
-cpu = open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(": ")
+cpu = open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].split(":", 1)[1].strip()
 print(f"machine: {cpu}, {os.cpu_count()} cores; numpy {np.__version__}")
 print("| proxy | N | D | C | scikit-learn s | FAISS s | " + " | ".join(f"needle {b} s" for b in backends)
       + " | accuracy (sklearn / faiss / needle) | needle vs sklearn | needle vs faiss |")

@@ -69,6 +69,24 @@ public final class ArrowTables {
     });
   }
 
+  /**
+   * An expert's embeddings from an in-memory Arrow vector (for pipelines that already hold Arrow data): a
+   * fixed-size list of floats, one list per example.
+   *
+   * @throws NeedleException BAD_INPUT naming the expert if the vector is not a list of floats or has nulls
+   */
+  public static Embedding embedding(String expert, FixedSizeListVector vector) {
+    if (!(vector.getDataVector() instanceof FloatingPointVector data))
+      throw new NeedleException(NeedleException.Code.BAD_INPUT, expert + ": vector '" + vector.getName() + "' is not a list of floats");
+    int n = vector.getValueCount(), d = vector.getListSize();
+    float[] x = new float[n * d];
+    for (int r = 0; r < n; r++) {
+      if (vector.isNull(r)) throw new NeedleException(NeedleException.Code.BAD_INPUT, expert + ": row " + r + " is null");
+      for (int c = 0; c < d; c++) x[r * d + c] = (float) data.getValueAsDouble(r * d + c);
+    }
+    return new Embedding(expert, x, n, d);
+  }
+
   /** Reads the integer column {@code label} of an Arrow IPC file. */
   public static int[] readLabels(Path file) {
     return read(file, roots -> {
