@@ -63,6 +63,22 @@ float* scratch(Buffer& buf, size_t& cap, size_t count) {
   return buf.get();
 }
 
+// Inserts (v, j) into the sorted lists d/i of length m by (distance, index), dropping the last; returns
+// false if it does not belong. Shared by the float32 candidate lists and the float64 refinement.
+template <class T>
+inline bool insert_sorted(T* d, int32_t* i, int m, T v, int32_t j) {
+  int s = m - 1;
+  if (v > d[s] || (v == d[s] && j >= i[s])) return false;
+  while (s > 0 && (v < d[s - 1] || (v == d[s - 1] && j < i[s - 1]))) {
+    d[s] = d[s - 1];
+    i[s] = i[s - 1];
+    --s;
+  }
+  d[s] = v;
+  i[s] = j;
+  return true;
+}
+
 // The m best (distance, index) of one row, sorted ascending; empty slots hold (+inf, INT32_MAX).
 struct Lists {
   int m;
@@ -73,18 +89,7 @@ struct Lists {
       : m(m_), dist(rows * m_, std::numeric_limits<float>::infinity()), idx(rows * m_, INT32_MAX),
         worst(rows, std::numeric_limits<float>::infinity()) {}
   inline void offer(int64_t row, float d, int32_t j) {
-    float* dr = &dist[row * m];
-    int32_t* ir = &idx[row * m];
-    int s = m - 1;
-    if (d > dr[s] || (d == dr[s] && j >= ir[s])) return;
-    while (s > 0 && (d < dr[s - 1] || (d == dr[s - 1] && j < ir[s - 1]))) {
-      dr[s] = dr[s - 1];
-      ir[s] = ir[s - 1];
-      --s;
-    }
-    dr[s] = d;
-    ir[s] = j;
-    worst[row] = dr[m - 1];
+    if (insert_sorted(&dist[row * m], &idx[row * m], m, d, j)) worst[row] = dist[row * m + m - 1];
   }
 };
 
@@ -104,21 +109,15 @@ namespace {
 
 // Keeps the k best (distance, index) pairs seen, in order.
 struct Best {
-  int k, filled = 0;
+  int k;
   std::vector<double> d;
   std::vector<int32_t> i;
-  explicit Best(int k_) : k(k_), d(k_), i(k_) {}
-  void offer(double v, int32_t j) {
-    if (filled == k && (v > d[k - 1] || (v == d[k - 1] && j >= i[k - 1]))) return;
-    int t = filled < k ? filled++ : k - 1;
-    while (t > 0 && (v < d[t - 1] || (v == d[t - 1] && j < i[t - 1]))) {
-      d[t] = d[t - 1];
-      i[t] = i[t - 1];
-      --t;
-    }
-    d[t] = v;
-    i[t] = j;
+  explicit Best(int k_) : k(k_), d(k_), i(k_) { reset(); }
+  void reset() {
+    std::fill(d.begin(), d.end(), std::numeric_limits<double>::infinity());
+    std::fill(i.begin(), i.end(), INT32_MAX);
   }
+  void offer(double v, int32_t j) { insert_sorted(d.data(), i.data(), k, v, j); }
 };
 
 int refine_rows(const Refine& r, int64_t r0, int64_t r1) {
@@ -137,7 +136,7 @@ int refine_rows(const Refine& r, int64_t r0, int64_t r1) {
     if (!valid(ci[k - 1])) return NEEDLE_EINVAL;
     // a row can be a true k-nearest only if its approximate distance is within 2 error bounds of the k-th
     const double window = (double)cd[k - 1] + 2 * rel * ((double)r.qn[i] + r.bn_max) + 1e-30;
-    best.filled = 0;
+    best.reset();
     if (m < avail && (double)cd[m - 1] <= window) {
       // the window may hold rows beyond the list (many equal distances): decide this row exactly, by brute force
       for (int64_t j = 0; j < r.nb; ++j)

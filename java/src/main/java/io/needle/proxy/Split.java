@@ -47,14 +47,7 @@ public record Split(int[] train, int[] val) {
       java.util.Collections.shuffle(m, rnd);
       for (int t = 0; t < take[j]; t++) isVal[m.get(t)] = true;
     }
-    int nv = 0;
-    for (boolean b : isVal) if (b) nv++;
-    int[] train = new int[y.length - nv], val = new int[nv];
-    for (int i = 0, a = 0, b = 0; i < y.length; i++) {
-      if (isVal[i]) val[b++] = i;
-      else train[a++] = i;
-    }
-    return new Split(train, val);
+    return of(isVal);
   }
 
   /** Uses an explicit split: {@code isVal[i]} marks the validation examples. */

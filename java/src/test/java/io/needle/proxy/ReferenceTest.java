@@ -22,6 +22,14 @@ class ReferenceTest {
     return TestBackends.names().stream();
   }
 
+  /** The scikit-learn fixtures' split: split.npy marks validation rows with 1. */
+  static Split fixtureSplit() {
+    int[] flags = Fixtures.ints("split.npy");
+    boolean[] isVal = new boolean[flags.length];
+    for (int i = 0; i < flags.length; i++) isVal[i] = flags[i] == 1;
+    return Split.of(isVal);
+  }
+
   @ParameterizedTest
   @MethodSource("backends")
   void knnLooMatchesSklearnExactly(String name) {
@@ -63,10 +71,7 @@ class ReferenceTest {
   @MethodSource("backends")
   void knnSplitMatchesSklearn(String name) {
     Labels labels = Fixtures.labels();
-    int[] flags = Fixtures.ints("split.npy");
-    boolean[] isVal = new boolean[flags.length];
-    for (int i = 0; i < flags.length; i++) isVal[i] = flags[i] == 1;
-    Split split = Split.of(isVal);
+    Split split = fixtureSplit();
     try (Backend b = TestBackends.open(name)) {
       for (String[] r : Fixtures.csv("knn_split_reference.csv")) {
         double acc = Knn.trainVal(b, List.of(Fixtures.expert(r[0])), labels.classes0(), split, Options.defaults())[0];
@@ -79,10 +84,7 @@ class ReferenceTest {
   @MethodSource("backends")
   void linearProbeMatchesSklearnLogisticRegression(String name) {
     Labels labels = Fixtures.labels();
-    int[] flags = Fixtures.ints("split.npy");
-    boolean[] isVal = new boolean[flags.length];
-    for (int i = 0; i < flags.length; i++) isVal[i] = flags[i] == 1;
-    Split split = Split.of(isVal);
+    Split split = fixtureSplit();
     int[] ytrain = Split.pick(labels.classes0(), split.train());
     try (Backend b = TestBackends.open(name)) {
       for (String[] r : Fixtures.csv("linear_reference.csv")) {
