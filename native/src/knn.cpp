@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "needle/needle.h"
+#include "gemm.h"
 #include "parallel.h"
 #include "refine.h"
 #include "simd.h"
@@ -26,33 +27,6 @@ namespace {
 
 constexpr int KC = 256;  // depth of one packed panel chunk: an A micro-panel (6 x 256 floats) stays in L1
 constexpr int TB = 48;   // tile edge, a multiple of MR and NR; small, so padding and diagonal tiles waste little
-
-struct AlignedFree {
-  void operator()(float* p) const { std::free(p); }
-};
-using Buffer = std::unique_ptr<float, AlignedFree>;
-
-Buffer aligned_floats(size_t count) {
-  size_t bytes = ((count * sizeof(float) + 63) / 64) * 64;
-  return Buffer(static_cast<float*>(std::aligned_alloc(64, bytes ? bytes : 64)));
-}
-
-// Packs rows of x (n x d) into panels of `width` rows: panel p holds rows [p*width, p*width+width) as
-// d x width, k-major; rows past n are zero. Reads `width` rows side by side so the writes are sequential.
-void pack(const float* x, int64_t n, int d, int width, int64_t padded_rows, float* out) {
-  for (int64_t r0 = 0; r0 < padded_rows; r0 += width) {
-    float* panel = out + r0 * d;
-    const float* rows[NR];
-    int live = (int)std::max<int64_t>(0, std::min<int64_t>(width, n - r0));
-    for (int w = 0; w < live; ++w) rows[w] = x + (r0 + w) * d;
-    for (int p = 0; p < d; ++p) {
-      float* dst = panel + (int64_t)p * width;
-      int w = 0;
-      for (; w < live; ++w) dst[w] = rows[w][p];
-      for (; w < width; ++w) dst[w] = 0.f;
-    }
-  }
-}
 
 // Scratch reused across calls on the same thread: no page faults from fresh allocations per expert.
 float* scratch(Buffer& buf, size_t& cap, size_t count) {
@@ -197,9 +171,9 @@ extern "C" int needle_cpu_knn(const float* query, int64_t nq, const float* base,
     if (!self)
       for (int64_t J = t; J < btiles; J += nt) row_norms(base + J * TB * d, std::min<int64_t>(TB, nb - J * TB), d, bn.data() + J * TB);
     for (int64_t I = t; I < qtiles; I += nt)
-      pack(query + I * TB * d, std::min<int64_t>(TB, nq - I * TB), d, MR, TB, apack + I * TB * d);
+      pack(query + I * TB * d, std::min<int64_t>(TB, nq - I * TB), d, d, MR, TB, apack + I * TB * d);
     for (int64_t J = t; J < btiles; J += nt)
-      pack(base + J * TB * d, std::min<int64_t>(TB, nb - J * TB), d, NR, TB, bpack + J * TB * d);
+      pack(base + J * TB * d, std::min<int64_t>(TB, nb - J * TB), d, d, NR, TB, bpack + J * TB * d);
   });
   if (self) bn = qn;
   fork_join(nt, [&](int t) {

@@ -1,8 +1,10 @@
 // Softmax cross-entropy loss and gradient of a linear classifier: the inner step of the linear probe.
-// One pass over x: rows are taken four at a time so each class's weight row is loaded once per four rows
-// (dot4), and the gradient row is updated once per four rows (axpy4). Threads split the rows and own
-// private gradient buffers, summed at the end.
+// Few classes (< 16): one pass over x, rows four at a time so each class's weight row is loaded once per
+// four rows (dot4) and each gradient row updated once per four rows (axpy4); threads own private gradients.
+// Many classes: two packed GEMMs on the 6 x 16 micro-kernel, logits = X W^T and grad = G^T X.
+#include <algorithm>
 #include <cmath>
+#include "gemm.h"
 #include <memory>
 #include <vector>
 
@@ -11,6 +13,116 @@
 #include "simd.h"
 
 using namespace needle;
+
+namespace {
+
+constexpr int KC = 256;
+
+// Turns row i's logits into the coefficients p - onehot(y) (scaled by the row weight); returns its loss.
+double softmax_row(float* lr, int c, int yi, float wr) {
+  if (wr == 0.f) {
+    for (int j = 0; j < c; ++j) lr[j] = 0.f;
+    return 0;
+  }
+  float mx = lr[0];
+  for (int j = 1; j < c; ++j) mx = std::max(mx, lr[j]);
+  double z = 0;
+  for (int j = 0; j < c; ++j) z += std::exp((double)(lr[j] - mx));
+  double loss = wr * (std::log(z) - (double)(lr[yi] - mx));
+  for (int j = 0; j < c; ++j) lr[j] = wr * ((float)(std::exp((double)(lr[j] - mx)) / z) - (j == yi ? 1.f : 0.f));
+  return loss;
+}
+
+int softmax_gemm(const float* x, int32_t n, int32_t d, const int32_t* y, const float* rw, int32_t c, const float* w,
+                 float* grad, double* loss, int nt) {
+  const Simd& s = simd();
+  const int64_t stride = (int64_t)d + 1;
+  const int64_t np = (n + MR - 1) / MR * MR;         // rows padded to whole A panels
+  const int64_t cp = (c + NR - 1) / NR * NR;         // classes padded to whole B panels
+  const int64_t cq = (c + MR - 1) / MR * MR;         // classes padded to whole A panels
+  const int64_t dp = ((int64_t)d + NR - 1) / NR * NR;  // features padded to whole B panels
+  // scratch kept per calling thread: an optimiser calls this many times with the same shapes
+  struct Scratch {
+    Buffer buf;
+    size_t cap = 0;
+    float* get(size_t count) {
+      if (count > cap) {
+        buf = aligned_floats(count);
+        cap = buf ? count : 0;
+      }
+      return buf.get();
+    }
+  };
+  static thread_local Scratch sxa, swb, slog, sga, sxb, sgt;
+  struct View {
+    float* p;
+    float* get() const { return p; }
+    explicit operator bool() const { return p != nullptr; }
+  };
+  View xa{sxa.get((size_t)np * d)}, wb{swb.get((size_t)cp * d)}, logits{slog.get((size_t)np * cp)},
+      ga{sga.get((size_t)cq * np)}, xb{sxb.get((size_t)dp * np)}, gt{sgt.get((size_t)cq * dp)};
+  if (!xa || !wb || !logits || !ga || !xb || !gt) return NEEDLE_ENOMEM;
+  std::vector<double> part(nt, 0.0);
+  // 1. logits = X W^T (+ b), then softmax coefficients, rows split over threads by A panel
+  pack(w, c, d, stride, NR, cp, wb.get());
+  const int64_t apanels = np / MR;
+  fork_join(nt, [&](int t) {
+    const int64_t p0 = apanels * t / nt, p1 = apanels * (t + 1) / nt;
+    pack(x + p0 * MR * d, std::max<int64_t>(0, std::min<int64_t>((p1 - p0) * MR, n - p0 * MR)), d, d, MR, (p1 - p0) * MR,
+         xa.get() + p0 * MR * d);
+    for (int64_t ap = p0; ap < p1; ++ap) {
+      float* lt = logits.get() + ap * MR * cp;
+      for (int k0 = 0; k0 < d; k0 += KC) {
+        const int kc = std::min(KC, d - k0);
+        for (int64_t bp = 0; bp < cp; bp += NR)
+          s.gemm_ukr(kc, xa.get() + ap * MR * d + (int64_t)k0 * MR, wb.get() + bp * d + (int64_t)k0 * NR, lt + bp, (int)cp, k0 > 0);
+      }
+      for (int r = 0; r < MR; ++r) {
+        const int64_t i = ap * MR + r;
+        float* lr = lt + r * cp;
+        if (i >= n) {
+          for (int64_t j = 0; j < cp; ++j) lr[j] = 0.f;
+          continue;
+        }
+        for (int j = 0; j < c; ++j) lr[j] += w[j * stride + d];
+        part[t] += softmax_row(lr, c, y[i], rw ? rw[i] : 1.f);
+        for (int64_t j = c; j < cp; ++j) lr[j] = 0.f;
+      }
+    }
+  });
+  // 2. grad = G^T X: A panels of G^T (6 classes, k-major over rows), B panels of X's columns (16 features)
+  for (int64_t j0 = 0; j0 < cq; j0 += MR)
+    for (int64_t i = 0; i < np; ++i)
+      for (int r = 0; r < MR; ++r) ga.get()[j0 * np + i * MR + r] = j0 + r < c ? logits.get()[i * cp + j0 + r] : 0.f;
+  const int64_t bpanels = dp / NR;
+  fork_join(nt, [&](int t) {
+    const int64_t q0 = bpanels * t / nt, q1 = bpanels * (t + 1) / nt;
+    for (int64_t bp = q0; bp < q1; ++bp) {
+      float* panel = xb.get() + bp * NR * np;
+      const int64_t f0 = bp * NR;
+      const int live = (int)std::min<int64_t>(NR, d - f0);
+      for (int64_t i = 0; i < np; ++i)
+        for (int wdx = 0; wdx < NR; ++wdx) panel[i * NR + wdx] = (i < n && wdx < live) ? x[i * d + f0 + wdx] : 0.f;
+      for (int64_t k0 = 0; k0 < np; k0 += KC) {
+        const int kc = (int)std::min<int64_t>(KC, np - k0);
+        for (int64_t j0 = 0; j0 < cq; j0 += MR)
+          s.gemm_ukr(kc, ga.get() + j0 * np + k0 * MR, panel + k0 * NR, gt.get() + j0 * dp + f0, (int)dp, k0 > 0);
+      }
+    }
+  });
+  for (int j = 0; j < c; ++j) {
+    std::copy(gt.get() + j * dp, gt.get() + j * dp + d, grad + j * stride);
+    float b = 0;
+    for (int64_t i = 0; i < n; ++i) b += logits.get()[i * cp + j];
+    grad[j * stride + d] = b;
+  }
+  double total = 0;
+  for (double v : part) total += v;
+  *loss = total;
+  return NEEDLE_OK;
+}
+
+}  // namespace
 
 extern "C" int needle_cpu_softmax_grad(const float* x, int32_t n, int32_t d, const int32_t* y, const float* rw, int32_t c,
                                        const float* w, float* grad, double* loss, int32_t threads) {
@@ -22,6 +134,7 @@ extern "C" int needle_cpu_softmax_grad(const float* x, int32_t n, int32_t d, con
   const int64_t blocks = (n + 3) / 4;
   // below ~2M multiply-adds a second thread costs more than it saves
   const int nt = (int64_t)n * d * c < (1 << 21) ? 1 : (int)std::min<int64_t>(resolve_threads(threads), blocks);
+  if (c >= NR) return softmax_gemm(x, n, d, y, rw, c, w, grad, loss, nt);
   std::vector<std::vector<float>> g(nt);
   std::vector<double> part(nt, 0.0);
   fork_join(nt, [&](int t) {

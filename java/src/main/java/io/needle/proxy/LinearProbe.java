@@ -272,8 +272,18 @@ public final class LinearProbe {
       int best = 0;
       double bestZ = Double.NEGATIVE_INFINITY;
       for (int j = 0; j < classes; j++) {
-        double z = w[j * (d + 1) + d];
-        for (int p = 0; p < d; p++) z += (double) w[j * (d + 1) + p] * x[i * d + p];
+        int wo = j * (d + 1), xo = i * d;
+        // four independent sums keep the FPU pipelines busy (the JIT does not reorder a single sum)
+        double z0 = 0, z1 = 0, z2 = 0, z3 = 0;
+        int p = 0;
+        for (; p + 4 <= d; p += 4) {
+          z0 += (double) w[wo + p] * x[xo + p];
+          z1 += (double) w[wo + p + 1] * x[xo + p + 1];
+          z2 += (double) w[wo + p + 2] * x[xo + p + 2];
+          z3 += (double) w[wo + p + 3] * x[xo + p + 3];
+        }
+        for (; p < d; p++) z0 += (double) w[wo + p] * x[xo + p];
+        double z = w[wo + d] + ((z0 + z1) + (z2 + z3));
         if (z > bestZ) {
           bestZ = z;
           best = j;
