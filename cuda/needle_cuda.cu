@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "needle/needle.h"
-#include "../native/src/refine.h"
+#include "refine.h"  // native/src: the host refinement shared with the CPU path
 
 namespace {
 

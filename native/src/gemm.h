@@ -20,6 +20,20 @@ inline Buffer aligned_floats(size_t count) {
   return Buffer(static_cast<float*>(std::aligned_alloc(64, bytes ? bytes : 64)));
 }
 
+// A growing aligned buffer, kept per calling thread (static thread_local) so that kernels called once per
+// expert or per optimiser step reuse memory instead of page-faulting fresh allocations.
+struct Scratch {
+  Buffer buf;
+  size_t cap = 0;
+  float* get(size_t count) {
+    if (count > cap) {
+      buf = aligned_floats(count);
+      cap = buf ? count : 0;
+    }
+    return buf.get();
+  }
+};
+
 // Packs rows of x (n x d, row stride ld) into panels of `width` rows: panel p holds rows [p*width, p*width+width) as
 // d x width, k-major; rows past n are zero. Reads `width` rows side by side so the writes are sequential.
 inline void pack(const float* x, int64_t n, int d, int64_t ld, int width, int64_t padded_rows, float* out) {

@@ -28,15 +28,6 @@ namespace {
 constexpr int KC = 256;  // depth of one packed panel chunk: an A micro-panel (6 x 256 floats) stays in L1
 constexpr int TB = 48;   // tile edge, a multiple of MR and NR; small, so padding and diagonal tiles waste little
 
-// Scratch reused across calls on the same thread: no page faults from fresh allocations per expert.
-float* scratch(Buffer& buf, size_t& cap, size_t count) {
-  if (count > cap) {
-    buf = aligned_floats(count);
-    cap = buf ? count : 0;
-  }
-  return buf.get();
-}
-
 // Inserts (v, j) into the sorted lists d/i of length m by (distance, index), dropping the last; returns
 // false if it does not belong. Shared by the float32 candidate lists and the float64 refinement.
 template <class T>
@@ -151,10 +142,9 @@ extern "C" int needle_cpu_knn(const float* query, int64_t nq, const float* base,
   const Simd& s = simd();
 
   const int64_t qtiles = (nq + TB - 1) / TB, btiles = (nb + TB - 1) / TB;
-  static thread_local Buffer abuf, bbuf;
-  static thread_local size_t acap = 0, bcap = 0;
-  float* apack = scratch(abuf, acap, (size_t)(qtiles * TB) * d);
-  float* bpack = scratch(bbuf, bcap, (size_t)(btiles * TB) * d);
+  static thread_local Scratch abuf, bbuf;
+  float* apack = abuf.get((size_t)(qtiles * TB) * d);
+  float* bpack = bbuf.get((size_t)(btiles * TB) * d);
   if (!apack || !bpack) return NEEDLE_ENOMEM;
   std::vector<float> qn(nq), bn(nb);
 

@@ -41,41 +41,24 @@ int softmax_gemm(const float* x, int32_t n, int32_t d, const int32_t* y, const f
   const int64_t cp = (c + NR - 1) / NR * NR;         // classes padded to whole B panels
   const int64_t cq = (c + MR - 1) / MR * MR;         // classes padded to whole A panels
   const int64_t dp = ((int64_t)d + NR - 1) / NR * NR;  // features padded to whole B panels
-  // scratch kept per calling thread: an optimiser calls this many times with the same shapes
-  struct Scratch {
-    Buffer buf;
-    size_t cap = 0;
-    float* get(size_t count) {
-      if (count > cap) {
-        buf = aligned_floats(count);
-        cap = buf ? count : 0;
-      }
-      return buf.get();
-    }
-  };
   static thread_local Scratch sxa, swb, slog, sga, sxb, sgt;
-  struct View {
-    float* p;
-    float* get() const { return p; }
-    explicit operator bool() const { return p != nullptr; }
-  };
-  View xa{sxa.get((size_t)np * d)}, wb{swb.get((size_t)cp * d)}, logits{slog.get((size_t)np * cp)},
-      ga{sga.get((size_t)cq * np)}, xb{sxb.get((size_t)dp * np)}, gt{sgt.get((size_t)cq * dp)};
+  float *xa = sxa.get((size_t)np * d), *wb = swb.get((size_t)cp * d), *logits = slog.get((size_t)np * cp);
+  float *ga = sga.get((size_t)cq * np), *xb = sxb.get((size_t)dp * np), *gt = sgt.get((size_t)cq * dp);
   if (!xa || !wb || !logits || !ga || !xb || !gt) return NEEDLE_ENOMEM;
   std::vector<double> part(nt, 0.0);
   // 1. logits = X W^T (+ b), then softmax coefficients, rows split over threads by A panel
-  pack(w, c, d, stride, NR, cp, wb.get());
+  pack(w, c, d, stride, NR, cp, wb);
   const int64_t apanels = np / MR;
   fork_join(nt, [&](int t) {
     const int64_t p0 = apanels * t / nt, p1 = apanels * (t + 1) / nt;
     pack(x + p0 * MR * d, std::max<int64_t>(0, std::min<int64_t>((p1 - p0) * MR, n - p0 * MR)), d, d, MR, (p1 - p0) * MR,
-         xa.get() + p0 * MR * d);
+         xa + p0 * MR * d);
     for (int64_t ap = p0; ap < p1; ++ap) {
-      float* lt = logits.get() + ap * MR * cp;
+      float* lt = logits + ap * MR * cp;
       for (int k0 = 0; k0 < d; k0 += KC) {
         const int kc = std::min(KC, d - k0);
         for (int64_t bp = 0; bp < cp; bp += NR)
-          s.gemm_ukr(kc, xa.get() + ap * MR * d + (int64_t)k0 * MR, wb.get() + bp * d + (int64_t)k0 * NR, lt + bp, (int)cp, k0 > 0);
+          s.gemm_ukr(kc, xa + ap * MR * d + (int64_t)k0 * MR, wb + bp * d + (int64_t)k0 * NR, lt + bp, (int)cp, k0 > 0);
       }
       for (int r = 0; r < MR; ++r) {
         const int64_t i = ap * MR + r;
@@ -93,12 +76,12 @@ int softmax_gemm(const float* x, int32_t n, int32_t d, const int32_t* y, const f
   // 2. grad = G^T X: A panels of G^T (6 classes, k-major over rows), B panels of X's columns (16 features)
   for (int64_t j0 = 0; j0 < cq; j0 += MR)
     for (int64_t i = 0; i < np; ++i)
-      for (int r = 0; r < MR; ++r) ga.get()[j0 * np + i * MR + r] = j0 + r < c ? logits.get()[i * cp + j0 + r] : 0.f;
+      for (int r = 0; r < MR; ++r) ga[j0 * np + i * MR + r] = j0 + r < c ? logits[i * cp + j0 + r] : 0.f;
   const int64_t bpanels = dp / NR;
   fork_join(nt, [&](int t) {
     const int64_t q0 = bpanels * t / nt, q1 = bpanels * (t + 1) / nt;
     for (int64_t bp = q0; bp < q1; ++bp) {
-      float* panel = xb.get() + bp * NR * np;
+      float* panel = xb + bp * NR * np;
       const int64_t f0 = bp * NR;
       const int live = (int)std::min<int64_t>(NR, d - f0);
       for (int64_t i = 0; i < np; ++i)
@@ -106,14 +89,14 @@ int softmax_gemm(const float* x, int32_t n, int32_t d, const int32_t* y, const f
       for (int64_t k0 = 0; k0 < np; k0 += KC) {
         const int kc = (int)std::min<int64_t>(KC, np - k0);
         for (int64_t j0 = 0; j0 < cq; j0 += MR)
-          s.gemm_ukr(kc, ga.get() + j0 * np + k0 * MR, panel + k0 * NR, gt.get() + j0 * dp + f0, (int)dp, k0 > 0);
+          s.gemm_ukr(kc, ga + j0 * np + k0 * MR, panel + k0 * NR, gt + j0 * dp + f0, (int)dp, k0 > 0);
       }
     }
   });
   for (int j = 0; j < c; ++j) {
-    std::copy(gt.get() + j * dp, gt.get() + j * dp + d, grad + j * stride);
+    std::copy(gt + j * dp, gt + j * dp + d, grad + j * stride);
     float b = 0;
-    for (int64_t i = 0; i < n; ++i) b += logits.get()[i * cp + j];
+    for (int64_t i = 0; i < n; ++i) b += logits[i * cp + j];
     grad[j * stride + d] = b;
   }
   double total = 0;

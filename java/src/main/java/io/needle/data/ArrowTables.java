@@ -35,17 +35,9 @@ public final class ArrowTables {
         List<FieldVector> vs = root.getFieldVectors();
         if (vs.isEmpty()) throw Npy.bad(file, "has no columns");
         if (vs.size() == 1 && vs.get(0) instanceof FixedSizeListVector list) {
-          if (!(list.getDataVector() instanceof FloatingPointVector data))
-            throw Npy.bad(file, "column '" + list.getName() + "' is a list of " + list.getDataVector().getMinorType() + ", not floats");
-          int width = list.getListSize();
-          if (cols >= 0 && cols != width) throw Npy.bad(file, "batches differ in width");
-          cols = width;
-          for (int r = 0; r < root.getRowCount(); r++) {
-            if (list.isNull(r)) throw Npy.bad(file, "row " + (rows.size()) + " is null");
-            float[] row = new float[width];
-            for (int c = 0; c < width; c++) row[c] = (float) data.getValueAsDouble(r * width + c);
-            rows.add(row);
-          }
+          if (cols >= 0 && cols != list.getListSize()) throw Npy.bad(file, "batches differ in width");
+          cols = list.getListSize();
+          listRows(list, root.getRowCount(), file.toString(), rows);
         } else {
           for (FieldVector v : vs)
             if (!(v instanceof FloatingPointVector))
@@ -63,9 +55,7 @@ public final class ArrowTables {
         }
       }
       if (rows.isEmpty() || cols <= 0) throw Npy.bad(file, "holds no rows");
-      float[] data = new float[rows.size() * cols];
-      for (int r = 0; r < rows.size(); r++) System.arraycopy(rows.get(r), 0, data, r * cols, cols);
-      return new Embedding(expert, data, rows.size(), cols);
+      return matrix(expert, rows, cols);
     });
   }
 
@@ -76,15 +66,30 @@ public final class ArrowTables {
    * @throws NeedleException BAD_INPUT naming the expert if the vector is not a list of floats or has nulls
    */
   public static Embedding embedding(String expert, FixedSizeListVector vector) {
-    if (!(vector.getDataVector() instanceof FloatingPointVector data))
-      throw new NeedleException(NeedleException.Code.BAD_INPUT, expert + ": vector '" + vector.getName() + "' is not a list of floats");
-    int n = vector.getValueCount(), d = vector.getListSize();
-    float[] x = new float[n * d];
-    for (int r = 0; r < n; r++) {
-      if (vector.isNull(r)) throw new NeedleException(NeedleException.Code.BAD_INPUT, expert + ": row " + r + " is null");
-      for (int c = 0; c < d; c++) x[r * d + c] = (float) data.getValueAsDouble(r * d + c);
+    List<float[]> rows = new ArrayList<>();
+    listRows(vector, vector.getValueCount(), expert, rows);
+    if (rows.isEmpty()) throw new NeedleException(NeedleException.Code.BAD_INPUT, expert + ": vector '" + vector.getName() + "' holds no rows");
+    return matrix(expert, rows, vector.getListSize());
+  }
+
+  /** Appends the first {@code count} lists of a fixed-size list of floats as rows; {@code who} names it in errors. */
+  private static void listRows(FixedSizeListVector list, int count, String who, List<float[]> out) {
+    if (!(list.getDataVector() instanceof FloatingPointVector data))
+      throw new NeedleException(NeedleException.Code.BAD_INPUT,
+          who + ": column '" + list.getName() + "' is a list of " + list.getDataVector().getMinorType() + ", not floats");
+    int width = list.getListSize();
+    for (int r = 0; r < count; r++) {
+      if (list.isNull(r)) throw new NeedleException(NeedleException.Code.BAD_INPUT, who + ": row " + out.size() + " is null");
+      float[] row = new float[width];
+      for (int c = 0; c < width; c++) row[c] = (float) data.getValueAsDouble(r * width + c);
+      out.add(row);
     }
-    return new Embedding(expert, x, n, d);
+  }
+
+  private static Embedding matrix(String expert, List<float[]> rows, int cols) {
+    float[] data = new float[rows.size() * cols];
+    for (int r = 0; r < rows.size(); r++) System.arraycopy(rows.get(r), 0, data, r * cols, cols);
+    return new Embedding(expert, data, rows.size(), cols);
   }
 
   /** Reads the integer column {@code label} of an Arrow IPC file. */

@@ -36,9 +36,7 @@ public final class Npy {
 
     /** @return the elements converted to float (float64 is rounded); integers are converted exactly where possible */
     public float[] toFloats() {
-      long n = size();
-      if (n > Integer.MAX_VALUE) throw bad(file, "has " + n + " elements, more than one Java array holds");
-      float[] out = new float[(int) n];
+      float[] out = new float[arrayLength()];
       ByteBuffer b = data.duplicate().order(data.order());
       for (int i = 0; i < out.length; i++) out[i] = (float) value(b, i);
       return out;
@@ -46,9 +44,7 @@ public final class Npy {
 
     /** @return the elements as ints; fails on non-integer or out-of-range values */
     public int[] toInts() {
-      long n = size();
-      if (n > Integer.MAX_VALUE) throw bad(file, "has " + n + " elements, more than one Java array holds");
-      int[] out = new int[(int) n];
+      int[] out = new int[arrayLength()];
       ByteBuffer b = data.duplicate().order(data.order());
       for (int i = 0; i < out.length; i++) {
         double v = value(b, i);
@@ -57,6 +53,12 @@ public final class Npy {
         out[i] = (int) v;
       }
       return out;
+    }
+
+    private int arrayLength() {
+      long n = size();
+      if (n > Integer.MAX_VALUE) throw bad(file, "has " + n + " elements, more than one Java array holds");
+      return (int) n;
     }
 
     private double value(ByteBuffer b, int i) {

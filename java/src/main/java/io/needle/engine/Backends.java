@@ -25,7 +25,7 @@ public final class Backends {
     out.add(new Availability("cuda", cuda == null, cuda == null ? describe("cuda") : cuda));
     NativeLoader.Status cpu = CpuBackend.status();
     out.add(new Availability("cpu", cpu.loaded(), cpu.loaded() ? describe("cpu") : cpu.reason()));
-    out.add(new Availability("java", true, new JavaBackend(1).describe().replace(" on 1 threads", "")));
+    out.add(new Availability("java", true, describe("java")));
     return out;
   }
 

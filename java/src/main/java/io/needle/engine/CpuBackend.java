@@ -41,18 +41,14 @@ public final class CpuBackend implements Backend {
         + (threads > 0 ? threads : Runtime.getRuntime().availableProcessors()) + " threads";
   }
 
-  static final class NativeTensor implements Tensor {
+  static final class NativeTensor extends Shaped {
     final FloatPointer data;
-    final int rows, cols;
 
     NativeTensor(float[] values, int rows, int cols) {
+      super(rows, cols);
       this.data = new FloatPointer(values);
-      this.rows = rows;
-      this.cols = cols;
     }
 
-    @Override public int rows() { return rows; }
-    @Override public int cols() { return cols; }
     @Override public void close() { data.close(); }
   }
 

@@ -54,27 +54,22 @@ public final class CudaBackend implements Backend {
     }
   }
 
-  static final class DeviceTensor implements Tensor {
+  static final class DeviceTensor extends Shaped {
     final Pointer device;
     final FloatPointer host;
-    final int rows, cols;
 
     DeviceTensor(float[] values, int rows, int cols) {
+      super(rows, cols);
       long bytes = 4L * values.length;
       Pointer p = NativeCuda.needle_cuda_alloc(bytes);
       if (p == null || p.isNull()) throw error("cudaMalloc of " + bytes + " bytes");
       this.device = p;
       this.host = new FloatPointer(values);
-      this.rows = rows;
-      this.cols = cols;
       if (NativeCuda.needle_cuda_upload(device, host, bytes) != 0) {
         close();
         throw error("upload");
       }
     }
-
-    @Override public int rows() { return rows; }
-    @Override public int cols() { return cols; }
 
     @Override
     public void close() {

@@ -26,18 +26,14 @@ public final class JavaBackend implements Backend {
     return "plain Java float64 loops on " + pool.getParallelism() + " threads";
   }
 
-  static final class HeapTensor implements Tensor {
+  static final class HeapTensor extends Shaped {
     final float[] data;
-    final int rows, cols;
 
     HeapTensor(float[] data, int rows, int cols) {
+      super(rows, cols);
       this.data = data;
-      this.rows = rows;
-      this.cols = cols;
     }
 
-    @Override public int rows() { return rows; }
-    @Override public int cols() { return cols; }
     @Override public void close() {}
   }
 
