@@ -19,11 +19,13 @@ public record Score(String expert, String proxy, double score, String error) {
     return error == null;
   }
 
-  static Score ok(String expert, String proxy, double score) {
+  /** @return a computed score */
+  public static Score ok(String expert, String proxy, double score) {
     return new Score(expert, proxy, score, null);
   }
 
-  static Score failed(String expert, String proxy, String error) {
+  /** @return a proxy that could not be computed, with the reason */
+  public static Score failed(String expert, String proxy, String error) {
     return new Score(expert, proxy, Double.NaN, error);
   }
 }

@@ -144,22 +144,33 @@ public final class Npy {
 
   /** Writes an int64 vector as a version-1 .npy file. */
   public static void writeLongs(Path file, int[] values) throws IOException {
+    try (OutputStream out = Files.newOutputStream(file)) {
+      writeLongs(out, values);
+    }
+  }
+
+  /** Writes an int64 vector in the version-1 .npy format to a stream. */
+  public static void writeLongs(OutputStream out, int[] values) throws IOException {
     ByteBuffer b = ByteBuffer.allocate(8 * values.length).order(ByteOrder.LITTLE_ENDIAN);
     for (int v : values) b.putLong(v);
-    write(file, "<i8", "(" + values.length + ",)", b.array());
+    write(out, "<i8", "(" + values.length + ",)", b.array());
   }
 
   private static void write(Path file, String descr, String shape, byte[] data) throws IOException {
+    try (OutputStream out = Files.newOutputStream(file)) {
+      write(out, descr, shape, data);
+    }
+  }
+
+  private static void write(OutputStream out, String descr, String shape, byte[] data) throws IOException {
     String dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
     int total = 10 + dict.length() + 1;
     int pad = (64 - total % 64) % 64;
     String header = dict + " ".repeat(pad) + "\n";
-    try (OutputStream out = Files.newOutputStream(file)) {
-      out.write(MAGIC);
-      out.write(new byte[] {1, 0, (byte) (header.length() & 0xff), (byte) (header.length() >> 8)});
-      out.write(header.getBytes(StandardCharsets.ISO_8859_1));
-      out.write(data);
-    }
+    out.write(MAGIC);
+    out.write(new byte[] {1, 0, (byte) (header.length() & 0xff), (byte) (header.length() >> 8)});
+    out.write(header.getBytes(StandardCharsets.ISO_8859_1));
+    out.write(data);
   }
 
   static NeedleException bad(Path file, String problem) {

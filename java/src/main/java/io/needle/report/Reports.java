@@ -2,6 +2,7 @@ package io.needle.report;
 
 import io.needle.NeedleException;
 import io.needle.Score;
+import io.needle.data.AtomicWrite;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.Writer;
@@ -37,9 +38,9 @@ public final class Reports {
   /** Writes scores to a file whose extension picks the format: .csv, .json or .arrow. */
   public static void write(Path file, List<Score> scores) {
     String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
-    if (name.endsWith(".csv")) atomically(file, out -> writeText(out, csv(scores)));
-    else if (name.endsWith(".json")) atomically(file, out -> writeText(out, json(scores)));
-    else if (name.endsWith(".arrow")) atomically(file, out -> arrow(out, scores));
+    if (name.endsWith(".csv")) AtomicWrite.write(file, out -> writeText(out, csv(scores)));
+    else if (name.endsWith(".json")) AtomicWrite.write(file, out -> writeText(out, json(scores)));
+    else if (name.endsWith(".arrow")) AtomicWrite.write(file, out -> arrow(out, scores));
     else throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, file + ": unknown output format; use .csv, .json or .arrow");
   }
 
@@ -143,32 +144,6 @@ public final class Reports {
         w.writeBatch();
         w.end();
       }
-    }
-  }
-
-  private interface Body {
-    void write(OutputStream out) throws IOException;
-  }
-
-  /** Writes through a temporary file in the same folder, then renames it over the target. */
-  public static void atomically(Path file, Body body) {
-    Path dir = file.toAbsolutePath().getParent();
-    Path tmp = null;
-    try {
-      Files.createDirectories(dir);
-      tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
-      try (OutputStream out = Files.newOutputStream(tmp)) {
-        body.write(out);
-      }
-      try {
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-      }
-    } catch (IOException e) {
-      throw new NeedleException(NeedleException.Code.IO, file + ": cannot write: " + e.getMessage(), e);
-    } finally {
-      if (tmp != null) try { Files.deleteIfExists(tmp); } catch (IOException ignored) { }
     }
   }
 

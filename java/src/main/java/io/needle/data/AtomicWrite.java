@@ -1,0 +1,58 @@
+package io.needle.data;
+
+import io.needle.NeedleException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * Writes a file so that no reader, and no later run after a kill or a crash, ever sees it half written: the
+ * bytes go to a temporary sibling ({@code .<name>.tmp-<random>}), are flushed to disk, and the temporary is
+ * renamed over the target in one step.
+ */
+public final class AtomicWrite {
+  /** What every temporary file's name contains, so leftovers of killed runs can be recognised and removed. */
+  public static final String TMP = ".tmp-";
+
+  private AtomicWrite() {}
+
+  /** Produces the file's bytes. */
+  public interface Body {
+    void write(OutputStream out) throws IOException;
+  }
+
+  /**
+   * Writes {@code file} atomically.
+   *
+   * @throws NeedleException IO naming the file if it cannot be written (the target is then unchanged)
+   */
+  public static void write(Path file, Body body) {
+    Path dir = file.toAbsolutePath().getParent();
+    Path tmp = null;
+    try {
+      Files.createDirectories(dir);
+      tmp = Files.createTempFile(dir, "." + file.getFileName() + TMP, "");
+      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+        OutputStream out = Channels.newOutputStream(ch);
+        body.write(out);
+        out.flush();
+        ch.force(true);
+      }
+      try {
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      } catch (AtomicMoveNotSupportedException e) {
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+      }
+    } catch (IOException e) {
+      throw new NeedleException(NeedleException.Code.IO, file + ": cannot write: " + e.getMessage(), e);
+    } finally {
+      if (tmp != null) try { Files.deleteIfExists(tmp); } catch (IOException ignored) { }
+    }
+  }
+}

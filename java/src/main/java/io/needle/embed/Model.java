@@ -1,0 +1,144 @@
+package io.needle.embed;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtProvider;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import io.needle.NeedleException;
+import io.needle.zoo.OnnxFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One ONNX model loaded in ONNX Runtime, shared by all experts (adapters) it holds. Sessions are created on
+ * the CUDA execution provider when it is usable, else on the CPU; the first fallback is logged once with the
+ * reason.
+ */
+public final class Model implements AutoCloseable {
+  private static final System.Logger LOG = System.getLogger("io.needle.embed");
+  private static volatile String cudaProblem;  // why CUDA is not used, once known
+  private static volatile boolean cudaLogged;
+
+  final OrtEnvironment env;
+  final OrtSession session;
+  final Path file;
+  final String device;
+  final Map<String, TensorInfo> inputs = new LinkedHashMap<>();
+  final Map<String, TensorInfo> outputs = new LinkedHashMap<>();
+
+  private Model(OrtEnvironment env, OrtSession session, Path file, String device) throws OrtException {
+    this.env = env;
+    this.session = session;
+    this.file = file;
+    this.device = device;
+    for (Map.Entry<String, NodeInfo> e : session.getInputInfo().entrySet())
+      if (e.getValue().getInfo() instanceof TensorInfo t) inputs.put(e.getKey(), t);
+    for (Map.Entry<String, NodeInfo> e : session.getOutputInfo().entrySet())
+      if (e.getValue().getInfo() instanceof TensorInfo t) outputs.put(e.getKey(), t);
+  }
+
+  /**
+   * Loads a model.
+   *
+   * @param device "auto" (CUDA if usable, else CPU), "cpu" or "cuda"
+   * @param threads intra-op threads, 0 for ONNX Runtime's default (all cores)
+   * @param output the tensor wanted as the embedding; when it is an intermediate value (not a graph output) the
+   *     graph is given one more output for it; null for the model as it is
+   * @throws NeedleException BAD_INPUT naming the file if ONNX Runtime cannot load it; BACKEND_UNAVAILABLE if
+   *     "cuda" was asked for and cannot be used
+   */
+  public static Model load(Path file, String device, int threads, String output) {
+    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    byte[] bytes = null;
+    if (output != null) {
+      try {
+        byte[] b = Files.readAllBytes(file);
+        if (!OnnxFile.inspect(b, file.getFileName().toString()).outputs().contains(output)) bytes = OnnxFile.withOutput(b, output);
+      } catch (java.io.IOException e) {
+        throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": cannot read: " + e.getMessage(), e);
+      }
+    }
+    boolean tryCuda = !device.equals("cpu") && cudaProblem == null;
+    if (device.equals("cuda") && cudaProblem != null)
+      throw new NeedleException(NeedleException.Code.BACKEND_UNAVAILABLE, "ONNX Runtime cannot use CUDA: " + cudaProblem);
+    if (tryCuda) {
+      if (!OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA)) {
+        cudaProblem = "this ONNX Runtime build has no CUDA execution provider (build with -Pgpu for onnxruntime_gpu)";
+      } else {
+        try {
+          return new Model(env, session(env, file, bytes, threads, true), file, "cuda");
+        } catch (OrtException e) {
+          cudaProblem = "the CUDA execution provider did not start: " + firstLine(e.getMessage());
+        }
+      }
+      if (device.equals("cuda"))
+        throw new NeedleException(NeedleException.Code.BACKEND_UNAVAILABLE, "ONNX Runtime cannot use CUDA: " + cudaProblem);
+    }
+    if (!cudaLogged && device.equals("auto")) {
+      cudaLogged = true;
+      LOG.log(System.Logger.Level.INFO, "experts run on ONNX Runtime's CPU provider: " + cudaProblem);
+    }
+    try {
+      return new Model(env, session(env, file, bytes, threads, false), file, "cpu");
+    } catch (OrtException e) {
+      throw new NeedleException(NeedleException.Code.BAD_INPUT, file.getFileName() + ": ONNX Runtime cannot load it: " + firstLine(e.getMessage()), e);
+    }
+  }
+
+  private static OrtSession session(OrtEnvironment env, Path file, byte[] bytes, int threads, boolean cuda) throws OrtException {
+    try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
+      o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+      if (threads > 0) o.setIntraOpNumThreads(threads);
+      if (cuda) o.addCUDA(0);
+      if (bytes != null) {
+        // external data is found relative to the original file, not the working directory
+        o.addConfigEntry("session.model_external_initializers_file_folder_path", file.toAbsolutePath().getParent().toString());
+        return env.createSession(bytes, o);
+      }
+      return env.createSession(file.toString(), o);
+    }
+  }
+
+  /** @return "cpu" or "cuda": where this model runs */
+  public String device() {
+    return device;
+  }
+
+  /** @return a one-line description of the inputs and outputs, e.g. "image float[-1,1,28,28] -> embedding float[-1,64]" */
+  public String signature() {
+    return describe(inputs) + " -> " + describe(outputs);
+  }
+
+  private static String describe(Map<String, TensorInfo> m) {
+    List<String> parts = new ArrayList<>();
+    m.forEach((k, t) -> parts.add(k + " " + type(t.type) + Arrays.toString(t.getShape()).replace(" ", "")));
+    return String.join(", ", parts);
+  }
+
+  static String type(OnnxJavaType t) {
+    return t.name().toLowerCase(java.util.Locale.ROOT);
+  }
+
+  static String firstLine(String s) {
+    if (s == null) return "unknown error";
+    int nl = s.indexOf('\n');
+    return (nl < 0 ? s : s.substring(0, nl)).trim();
+  }
+
+  @Override
+  public void close() {
+    try {
+      session.close();
+    } catch (OrtException e) {
+      LOG.log(System.Logger.Level.WARNING, file + ": closing the session failed: " + e.getMessage());
+    }
+  }
+}

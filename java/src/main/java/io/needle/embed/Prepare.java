@@ -1,0 +1,116 @@
+package io.needle.embed;
+
+import io.needle.NeedleException;
+import io.needle.data.Images;
+import io.needle.zoo.Preprocess;
+import java.nio.FloatBuffer;
+
+/**
+ * Turns a dataset's 8-bit images into one expert's float input: colour conversion, bilinear resize
+ * (half-pixel centres, no antialiasing), centre crop, scaling to [0,1], per-channel normalisation, in NCHW or
+ * NHWC. The plain case (no conversion, resize or crop) is a table lookup per pixel.
+ */
+final class Prepare {
+  final int height, width, channels;
+  final boolean nhwc;
+  private final Images images;
+  private final Preprocess pre;
+  private final int srcH, srcW, srcC;
+  private final int rh, rw;  // after resize
+  private final int top, left;  // crop offset in the resized image
+  private final float[][] lut;  // per output channel: byte -> normalised float
+  private final boolean plain;
+
+  /** Output geometry: size and channels after preprocessing, or the reason it cannot be made. */
+  Prepare(Images images, Preprocess pre, boolean nhwc) {
+    this.images = images;
+    this.pre = pre;
+    this.nhwc = nhwc;
+    srcH = images.height();
+    srcW = images.width();
+    srcC = images.channels();
+    channels = pre.channels() == null ? srcC : pre.channels().equals("gray") ? 1 : 3;
+    int[] r = pre.resize();
+    if (r == null) {
+      rh = srcH;
+      rw = srcW;
+    } else if (r.length == 2) {
+      rh = r[0];
+      rw = r[1];
+    } else if (srcH <= srcW) {
+      rh = r[0];
+      rw = Math.max(1, (int) Math.round((double) srcW * r[0] / srcH));
+    } else {
+      rw = r[0];
+      rh = Math.max(1, (int) Math.round((double) srcH * r[0] / srcW));
+    }
+    int[] c = pre.crop();
+    if (c == null) {
+      height = rh;
+      width = rw;
+    } else {
+      if (c[0] > rh || c[1] > rw)
+        throw new NeedleException(NeedleException.Code.BAD_INPUT, "crop " + c[0] + "x" + c[1] + " is larger than the image after resize (" + rh + "x" + rw + ")");
+      height = c[0];
+      width = c[1];
+    }
+    top = (rh - height) / 2;
+    left = (rw - width) / 2;
+    if (pre.mean().length != 1 && pre.mean().length != channels || pre.std().length != 1 && pre.std().length != channels)
+      throw new NeedleException(NeedleException.Code.BAD_INPUT, "mean/std have " + pre.mean().length + "/" + pre.std().length
+          + " values for " + channels + " channels");
+    lut = new float[channels][256];
+    for (int ch = 0; ch < channels; ch++)
+      for (int v = 0; v < 256; v++) lut[ch][v] = (v / 255f - pre.mean(ch)) / pre.std(ch);
+    plain = channels == srcC && rh == srcH && rw == srcW && height == srcH && width == srcW;
+  }
+
+  /** @return floats per example */
+  int size() {
+    return height * width * channels;
+  }
+
+  /** Writes example {@code index} at {@code slot} of a batch buffer. */
+  void write(int index, FloatBuffer out, int slot) {
+    byte[] px = images.pixels();
+    int base = slot * size();
+    int src = index * srcH * srcW * srcC;
+    int hw = height * width;
+    if (plain) {
+      if (nhwc || channels == 1) {
+        for (int i = 0; i < hw * channels; i++) out.put(base + i, lut[i % channels][px[src + i] & 0xFF]);
+      } else {
+        for (int p = 0; p < hw; p++)
+          for (int ch = 0; ch < channels; ch++) out.put(base + ch * hw + p, lut[ch][px[src + p * channels + ch] & 0xFF]);
+      }
+      return;
+    }
+    float sy = (float) srcH / rh, sx = (float) srcW / rw;
+    for (int y = 0; y < height; y++) {
+      float fy = Math.max(0f, Math.min(srcH - 1f, (y + top + 0.5f) * sy - 0.5f));
+      int y0 = (int) fy, y1 = Math.min(srcH - 1, y0 + 1);
+      float wy = fy - y0;
+      for (int x = 0; x < width; x++) {
+        float fx = Math.max(0f, Math.min(srcW - 1f, (x + left + 0.5f) * sx - 0.5f));
+        int x0 = (int) fx, x1 = Math.min(srcW - 1, x0 + 1);
+        float wx = fx - x0;
+        for (int ch = 0; ch < channels; ch++) {
+          float a = pixel(px, src, y0, x0, ch), b = pixel(px, src, y0, x1, ch);
+          float c = pixel(px, src, y1, x0, ch), d = pixel(px, src, y1, x1, ch);
+          float v = (a + (b - a) * wx) * (1 - wy) + (c + (d - c) * wx) * wy;
+          float norm = (v / 255f - pre.mean(ch)) / pre.std(ch);
+          out.put(base + (nhwc ? (y * width + x) * channels + ch : ch * hw + y * width + x), norm);
+        }
+      }
+    }
+  }
+
+  /** The source pixel in the output colour mode, 0..255. */
+  private float pixel(byte[] px, int src, int y, int x, int ch) {
+    int at = src + (y * srcW + x) * srcC;
+    if (srcC == channels) return px[at + ch] & 0xFF;
+    if (srcC == 1) return px[at] & 0xFF;  // gray -> rgb: replicate
+    // rgb -> gray: ITU-R BT.601 luma, as PIL's convert("L")
+    return 0.299f * (px[at] & 0xFF) + 0.587f * (px[at + 1] & 0xFF) + 0.114f * (px[at + 2] & 0xFF);
+  }
+}
