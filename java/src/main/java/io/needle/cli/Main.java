@@ -18,10 +18,10 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "needle", mixinStandardHelpOptions = true, version = "needle 0.1.0",
     description = "Which of my pre-trained models should I transfer to this dataset?",
-    subcommands = {ScoreCommand.class, DoctorCommand.class},
+    subcommands = {SelectCommand.class, EmbedCommand.class, ScoreCommand.class, ZooCommand.class, DoctorCommand.class},
     exitCodeListHeading = "%nExit codes:%n",
-    exitCodeList = {"0:every expert scored", "1:some experts failed; the rest were scored and written",
-        "2:usage error", "3:bad task input (labels, folder, no experts)", "4:requested backend not usable here",
+    exitCodeList = {"0:every expert scored", "1:some experts, files or images failed; the rest were used and written",
+        "2:usage error", "3:bad task input (labels, dataset, folder, no experts)", "4:requested backend not usable here",
         "5:output not writable or unexpected error"})
 public final class Main implements Runnable {
   public static final int OK = 0, PARTIAL = 1, USAGE = 2, BAD_INPUT = 3, BACKEND = 4, ERROR = 5;
@@ -30,7 +30,7 @@ public final class Main implements Runnable {
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "choose a command: score or doctor");
+    throw new CommandLine.ParameterException(spec.commandLine(), "choose a command: select, embed, score, zoo or doctor");
   }
 
   public static void main(String[] args) {

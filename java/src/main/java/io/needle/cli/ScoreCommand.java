@@ -69,10 +69,7 @@ final class ScoreCommand implements Callable<Integer> {
   public Integer call() {
     List<Proxy> ps = new ArrayList<>();
     for (String p : proxies) ps.add(Proxy.parse(p));
-    if (!metric.equals("euclidean") && !metric.equals("cosine"))
-      throw new io.needle.NeedleException(io.needle.NeedleException.Code.INVALID_ARGUMENT, "unknown metric '" + metric + "': use euclidean or cosine");
-    Options o = Options.defaults().withK(k).withCosine(metric.equals("cosine")).withValFraction(valFraction).withSeed(seed)
-        .withLinearC(linearC).withSolver(solver);
+    Options o = options(k, metric, valFraction, seed, linearC, solver);
     long t0 = System.nanoTime();
     Labels y = Experts.labels(labels);
     List<Experts.Source> sources = Experts.list(embeddings, labels);
@@ -102,6 +99,14 @@ final class ScoreCommand implements Callable<Integer> {
       err.println(sb);
     }
     return failedExperts == 0 ? Main.OK : Main.PARTIAL;
+  }
+
+  /** The proxy options from the command line's values. */
+  static Options options(int k, String metric, double valFraction, long seed, double linearC, String solver) {
+    if (!metric.equals("euclidean") && !metric.equals("cosine"))
+      throw new io.needle.NeedleException(io.needle.NeedleException.Code.INVALID_ARGUMENT, "unknown metric '" + metric + "': use euclidean or cosine");
+    return Options.defaults().withK(k).withCosine(metric.equals("cosine")).withValFraction(valFraction).withSeed(seed)
+        .withLinearC(linearC).withSolver(solver);
   }
 
   private static String progress(int done, int total) {

@@ -37,9 +37,21 @@ public final class AtomicWrite {
     Path tmp = null;
     try {
       Files.createDirectories(dir);
-      tmp = Files.createTempFile(dir, "." + file.getFileName() + TMP, "");
-      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-        OutputStream out = Channels.newOutputStream(ch);
+      // a fresh random name, created with the default permissions (createTempFile would make it owner-only)
+      tmp = dir.resolve("." + file.getFileName() + TMP + Long.toUnsignedString(java.util.concurrent.ThreadLocalRandom.current().nextLong(), 36));
+      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW)) {
+        // writers that close their stream (Arrow's do) must not close the channel before it is forced to disk
+        OutputStream out = new java.io.FilterOutputStream(Channels.newOutputStream(ch)) {
+          @Override
+          public void write(byte[] b, int off, int len) throws IOException {
+            this.out.write(b, off, len);
+          }
+
+          @Override
+          public void close() throws IOException {
+            flush();
+          }
+        };
         body.write(out);
         out.flush();
         ch.force(true);

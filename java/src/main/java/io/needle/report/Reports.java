@@ -46,10 +46,22 @@ public final class Reports {
 
   /** @return the CSV text: one row per expert and proxy */
   public static String csv(List<Score> scores) {
-    StringBuilder sb = new StringBuilder(String.join(",", CSV_HEADER)).append('\n');
-    for (Score s : scores)
+    return csv(scores, null);
+  }
+
+  /**
+   * @param rank if not null, adds a last column {@code rank}: the expert's rank under the row's proxy (1 = best;
+   *     blank when failed)
+   * @return the CSV text: one row per expert and proxy
+   */
+  public static String csv(List<Score> scores, java.util.function.ToIntFunction<Score> rank) {
+    StringBuilder sb = new StringBuilder(String.join(",", CSV_HEADER)).append(rank == null ? "\n" : ",rank\n");
+    for (Score s : scores) {
       sb.append(field(s.expert())).append(',').append(s.proxy()).append(',').append(s.ok() ? number(s.score()) : "")
-          .append(',').append(s.status()).append(',').append(s.error() == null ? "" : field(s.error())).append('\n');
+          .append(',').append(s.status()).append(',').append(s.error() == null ? "" : field(s.error()));
+      if (rank != null) sb.append(',').append(s.ok() ? String.valueOf(rank.applyAsInt(s)) : "");
+      sb.append('\n');
+    }
     return sb.toString();
   }
 

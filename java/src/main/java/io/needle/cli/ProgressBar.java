@@ -1,0 +1,31 @@
+package io.needle.cli;
+
+import java.io.PrintStream;
+import java.util.Locale;
+
+/** One self-overwriting status line on stderr, only when stderr is a terminal (never in logs or pipes). */
+final class ProgressBar {
+  private final PrintStream err = System.err;
+  private final boolean on;
+  private long last;
+
+  ProgressBar(boolean quiet) {
+    this.on = !quiet && System.console() != null;
+  }
+
+  /** Shows "stage [####    ] done/total unit detail", at most 10 times a second. */
+  void show(String stage, int done, int total, String unit, String detail) {
+    if (!on) return;
+    long now = System.nanoTime();
+    if (done < total && now - last < 100_000_000L) return;
+    last = now;
+    int width = 24, filled = total == 0 ? width : (int) ((long) width * done / total);
+    String line = String.format(Locale.ROOT, "\r%-6s [%s%s] %d/%d %s %s", stage, "#".repeat(filled), " ".repeat(width - filled), done, total, unit,
+        detail == null ? "" : detail);
+    err.print(line.length() > 100 ? line.substring(0, 100) : line + " ".repeat(100 - line.length()));
+  }
+
+  void clear() {
+    if (on) err.print("\r" + " ".repeat(100) + "\r");
+  }
+}

@@ -1,0 +1,128 @@
+package io.needle.cli;
+
+import io.needle.Problem;
+import io.needle.Score;
+import io.needle.data.Images;
+import io.needle.embed.EmbeddingCache;
+import io.needle.proxy.Options;
+import io.needle.proxy.Proxy;
+import io.needle.report.Reports;
+import io.needle.report.SelectReport;
+import io.needle.select.Selection;
+import io.needle.select.Selector;
+import io.needle.select.Strategy;
+import io.needle.zoo.Zoo;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code needle select}: embed the task with every expert, score, and name the pick(s). */
+@Command(name = "select", sortOptions = false,
+    description = {"Rank the experts of a zoo for a labelled image dataset and name the one(s) to fine-tune.",
+        "Embeddings are cached (resumable: a killed run recomputes nothing it finished)."})
+final class SelectCommand implements Callable<Integer> {
+  @Mixin TaskOptions task;
+
+  @Option(names = "--proxy", split = ",", paramLabel = "P", defaultValue = "knn-loo",
+      description = "proxies, comma separated: knn-loo, knn-split, linear (default: ${DEFAULT-VALUE}); the first ranks")
+  List<String> proxies;
+
+  @Option(names = "--strategy", defaultValue = "task-aware", description = "task-aware, task-agnostic or hybrid (default: ${DEFAULT-VALUE})")
+  String strategy;
+
+  @Option(names = "--budget", defaultValue = "1", description = "how many experts to pick (default: ${DEFAULT-VALUE})")
+  int budget;
+
+  @Option(names = "--out", paramLabel = "DIR", description = "write ranking.csv, selection.json and report.html here")
+  Path out;
+
+  @Option(names = "--cache", paramLabel = "DIR", description = "embedding cache (default: $NEEDLE_CACHE, else ~/.cache/needle)")
+  Path cache;
+
+  @Option(names = "--no-cache", description = "neither read nor write cached embeddings")
+  boolean noCache;
+
+  @Option(names = "--backend", defaultValue = "auto", description = "scoring backend: auto, java, cpu or cuda (default: ${DEFAULT-VALUE})")
+  String backend;
+
+  @Option(names = "--k", defaultValue = "1", description = "neighbours voting in the k-NN proxies (default: ${DEFAULT-VALUE})")
+  int k;
+
+  @Option(names = "--metric", defaultValue = "euclidean", description = "euclidean or cosine (default: ${DEFAULT-VALUE})")
+  String metric;
+
+  @Option(names = "--val-fraction", defaultValue = "0.2", description = "validation share of the stratified split (default: ${DEFAULT-VALUE})")
+  double valFraction;
+
+  @Option(names = "--linear-c", defaultValue = "1.0", description = "inverse L2 strength, as scikit-learn's C (default: ${DEFAULT-VALUE})")
+  double linearC;
+
+  @Option(names = "--quiet", description = "no progress bar or summary on stderr")
+  boolean quiet;
+
+  @Override
+  public Integer call() {
+    List<Proxy> ps = new ArrayList<>();
+    for (String p : proxies) ps.add(Proxy.parse(p));
+    Strategy strat = Strategy.parse(strategy);
+    Options o = ScoreCommand.options(k, metric, valFraction, task.seed, linearC, "lbfgs");
+    ProgressBar bar = new ProgressBar(quiet);
+    long t0 = System.nanoTime();
+    Zoo zoo = task.openZoo();
+    TaskOptions.checkAny(zoo.experts(), zoo.problems(), task.zoo);
+    Images all = Images.open(task.data);
+    Images images = all.subsample(task.n, task.seed);
+    double readSeconds = (System.nanoTime() - t0) / 1e9;
+    if (!quiet) System.err.println("needle: " + TaskOptions.describe(all, images) + "; " + zoo.experts().size() + " experts");
+    Selector.Config cfg = new Selector.Config(task.device, task.threads, task.imageBatch, backend, ps, o, strat, budget);
+    Selector.Result r;
+    try (EmbeddingCache c = noCache ? null : EmbeddingCache.open(cacheRoot(cache).resolve(images.hash().substring(0, 16)))) {
+      r = Selector.run(zoo.experts(), zoo.problems(), images, c, cfg,
+          (done, total, current, n, nt) -> bar.show("embed", done, total, "experts", current + (n > 0 ? " " + n + "/" + nt : "")));
+    }
+    bar.clear();
+    java.util.Map<String, Double> stages = new java.util.LinkedHashMap<>();
+    stages.put("read", readSeconds);
+    stages.putAll(r.seconds());
+    r.seconds().clear();
+    r.seconds().putAll(stages);
+    List<String> ids = ps.stream().map(Proxy::id).toList();
+    System.out.print(Reports.table(r.scores(), ids));
+    Selection sel = r.selection();
+    System.out.println();
+    System.out.println(sel.picks().isEmpty() ? "no pick: no expert could be scored"
+        : "pick" + (sel.picks().size() > 1 ? "s" : "") + " (" + strat.id() + ", budget " + budget + "): "
+            + String.join(", ", sel.picks().stream().map(p -> p.expert() + " [" + p.reason() + "]").toList()));
+    if (out != null) SelectReport.write(out, r, zoo.experts(), images, task.zoo.toString());
+    List<Problem> imageProblems = images.problems();
+    if (!quiet) {
+      if (!r.problems().isEmpty()) {
+        System.err.println("needle: left out " + r.problems().size() + ":");
+        for (Problem p : r.problems()) System.err.println("  " + p);
+      }
+      long cached = r.experts().stream().filter(Selector.ExpertRun::cached).count();
+      StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "needle: %d experts in %.2f s (%d embedded, %d from cache, %d failed; scoring on %s)",
+          zoo.experts().size(), (System.nanoTime() - t0) / 1e9, r.experts().size() - cached, cached,
+          r.scores().stream().filter(s -> !s.ok()).map(Score::expert).distinct().count(), r.backend()));
+      r.seconds().forEach((st, v) -> sb.append(String.format(Locale.ROOT, "; %s %.2f s", st, v)));
+      if (out != null) sb.append("; wrote ").append(out.resolve("report.html"));
+      System.err.println(sb);
+    }
+    return r.problems().isEmpty() && imageProblems.isEmpty() ? Main.OK : Main.PARTIAL;
+  }
+
+  /** --cache, else $NEEDLE_CACHE, else $XDG_CACHE_HOME/needle, else ~/.cache/needle. */
+  static Path cacheRoot(Path option) {
+    if (option != null) return option;
+    String env = System.getenv("NEEDLE_CACHE");
+    if (env != null && !env.isBlank()) return Path.of(env);
+    String xdg = System.getenv("XDG_CACHE_HOME");
+    if (xdg != null && !xdg.isBlank()) return Path.of(xdg, "needle");
+    return Path.of(System.getProperty("user.home"), ".cache", "needle");
+  }
+}

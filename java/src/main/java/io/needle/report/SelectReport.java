@@ -1,0 +1,183 @@
+package io.needle.report;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.needle.Problem;
+import io.needle.Score;
+import io.needle.data.AtomicWrite;
+import io.needle.data.Images;
+import io.needle.select.Selection;
+import io.needle.select.Selector;
+import io.needle.zoo.Expert;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The outputs of {@code needle select}: {@code ranking.csv} (the score CSV's columns plus each expert's
+ * {@code rank} under that proxy), {@code selection.json} (the picks, the task, the failures, the timings) and
+ * {@code report.html}, one self-contained page (inline SVG and CSS, no scripts, no network).
+ */
+public final class SelectReport {
+  private SelectReport() {}
+
+  /** Writes the three files into {@code dir}, each atomically. */
+  public static void write(Path dir, Selector.Result r, List<Expert> pool, Images images, String zoo) {
+    AtomicWrite.write(dir.resolve("ranking.csv"), out -> out.write(rankingCsv(r.scores()).getBytes(StandardCharsets.UTF_8)));
+    AtomicWrite.write(dir.resolve("selection.json"), out -> out.write(json(r, pool, images, zoo).getBytes(StandardCharsets.UTF_8)));
+    AtomicWrite.write(dir.resolve("report.html"), out -> out.write(html(r, pool, images, zoo).getBytes(StandardCharsets.UTF_8)));
+  }
+
+  /** @return rank of each expert under each proxy: 1 = best; failed experts have none */
+  static Map<String, Map<String, Integer>> ranks(List<Score> scores) {
+    Map<String, Map<String, Integer>> out = new HashMap<>();
+    for (String proxy : scores.stream().map(Score::proxy).distinct().toList()) {
+      int r = 0;
+      Map<String, Score> byExpert = new HashMap<>();
+      for (Score s : scores) if (s.proxy().equals(proxy)) byExpert.put(s.expert(), s);
+      for (String e : Reports.rank(scores, proxy)) {
+        Score s = byExpert.get(e);
+        if (s != null && s.ok()) out.computeIfAbsent(proxy, k -> new HashMap<>()).put(e, ++r);
+      }
+    }
+    return out;
+  }
+
+  /** The score CSV's columns plus {@code rank} (blank for failed). */
+  public static String rankingCsv(List<Score> scores) {
+    Map<String, Map<String, Integer>> ranks = ranks(scores);
+    return Reports.csv(scores, s -> ranks.get(s.proxy()).get(s.expert()));
+  }
+
+  static String json(Selector.Result r, List<Expert> pool, Images images, String zoo) {
+    Map<String, Object> doc = new LinkedHashMap<>();
+    Selection s = r.selection();
+    doc.put("strategy", s.strategy().id());
+    doc.put("budget", s.budget());
+    doc.put("proxy", s.proxy());
+    List<Map<String, Object>> picks = new ArrayList<>();
+    for (Selection.Pick p : s.picks()) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("expert", p.expert());
+      m.put("score", Double.isNaN(p.score()) ? null : p.score());
+      m.put("reason", p.reason());
+      Expert e = pool.stream().filter(x -> x.id().equals(p.expert())).findFirst().orElse(null);
+      if (e != null) m.put("file", e.file().getFileName().toString());
+      picks.add(m);
+    }
+    doc.put("picks", picks);
+    Map<String, Object> task = new LinkedHashMap<>();
+    task.put("dataset", images.source());
+    task.put("examples", images.size());
+    task.put("classes", images.classNames().size());
+    task.put("images", images.describe());
+    task.put("sha256", images.hash());
+    doc.put("task", task);
+    doc.put("zoo", zoo);
+    doc.put("experts", pool.size());
+    doc.put("backend", r.backend());
+    doc.put("seconds", r.seconds());
+    List<Map<String, String>> fails = new ArrayList<>();
+    for (Problem p : r.problems()) fails.add(Map.of("subject", p.subject(), "problem", p.message()));
+    doc.put("failures", fails);
+    try {
+      return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(doc) + "\n";
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static String html(Selector.Result r, List<Expert> pool, Images images, String zoo) {
+    List<String> proxies = r.scores().stream().map(Score::proxy).distinct().toList();
+    String first = r.selection().proxy();
+    List<String> order = Reports.rank(r.scores(), first);
+    Map<String, Map<String, Score>> by = new LinkedHashMap<>();
+    for (Score s : r.scores()) by.computeIfAbsent(s.expert(), k -> new LinkedHashMap<>()).put(s.proxy(), s);
+    Map<String, Selector.ExpertRun> runs = new HashMap<>();
+    for (Selector.ExpertRun x : r.experts()) runs.put(x.expert(), x);
+    Map<String, Expert> meta = new HashMap<>();
+    for (Expert e : pool) meta.put(e.id(), e);
+    java.util.Set<String> picked = new java.util.HashSet<>();
+    r.selection().picks().forEach(p -> picked.add(p.expert()));
+
+    StringBuilder h = new StringBuilder();
+    h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Needle selection</title>\n<style>\n")
+        .append("body{font:14px/1.4 system-ui,sans-serif;margin:2em auto;max-width:1000px;color:#222;padding:0 1em}")
+        .append("h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em}table{border-collapse:collapse;width:100%}")
+        .append("th,td{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}")
+        .append("tr.pick{background:#eef6ee;font-weight:600}.bad{color:#a33}.muted{color:#777}svg text{font:12px system-ui,sans-serif}")
+        .append("\n</style></head><body>\n");
+    h.append("<h1>Needle: which expert to fine-tune</h1>\n<p>Task <code>").append(esc(images.source())).append("</code>: ")
+        .append(images.size()).append(" examples, ").append(images.classNames().size()).append(" classes, ").append(esc(images.describe()))
+        .append(". Zoo <code>").append(esc(zoo)).append("</code>: ").append(pool.size()).append(" experts.</p>\n");
+    h.append("<p><b>Pick").append(r.selection().picks().size() == 1 ? "" : "s").append("</b> (").append(esc(r.selection().strategy().id()))
+        .append(", budget ").append(r.selection().budget()).append("): ");
+    List<String> ps = new ArrayList<>();
+    for (Selection.Pick p : r.selection().picks()) ps.add("<b>" + esc(p.expert()) + "</b> <span class=\"muted\">(" + esc(p.reason()) + ")</span>");
+    h.append(ps.isEmpty() ? "none (no expert could be scored)" : String.join(", ", ps)).append("</p>\n");
+
+    // bar chart of the ranking proxy
+    List<String> ok = order.stream().filter(e -> by.get(e).get(first) != null && by.get(e).get(first).ok()).toList();
+    int rowH = 18, labelW = 220, barW = 560, height = ok.size() * rowH + 30;
+    h.append("<h2>Ranking by ").append(esc(first)).append("</h2>\n<svg width=\"").append(labelW + barW + 80).append("\" height=\"").append(height)
+        .append("\" role=\"img\" aria-label=\"").append(esc(first)).append(" per expert\">\n");
+    for (int i = 0; i < ok.size(); i++) {
+      String e = ok.get(i);
+      double v = by.get(e).get(first).score();
+      int y = 10 + i * rowH;
+      int w = (int) Math.round(Math.max(0, Math.min(1, v)) * barW);
+      h.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>", labelW - 6, y + 12, esc(e)))
+          .append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\"/>", labelW, y + 2, w, rowH - 4,
+              picked.contains(e) ? "#3a8a3a" : "#7a9cc6"))
+          .append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\">%.4f</text>\n", labelW + w + 4, y + 12, v));
+    }
+    h.append(String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"#999\"/>", labelW, labelW + barW, height - 14, height - 14))
+        .append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\">0</text><text x=\"%d\" y=\"%d\" text-anchor=\"end\">1</text>\n</svg>\n",
+            labelW, height - 2, labelW + barW, height - 2));
+
+    // per-expert table
+    h.append("<h2>Scores per expert</h2>\n<table><tr><th>rank</th><th>expert</th>");
+    for (String p : proxies) h.append("<th>").append(esc(p)).append("</th>");
+    h.append("<th>dim</th><th>params</th><th>task-agnostic score</th><th>inference</th></tr>\n");
+    int rank = 0;
+    for (String e : order) {
+      Score s0 = by.get(e).get(first);
+      boolean good = s0 != null && s0.ok();
+      h.append("<tr").append(picked.contains(e) ? " class=\"pick\"" : "").append("><td class=\"n\">").append(good ? String.valueOf(++rank) : "-")
+          .append("</td><td>").append(esc(e)).append("</td>");
+      for (String p : proxies) {
+        Score s = by.get(e).get(p);
+        h.append("<td class=\"n\">").append(s == null ? "" : s.ok() ? String.format(Locale.ROOT, "%.4f", s.score()) : "<span class=\"bad\">failed</span>").append("</td>");
+      }
+      Selector.ExpertRun run = runs.get(e);
+      Expert m = meta.get(e);
+      h.append("<td class=\"n\">").append(run == null ? "" : run.dimension()).append("</td><td class=\"n\">")
+          .append(m == null || m.meta().parameters() == null ? "" : String.format(Locale.ROOT, "%,d", m.meta().parameters())).append("</td><td class=\"n\">")
+          .append(m == null || m.meta().score() == null ? "" : String.format(Locale.ROOT, "%.4f", m.meta().score())).append("</td><td class=\"n\">")
+          .append(run == null ? "" : run.cached() ? "cached" : String.format(Locale.ROOT, "%.2f s (%s)", run.seconds(), run.device())).append("</td></tr>\n");
+    }
+    h.append("</table>\n");
+
+    // timings
+    h.append("<h2>Time per stage</h2>\n<table><tr><th>stage</th><th>seconds</th></tr>\n");
+    r.seconds().forEach((k, v) -> h.append("<tr><td>").append(esc(k)).append("</td><td class=\"n\">").append(String.format(Locale.ROOT, "%.3f", v)).append("</td></tr>\n"));
+    h.append("</table>\n<p class=\"muted\">Scoring backend: ").append(esc(r.backend())).append(". Stages overlap: scoring runs while the next expert is embedded.</p>\n");
+
+    if (!r.problems().isEmpty()) {
+      h.append("<h2>Left out (").append(r.problems().size()).append(")</h2>\n<table><tr><th>what</th><th>problem</th></tr>\n");
+      for (Problem p : r.problems()) h.append("<tr><td>").append(esc(p.subject())).append("</td><td class=\"bad\">").append(esc(p.message())).append("</td></tr>\n");
+      h.append("</table>\n");
+    }
+    h.append("</body></html>\n");
+    return h.toString();
+  }
+
+  private static String esc(String s) {
+    return s == null ? "" : s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+  }
+}

@@ -1,0 +1,188 @@
+package io.needle.select;
+
+import io.needle.Needle;
+import io.needle.NeedleException;
+import io.needle.Problem;
+import io.needle.Score;
+import io.needle.data.Embedding;
+import io.needle.data.Images;
+import io.needle.data.Labels;
+import io.needle.embed.EmbeddingCache;
+import io.needle.embed.Pipeline;
+import io.needle.proxy.Options;
+import io.needle.proxy.Proxy;
+import io.needle.zoo.Expert;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * The whole selection for one task: embed the dataset with every expert of the pool (through the cache),
+ * score the embeddings with the proxies while the next expert is being embedded, then pick within the budget.
+ */
+public final class Selector {
+  private Selector() {}
+
+  /**
+   * @param device ONNX Runtime execution provider: auto, cpu or cuda
+   * @param threads CPU threads (inference, preparation, scoring); 0 for all cores
+   * @param imageBatch images per inference call
+   * @param backend scoring backend: auto, java, cpu or cuda
+   * @param proxies proxies to compute; the first ranks the task-aware picks
+   * @param options proxy parameters
+   * @param strategy how to pick
+   * @param budget how many experts to pick
+   */
+  public record Config(String device, int threads, int imageBatch, String backend, List<Proxy> proxies, Options options,
+      Strategy strategy, int budget) {
+    public Config {
+      if (proxies.isEmpty()) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "no proxy chosen");
+      if (budget < 1) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "budget must be at least 1");
+    }
+  }
+
+  /**
+   * What one expert went through.
+   *
+   * @param dimension embedding dimension (0 if it failed)
+   * @param cached whether its embeddings came from the cache
+   * @param seconds inference (or cache read) time
+   * @param device where it ran: cpu, cuda, or cache
+   */
+  public record ExpertRun(String expert, int dimension, boolean cached, double seconds, String device) {}
+
+  /**
+   * @param scores every expert's proxies, failed ones with the reason
+   * @param problems everything left out: zoo files, images, experts
+   * @param experts per-expert inference facts, for experts that were embedded
+   * @param selection the picks
+   * @param seconds wall time per stage
+   * @param backend the scoring backend used
+   */
+  public record Result(List<Score> scores, List<Problem> problems, List<ExpertRun> experts, Selection selection,
+      Map<String, Double> seconds, String backend) {}
+
+  /** Told about progress, from the calling thread. */
+  public interface Progress {
+    /** {@code done} experts of {@code total} are embedded; {@code images} of the current one are done. */
+    void update(int done, int total, String current, int images, int imageTotal);
+  }
+
+  /** Runs the selection; the cache may be null. */
+  public static Result run(List<Expert> pool, List<Problem> zooProblems, Images images, EmbeddingCache cache, Config c, Progress progress) {
+    Labels labels = images.labelSet();
+    List<Problem> problems = Collections.synchronizedList(new ArrayList<>(zooProblems));
+    images.problems().forEach(problems::add);
+    List<ExpertRun> runs = new ArrayList<>();
+    List<Score> scores = Collections.synchronizedList(new ArrayList<>());
+    Map<String, Double> seconds = new LinkedHashMap<>();
+    long t0 = System.nanoTime();
+    double[] embedSeconds = {0, 0};
+    String backendName;
+    int scoreBatch = 8;
+    BlockingQueue<Embedding> queue = new ArrayBlockingQueue<>(2 * scoreBatch);
+    Embedding end = new Embedding("", new float[1], 1, 1);
+    ExecutorService scorer = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "needle-scorer");
+      t.setDaemon(true);
+      return t;
+    });
+    try (Needle needle = Needle.builder().backend(c.backend()).threads(c.threads()).proxies(c.proxies()).options(c.options()).batch(scoreBatch).build()) {
+      backendName = needle.backend().name();
+      // scoring runs beside inference: it takes whatever embeddings are ready, up to a batch at a time
+      Future<?> scoring = scorer.submit(() -> {
+        List<Embedding> ready = new ArrayList<>();
+        while (true) {
+          ready.clear();
+          ready.add(queue.take());
+          queue.drainTo(ready, scoreBatch - 1);
+          boolean last = ready.remove(end);
+          if (!ready.isEmpty()) scores.addAll(needle.score(labels, ready));
+          if (last) return null;
+        }
+      });
+      int[] done = {0};
+      new Pipeline(c.device(), c.threads(), c.imageBatch()).run(pool, images, cache, new Pipeline.Listener() {
+        @Override
+        public void embedded(Expert e, Embedding x, boolean cached, double s, String device) {
+          runs.add(new ExpertRun(e.id(), x.cols(), cached, s, device));
+          embedSeconds[cached ? 1 : 0] += s;
+          progress(++done[0], e, 0);
+          put(queue, x, scoring);
+        }
+
+        @Override
+        public void failed(Expert e, String message) {
+          problems.add(new Problem(e.id(), message));
+          for (Proxy p : c.proxies()) scores.add(Score.failed(e.id(), p.id(), message));
+          progress(++done[0], e, 0);
+        }
+
+        @Override
+        public void images(Expert e, int n, int total) {
+          progress(done[0], e, n);
+        }
+
+        private void progress(int d, Expert e, int n) {
+          if (progress != null) progress.update(d, pool.size(), e.id(), n, images.size());
+        }
+      });
+      put(queue, end, scoring);
+      try {
+        scoring.get();
+      } catch (ExecutionException ex) {
+        if (ex.getCause() instanceof NeedleException ne) throw ne;
+        throw new NeedleException(NeedleException.Code.NATIVE_ERROR, "scoring failed: " + ex.getCause(), ex.getCause());
+      } catch (InterruptedException ex) {
+        Thread.currentThread().interrupt();
+        throw new NeedleException(NeedleException.Code.IO, "interrupted", ex);
+      }
+      seconds.put("embed", embedSeconds[0]);
+      seconds.put("cache-read", embedSeconds[1]);
+      needle.secondsPerStage().forEach((k, v) -> seconds.put(k.equals("load") ? "score-load" : k, v));
+    } finally {
+      scorer.shutdownNow();
+    }
+    // scores in pool order, whatever order scoring finished in
+    Map<String, Integer> order = new LinkedHashMap<>();
+    for (Expert e : pool) order.put(e.id(), order.size());
+    List<Score> sorted = new ArrayList<>(scores);
+    sorted.sort(java.util.Comparator.comparingInt((Score s) -> order.getOrDefault(s.expert(), Integer.MAX_VALUE))
+        .thenComparingInt(s -> c.proxies().indexOf(Proxy.parse(s.proxy()))));
+    for (Score s : sorted)
+      if (!s.ok() && problems.stream().noneMatch(p -> p.subject().equals(s.expert()))) problems.add(new Problem(s.expert(), s.error()));
+    long ts = System.nanoTime();
+    Selection sel = c.strategy().select(pool, sorted, c.proxies().get(0).id(), c.budget());
+    seconds.put("select", (System.nanoTime() - ts) / 1e9);
+    seconds.put("total", (System.nanoTime() - t0) / 1e9);
+    return new Result(List.copyOf(sorted), List.copyOf(problems), List.copyOf(runs), sel, seconds, backendName);
+  }
+
+  /** Hands an embedding to the scorer, failing fast if the scorer has died. */
+  private static void put(BlockingQueue<Embedding> q, Embedding x, Future<?> scoring) {
+    try {
+      while (!q.offer(x, 100, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+        if (scoring.isDone()) {
+          try {
+            scoring.get();
+          } catch (ExecutionException ex) {
+            if (ex.getCause() instanceof NeedleException ne) throw ne;
+            throw new NeedleException(NeedleException.Code.NATIVE_ERROR, "scoring failed: " + ex.getCause(), ex.getCause());
+          }
+          throw new IllegalStateException("scorer stopped early");
+        }
+      }
+    } catch (InterruptedException ex) {
+      Thread.currentThread().interrupt();
+      throw new NeedleException(NeedleException.Code.IO, "interrupted", ex);
+    }
+  }
+}
