@@ -121,7 +121,9 @@ public final class Selector {
 
         @Override
         public void failed(Expert e, String message) {
-          problems.add(new Problem(e.id(), message));
+          // embedder messages start with "<id> (<file>): "; the subject says that once
+          String prefix = e.id() + " (" + e.file().getFileName() + "): ";
+          problems.add(new Problem(e.id() + " (" + e.file().getFileName() + ")", message.startsWith(prefix) ? message.substring(prefix.length()) : message));
           for (Proxy p : c.proxies()) scores.add(Score.failed(e.id(), p.id(), message));
           progress(++done[0], e, 0);
         }
@@ -158,7 +160,8 @@ public final class Selector {
     sorted.sort(java.util.Comparator.comparingInt((Score s) -> order.getOrDefault(s.expert(), Integer.MAX_VALUE))
         .thenComparingInt(s -> c.proxies().indexOf(Proxy.parse(s.proxy()))));
     for (Score s : sorted)
-      if (!s.ok() && problems.stream().noneMatch(p -> p.subject().equals(s.expert()))) problems.add(new Problem(s.expert(), s.error()));
+      if (!s.ok() && problems.stream().noneMatch(p -> p.subject().equals(s.expert()) || p.subject().startsWith(s.expert() + " (")))
+        problems.add(new Problem(s.expert(), s.error()));
     long ts = System.nanoTime();
     Selection sel = c.strategy().select(pool, sorted, c.proxies().get(0).id(), c.budget());
     seconds.put("select", (System.nanoTime() - ts) / 1e9);

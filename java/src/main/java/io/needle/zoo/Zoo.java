@@ -249,10 +249,10 @@ public final class Zoo {
     List<String> own = strings(a, "tags");
     if (own != null) tags.addAll(own);
     return new Expert.Metadata(a.hasNonNull("architecture") ? text(a, "architecture") : base.architecture(),
-        a.hasNonNull("parameters") ? integer(a, "parameters") : base.parameters(),
-        a.hasNonNull("dimension") ? (int) integer(a, "dimension") : base.dimension(),
+        a.hasNonNull("parameters") ? Long.valueOf(integer(a, "parameters")) : base.parameters(),
+        a.hasNonNull("dimension") ? Integer.valueOf((int) integer(a, "dimension")) : base.dimension(),
         a.hasNonNull("upstream") ? text(a, "upstream") : base.upstream(),
-        a.hasNonNull("upstream_size") ? integer(a, "upstream_size") : base.upstreamSize(),
+        a.hasNonNull("upstream_size") ? Long.valueOf(integer(a, "upstream_size")) : base.upstreamSize(),
         a.hasNonNull("score") ? number(a, "score") : base.score(), tags);
   }
 
