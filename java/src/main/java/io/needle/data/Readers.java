@@ -321,8 +321,21 @@ final class Readers {
   }
 
   private static Decoded pixels(Path file, String name, VectorSchemaRoot root, Map<String, String> meta, FieldVector img, int r) {
-    List<?> values = (List<?>) img.getObject(r);
-    int len = values.size();
+    // element range of row r in the list's data vector (read through the vector: uint8 stays unsigned)
+    int start, len;
+    FieldVector data;
+    if (img instanceof FixedSizeListVector f) {
+      start = r * f.getListSize();
+      len = f.getListSize();
+      data = f.getDataVector();
+    } else {
+      ListVector l = (ListVector) img;
+      start = l.getElementStartIndex(r);
+      len = l.getElementEndIndex(r) - start;
+      data = l.getDataVector();
+    }
+    if (!(data instanceof BaseIntVector) && !(data instanceof org.apache.arrow.vector.FloatingPointVector))
+      throw bad(file, "column '" + img.getName() + "' holds " + data.getMinorType() + "; pixel lists must hold numbers 0..255");
     int h, w, c;
     FieldVector hv = root.getVector("height"), wv = root.getVector("width"), cv = root.getVector("channels");
     if (hv instanceof BaseIntVector hi && wv instanceof BaseIntVector wi) {
@@ -350,9 +363,9 @@ final class Readers {
       return Decoded.failed(name, len + " pixel values do not make a " + h + "x" + w + "x" + c + " image (gray or RGB)");
     byte[] px = new byte[len];
     for (int i = 0; i < len; i++) {
-      Object v = values.get(i);
-      double x = v instanceof Number num ? num.doubleValue() : Double.NaN;
-      if (!(x >= 0 && x <= 255)) return Decoded.failed(name, "pixel value " + v + " is not in 0..255");
+      double x = data.isNull(start + i) ? Double.NaN : data instanceof BaseIntVector iv ? iv.getValueAsLong(start + i)
+          : ((org.apache.arrow.vector.FloatingPointVector) data).getValueAsDouble(start + i);
+      if (!(x >= 0 && x <= 255)) return Decoded.failed(name, "pixel value " + x + " at " + i + " is not in 0..255");
       px[i] = (byte) Math.round(x);
     }
     return new Decoded(name, 0, h, w, c, px, null);
