@@ -25,7 +25,7 @@ import java.util.function.IntConsumer;
 import java.util.stream.IntStream;
 
 /**
- * Runs one expert over a dataset: checks that the model's input fits the images, prepares batches in parallel
+ * Runs one expert over a dataset (one at a time: not thread-safe): checks that the model's input fits the images, prepares batches in parallel
  * (the next batch while ONNX Runtime runs the current one) and collects the embedding, flattened per example.
  */
 public final class Embedder implements AutoCloseable {
@@ -132,7 +132,7 @@ public final class Embedder implements AutoCloseable {
     String who = plan.expert().id();
     int n = images.size(), per = plan.prepare().size();
     long[] shape = plan.inputShape().clone();
-    FloatBuffer[] slots = {direct(plan.batch() * per), direct(plan.batch() * per)};
+    FloatBuffer[] slots = slots(plan.batch() * per);
     float[] result = null;
     int dim = -1;
     try {
@@ -190,9 +190,18 @@ public final class Embedder implements AutoCloseable {
     return new Embedding(who, result, n, dim).validate(n);
   }
 
+  /** Prepares images [from, to) into a batch buffer: each into a per-thread array, then one bulk copy. */
   private Future<?> prepare(Plan plan, FloatBuffer into, int from, int to) {
-    return prep.submit(() -> IntStream.range(from, to).parallel().forEach(i -> plan.prepare().write(i, into, i - from)));
+    int per = plan.prepare().size();
+    return prep.submit(() -> IntStream.range(from, to).parallel().forEach(i -> {
+      float[] one = scratch.get();
+      if (one.length < per) scratch.set(one = new float[per]);
+      plan.prepare().write(i, one, 0);
+      into.put((i - from) * per, one, 0, per);
+    }));
   }
+
+  private final ThreadLocal<float[]> scratch = ThreadLocal.withInitial(() -> new float[0]);
 
   private static OnnxTensor adapterTensor(Model model, Plan plan, int rows) throws OrtException {
     long idx = plan.expert().adapterIndex();
@@ -209,6 +218,18 @@ public final class Embedder implements AutoCloseable {
     Arrays.fill(v, (int) idx);
     return OnnxTensor.createTensor(model.env, v);
   }
+
+  /**
+   * The two batch buffers (one being run, one being prepared), kept across experts: allocating and first
+   * touching tens of MB of direct memory per expert costs more than the preparation itself.
+   */
+  private FloatBuffer[] slots(int floats) {
+    if (slots == null || slots[0].capacity() < floats) slots = new FloatBuffer[] {direct(floats), direct(floats)};
+    for (FloatBuffer b : slots) b.clear();
+    return slots;
+  }
+
+  private FloatBuffer[] slots;
 
   private static FloatBuffer direct(int floats) {
     return ByteBuffer.allocateDirect(floats * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();

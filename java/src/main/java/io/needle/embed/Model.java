@@ -107,6 +107,11 @@ public final class Model implements AutoCloseable {
     }
   }
 
+  /** @return the ONNX Runtime session (for callers that run the model themselves; Needle keeps ownership) */
+  public OrtSession session() {
+    return session;
+  }
+
   /** @return "cpu" or "cuda": where this model runs */
   public String device() {
     return device;

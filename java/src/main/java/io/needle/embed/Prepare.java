@@ -3,7 +3,6 @@ package io.needle.embed;
 import io.needle.NeedleException;
 import io.needle.data.Images;
 import io.needle.zoo.Preprocess;
-import java.nio.FloatBuffer;
 
 /**
  * Turns a dataset's 8-bit images into one expert's float input: colour conversion, bilinear resize
@@ -70,18 +69,23 @@ final class Prepare {
     return height * width * channels;
   }
 
-  /** Writes example {@code index} at {@code slot} of a batch buffer. */
-  void write(int index, FloatBuffer out, int slot) {
+  /** Writes example {@code index} into {@code out[base .. base + size())}. */
+  void write(int index, float[] out, int base) {
     byte[] px = images.pixels();
-    int base = slot * size();
     int src = index * srcH * srcW * srcC;
     int hw = height * width;
     if (plain) {
-      if (nhwc || channels == 1) {
-        for (int i = 0; i < hw * channels; i++) out.put(base + i, lut[i % channels][px[src + i] & 0xFF]);
+      if (channels == 1) {
+        float[] t = lut[0];
+        for (int i = 0; i < hw; i++) out[base + i] = t[px[src + i] & 0xFF];
+      } else if (nhwc) {
+        for (int i = 0; i < hw * channels; i++) out[base + i] = lut[i % channels][px[src + i] & 0xFF];
       } else {
-        for (int p = 0; p < hw; p++)
-          for (int ch = 0; ch < channels; ch++) out.put(base + ch * hw + p, lut[ch][px[src + p * channels + ch] & 0xFF]);
+        for (int ch = 0; ch < channels; ch++) {
+          float[] t = lut[ch];
+          int o = base + ch * hw;
+          for (int p = 0, q = src + ch; p < hw; p++, q += channels) out[o + p] = t[px[q] & 0xFF];
+        }
       }
       return;
     }
@@ -99,7 +103,7 @@ final class Prepare {
           float c = pixel(px, src, y1, x0, ch), d = pixel(px, src, y1, x1, ch);
           float v = (a + (b - a) * wx) * (1 - wy) + (c + (d - c) * wx) * wy;
           float norm = (v / 255f - pre.mean(ch)) / pre.std(ch);
-          out.put(base + (nhwc ? (y * width + x) * channels + ch : ch * hw + y * width + x), norm);
+          out[base + (nhwc ? (y * width + x) * channels + ch : ch * hw + y * width + x)] = norm;
         }
       }
     }
