@@ -35,12 +35,16 @@ final class EmbedCommand implements Callable<Integer> {
     long t0 = System.nanoTime();
     Zoo zoo = task.openZoo();
     TaskOptions.checkAny(zoo.experts(), zoo.problems(), task.zoo);
-    Images all = Images.open(task.data);
+    ProgressBar bar = new ProgressBar(quiet);
+    Images all = Images.open(task.data, (d, t) -> {
+      bar.show("read", d, t, "images", null);
+      return 0;
+    });
+    bar.clear();
     Images images = all.subsample(task.n, task.seed);
     if (!quiet) System.err.println("needle: " + TaskOptions.describe(all, images) + "; " + zoo.experts().size() + " experts");
     List<Problem> problems = new ArrayList<>(zoo.problems());
     problems.addAll(images.problems());
-    ProgressBar bar = new ProgressBar(quiet);
     int[] done = {0};
     int[] cached = {0};
     StringBuilder table = new StringBuilder(String.format(Locale.ROOT, "%-24s %6s %10s  %s%n", "expert", "dim", "seconds", "source"));

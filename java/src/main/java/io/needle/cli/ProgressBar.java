@@ -14,7 +14,7 @@ final class ProgressBar {
   }
 
   /** Shows "stage [####    ] done/total unit detail", at most 10 times a second. */
-  void show(String stage, int done, int total, String unit, String detail) {
+  synchronized void show(String stage, int done, int total, String unit, String detail) {
     if (!on) return;
     long now = System.nanoTime();
     if (done < total && now - last < 100_000_000L) return;
@@ -25,7 +25,7 @@ final class ProgressBar {
     err.print(line.length() > 100 ? line.substring(0, 100) : line + " ".repeat(100 - line.length()));
   }
 
-  void clear() {
+  synchronized void clear() {
     if (on) err.print("\r" + " ".repeat(100) + "\r");
   }
 }

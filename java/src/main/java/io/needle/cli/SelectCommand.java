@@ -75,7 +75,11 @@ final class SelectCommand implements Callable<Integer> {
     long t0 = System.nanoTime();
     Zoo zoo = task.openZoo();
     TaskOptions.checkAny(zoo.experts(), zoo.problems(), task.zoo);
-    Images all = Images.open(task.data);
+    Images all = Images.open(task.data, (d, t) -> {
+      bar.show("read", d, t, "images", null);
+      return 0;
+    });
+    bar.clear();
     Images images = all.subsample(task.n, task.seed);
     double readSeconds = (System.nanoTime() - t0) / 1e9;
     if (!quiet) System.err.println("needle: " + TaskOptions.describe(all, images) + "; " + zoo.experts().size() + " experts");

@@ -117,7 +117,15 @@ public final class Images {
    * @throws NeedleException BAD_INPUT naming the path if it is none of these, or fewer than 2 classes remain
    */
   public static Images open(java.nio.file.Path path) {
-    Images im = Readers.open(path);
+    return open(path, null);
+  }
+
+  /**
+   * {@link #open(java.nio.file.Path)}, telling {@code progress} (done, total) as image files are decoded; it may
+   * be called from several threads.
+   */
+  public static Images open(java.nio.file.Path path, java.util.function.IntBinaryOperator progress) {
+    Images im = Readers.open(path, progress);
     if (im.classNames.size() < 2 || java.util.Arrays.stream(im.labels).distinct().count() < 2)
       throw new NeedleException(NeedleException.Code.BAD_INPUT, path + ": " + im.size() + " images of "
           + java.util.Arrays.stream(im.labels).distinct().count() + " class; a task needs at least 2 classes");

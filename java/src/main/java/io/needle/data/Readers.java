@@ -47,7 +47,7 @@ final class Readers {
     }
   }
 
-  static Images open(Path path) {
+  static Images open(Path path, java.util.function.IntBinaryOperator progress) {
     if (!Files.exists(path)) throw bad(path, "no such file or directory");
     String n = path.getFileName().toString().toLowerCase(Locale.ROOT);
     if (Files.isDirectory(path)) {
@@ -56,7 +56,7 @@ final class Readers {
         if (idx.size() > 1) throw bad(path, "holds " + idx.size() + " IDX image files " + idx.stream().map(p -> p.getFileName().toString()).toList() + "; pass one of them");
         return idx(idx.get(0));
       }
-      return imageFolder(path);
+      return imageFolder(path, progress);
     }
     if (n.endsWith(".arrow") || n.endsWith(".arrows") || n.endsWith(".feather") || n.endsWith(".ipc")) return arrow(path);
     if (n.contains("idx3") || n.contains("-ubyte")) return idx(path);
@@ -67,7 +67,7 @@ final class Readers {
 
   private static final List<String> IMAGE_EXT = List.of(".png", ".jpg", ".jpeg", ".bmp", ".gif");
 
-  private static Images imageFolder(Path dir) {
+  private static Images imageFolder(Path dir, java.util.function.IntBinaryOperator progress) {
     List<Path> classes = subdirs(dir);
     if (classes.isEmpty()) throw bad(dir, "an ImageFolder needs one subfolder per class; found none");
     List<String> classNames = new ArrayList<>();
@@ -89,7 +89,9 @@ final class Readers {
     }
     if (files.isEmpty()) throw bad(dir, "no image files (" + String.join(", ", IMAGE_EXT) + ") in its class folders");
     Decoded[] out = new Decoded[files.size()];
+    java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
     IntStream.range(0, out.length).parallel().forEach(i -> {
+      if (progress != null) progress.applyAsInt(done.incrementAndGet(), out.length);
       Path f = files.get(i);
       String name = dir.relativize(f).toString();
       try {

@@ -193,7 +193,10 @@ public final class Embedder implements AutoCloseable {
   /** Prepares images [from, to) into a batch buffer: each into a per-thread array, then one bulk copy. */
   private Future<?> prepare(Plan plan, FloatBuffer into, int from, int to) {
     int per = plan.prepare().size();
-    return prep.submit(() -> IntStream.range(from, to).parallel().forEach(i -> {
+    IntStream rows = IntStream.range(from, to);
+    // small batches (tiny images) are prepared by one thread: forking costs more than it saves
+    boolean parallel = (long) (to - from) * per >= 1 << 18;
+    return prep.submit(() -> (parallel ? rows.parallel() : rows).forEach(i -> {
       float[] one = scratch.get();
       if (one.length < per) scratch.set(one = new float[per]);
       plan.prepare().write(i, one, 0);

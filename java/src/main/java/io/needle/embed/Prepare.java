@@ -19,6 +19,9 @@ final class Prepare {
   private final int top, left;  // crop offset in the resized image
   private final float[][] lut;  // per output channel: byte -> normalised float
   private final boolean plain;
+  private final float[] scale, shift;  // per channel: (v / 255 - mean) / std = v * scale + shift
+  private final int[] y0, y1, x0, x1;
+  private final float[] fy, fx;
 
   /** Output geometry: size and channels after preprocessing, or the reason it cannot be made. */
   Prepare(Images images, Preprocess pre, boolean nhwc) {
@@ -62,6 +65,30 @@ final class Prepare {
     for (int ch = 0; ch < channels; ch++)
       for (int v = 0; v < 256; v++) lut[ch][v] = (v / 255f - pre.mean(ch)) / pre.std(ch);
     plain = channels == srcC && rh == srcH && rw == srcW && height == srcH && width == srcW;
+    scale = new float[channels];
+    shift = new float[channels];
+    for (int ch = 0; ch < channels; ch++) {
+      scale[ch] = 1f / (255f * pre.std(ch));
+      shift[ch] = -pre.mean(ch) / pre.std(ch);
+    }
+    // bilinear sampling positions, once per geometry: output pixel centre -> source coordinate, clamped
+    y0 = new int[height];
+    y1 = new int[height];
+    fy = new float[height];
+    x0 = new int[width];
+    x1 = new int[width];
+    fx = new float[width];
+    sample(height, top, (float) srcH / rh, srcH, y0, y1, fy);
+    sample(width, left, (float) srcW / rw, srcW, x0, x1, fx);
+  }
+
+  private static void sample(int n, int offset, float scale, int src, int[] i0, int[] i1, float[] w) {
+    for (int i = 0; i < n; i++) {
+      float f = Math.max(0f, Math.min(src - 1f, (i + offset + 0.5f) * scale - 0.5f));
+      i0[i] = (int) f;
+      i1[i] = Math.min(src - 1, i0[i] + 1);
+      w[i] = f - i0[i];
+    }
   }
 
   /** @return floats per example */
@@ -89,29 +116,35 @@ final class Prepare {
       }
       return;
     }
-    float sy = (float) srcH / rh, sx = (float) srcW / rw;
     for (int y = 0; y < height; y++) {
-      float fy = Math.max(0f, Math.min(srcH - 1f, (y + top + 0.5f) * sy - 0.5f));
-      int y0 = (int) fy, y1 = Math.min(srcH - 1, y0 + 1);
-      float wy = fy - y0;
+      int r0 = y0[y] * srcW, r1 = y1[y] * srcW;
+      float wy = fy[y];
       for (int x = 0; x < width; x++) {
-        float fx = Math.max(0f, Math.min(srcW - 1f, (x + left + 0.5f) * sx - 0.5f));
-        int x0 = (int) fx, x1 = Math.min(srcW - 1, x0 + 1);
-        float wx = fx - x0;
+        int c0 = x0[x], c1 = x1[x];
+        float wx = fx[x];
         for (int ch = 0; ch < channels; ch++) {
-          float a = pixel(px, src, y0, x0, ch), b = pixel(px, src, y0, x1, ch);
-          float c = pixel(px, src, y1, x0, ch), d = pixel(px, src, y1, x1, ch);
-          float v = (a + (b - a) * wx) * (1 - wy) + (c + (d - c) * wx) * wy;
-          float norm = (v / 255f - pre.mean(ch)) / pre.std(ch);
-          out[base + (nhwc ? (y * width + x) * channels + ch : ch * hw + y * width + x)] = norm;
+          float a, b, c, d;
+          if (srcC == channels) {  // no colour conversion: read the bytes directly
+            a = px[src + (r0 + c0) * srcC + ch] & 0xFF;
+            b = px[src + (r0 + c1) * srcC + ch] & 0xFF;
+            c = px[src + (r1 + c0) * srcC + ch] & 0xFF;
+            d = px[src + (r1 + c1) * srcC + ch] & 0xFF;
+          } else {
+            a = pixel(px, src, r0 + c0, ch);
+            b = pixel(px, src, r0 + c1, ch);
+            c = pixel(px, src, r1 + c0, ch);
+            d = pixel(px, src, r1 + c1, ch);
+          }
+          float upper = a + (b - a) * wx, lower = c + (d - c) * wx;
+          out[base + (nhwc ? (y * width + x) * channels + ch : ch * hw + y * width + x)] = (upper + (lower - upper) * wy) * scale[ch] + shift[ch];
         }
       }
     }
   }
 
-  /** The source pixel in the output colour mode, 0..255. */
-  private float pixel(byte[] px, int src, int y, int x, int ch) {
-    int at = src + (y * srcW + x) * srcC;
+  /** Source pixel {@code at} (row-major index) in the output colour mode, 0..255. */
+  private float pixel(byte[] px, int src, int at0, int ch) {
+    int at = src + at0 * srcC;
     if (srcC == channels) return px[at + ch] & 0xFF;
     if (srcC == 1) return px[at] & 0xFF;  // gray -> rgb: replicate
     // rgb -> gray: ITU-R BT.601 luma, as PIL's convert("L")
