@@ -10,6 +10,7 @@ import io.needle.NeedleException;
 import io.needle.data.Embedding;
 import io.needle.data.Images;
 import io.needle.zoo.Expert;
+import io.needle.zoo.Preprocess;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -31,6 +32,13 @@ import java.util.stream.IntStream;
 public final class Embedder implements AutoCloseable {
   private final int batch;
   private final ForkJoinPool prep;
+  /** Datasets resized to a geometry, most recent two (an expert pool usually shares one or two input sizes). */
+  private final Map<String, Images> resizedCache = new java.util.LinkedHashMap<>(4, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, Images> eldest) {
+      return size() > 2;
+    }
+  };
 
   /**
    * @param batch images per ONNX Runtime call (a model whose batch dimension is fixed uses its own)
@@ -99,6 +107,12 @@ public final class Embedder implements AutoCloseable {
     Prepare prepare;
     try {
       prepare = new Prepare(images, e.preprocess(), nhwc);
+      if (!prepare.plain()) {  // resize/crop/convert once per geometry, then only normalise per expert
+        Prepare geometry = prepare;
+        Images resized = resizedCache.computeIfAbsent(images.hash() + "/" + geometry.geometry(), k -> geometry.resized());
+        Preprocess p = e.preprocess();
+        prepare = new Prepare(resized, new Preprocess(null, null, null, p.mean(), p.std(), p.layout()), nhwc);
+      }
     } catch (NeedleException ex) {
       throw bad(who, ex.getMessage());
     }

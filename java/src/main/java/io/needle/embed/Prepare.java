@@ -7,7 +7,8 @@ import io.needle.zoo.Preprocess;
 /**
  * Turns a dataset's 8-bit images into one expert's float input: colour conversion, bilinear resize
  * (half-pixel centres, no antialiasing), centre crop, scaling to [0,1], per-channel normalisation, in NCHW or
- * NHWC. The plain case (no conversion, resize or crop) is a table lookup per pixel.
+ * NHWC. Geometry (conversion, resize, crop) is applied once per dataset and geometry by {@link #resized};
+ * {@link #write} then only normalises, a table lookup per pixel.
  */
 final class Prepare {
   final int height, width, channels;
@@ -19,7 +20,6 @@ final class Prepare {
   private final int top, left;  // crop offset in the resized image
   private final float[][] lut;  // per output channel: byte -> normalised float
   private final boolean plain;
-  private final float[] scale, shift;  // per channel: (v / 255 - mean) / std = v * scale + shift
   private final int[] y0, y1, x0, x1;
   private final float[] fy, fx;
 
@@ -65,12 +65,6 @@ final class Prepare {
     for (int ch = 0; ch < channels; ch++)
       for (int v = 0; v < 256; v++) lut[ch][v] = (v / 255f - pre.mean(ch)) / pre.std(ch);
     plain = channels == srcC && rh == srcH && rw == srcW && height == srcH && width == srcW;
-    scale = new float[channels];
-    shift = new float[channels];
-    for (int ch = 0; ch < channels; ch++) {
-      scale[ch] = 1f / (255f * pre.std(ch));
-      shift[ch] = -pre.mean(ch) / pre.std(ch);
-    }
     // bilinear sampling positions, once per geometry: output pixel centre -> source coordinate, clamped
     y0 = new int[height];
     y1 = new int[height];
@@ -96,7 +90,7 @@ final class Prepare {
     return height * width * channels;
   }
 
-  /** Writes example {@code index} into {@code out[base .. base + size())}. */
+  /** Writes example {@code index} into {@code out[base .. base + size())}; only when {@link #plain}. */
   void write(int index, float[] out, int base) {
     byte[] px = images.pixels();
     int src = index * srcH * srcW * srcC;
@@ -116,30 +110,55 @@ final class Prepare {
       }
       return;
     }
-    for (int y = 0; y < height; y++) {
-      int r0 = y0[y] * srcW, r1 = y1[y] * srcW;
-      float wy = fy[y];
-      for (int x = 0; x < width; x++) {
-        int c0 = x0[x], c1 = x1[x];
-        float wx = fx[x];
-        for (int ch = 0; ch < channels; ch++) {
-          float a, b, c, d;
-          if (srcC == channels) {  // no colour conversion: read the bytes directly
-            a = px[src + (r0 + c0) * srcC + ch] & 0xFF;
-            b = px[src + (r0 + c1) * srcC + ch] & 0xFF;
-            c = px[src + (r1 + c0) * srcC + ch] & 0xFF;
-            d = px[src + (r1 + c1) * srcC + ch] & 0xFF;
-          } else {
-            a = pixel(px, src, r0 + c0, ch);
-            b = pixel(px, src, r0 + c1, ch);
-            c = pixel(px, src, r1 + c0, ch);
-            d = pixel(px, src, r1 + c1, ch);
+    throw new IllegalStateException("resize, crop or colour conversion: prepare from resized() instead");
+  }
+
+  /** @return whether images go straight to the normalisation (no colour conversion, resize or crop) */
+  boolean plain() {
+    return plain;
+  }
+
+  /** @return what {@link #resized} depends on: equal keys give equal images */
+  String geometry() {
+    return srcH + "x" + srcW + "x" + srcC + "->" + rh + "x" + rw + "->" + height + "x" + width + "x" + channels + "@" + top + "," + left;
+  }
+
+  /**
+   * The dataset converted, resized and cropped to this geometry, as 8-bit images (bilinear values rounded, as
+   * PIL does on 8-bit images). Computed once and shared by every expert with the same geometry, so each
+   * expert's own preparation is only the per-channel normalisation.
+   */
+  Images resized() {
+    int n = images.size(), out = height * width * channels;
+    byte[] px = images.pixels(), dst = new byte[n * out];
+    java.util.stream.IntStream.range(0, n).parallel().forEach(i -> {
+      int src = i * srcH * srcW * srcC, base = i * out;
+      for (int y = 0; y < height; y++) {
+        int r0 = y0[y] * srcW, r1 = y1[y] * srcW;
+        float wy = fy[y];
+        for (int x = 0; x < width; x++) {
+          int c0 = x0[x], c1 = x1[x];
+          float wx = fx[x];
+          for (int ch = 0; ch < channels; ch++) {
+            float a, b, c, d;
+            if (srcC == channels) {  // no colour conversion: read the bytes directly
+              a = px[src + (r0 + c0) * srcC + ch] & 0xFF;
+              b = px[src + (r0 + c1) * srcC + ch] & 0xFF;
+              c = px[src + (r1 + c0) * srcC + ch] & 0xFF;
+              d = px[src + (r1 + c1) * srcC + ch] & 0xFF;
+            } else {
+              a = pixel(px, src, r0 + c0, ch);
+              b = pixel(px, src, r0 + c1, ch);
+              c = pixel(px, src, r1 + c0, ch);
+              d = pixel(px, src, r1 + c1, ch);
+            }
+            float upper = a + (b - a) * wx, lower = c + (d - c) * wx;
+            dst[base + (y * width + x) * channels + ch] = (byte) Math.round(upper + (lower - upper) * wy);
           }
-          float upper = a + (b - a) * wx, lower = c + (d - c) * wx;
-          out[base + (nhwc ? (y * width + x) * channels + ch : ch * hw + y * width + x)] = (upper + (lower - upper) * wy) * scale[ch] + shift[ch];
         }
       }
-    }
+    });
+    return new Images(images.source(), height, width, channels, dst, images.labels(), images.classNames(), images.names(), images.problems());
   }
 
   /** Source pixel {@code at} (row-major index) in the output colour mode, 0..255. */

@@ -1,6 +1,7 @@
 package io.needle.embed;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -94,14 +95,18 @@ class ManifestTest {
     // a 2x2 gray image, values 0, 255, 255, 0: resized to 4x4 (half-pixel bilinear), then normalised
     Images img = new Images("t", 2, 2, 1, new byte[] {0, (byte) 255, (byte) 255, 0, 0, 0, 0, 0}, new int[] {0, 1},
         List.of("a", "b"), List.of("x", "y"), List.of());
-    Prepare p = new Prepare(img, new io.needle.zoo.Preprocess("rgb", new int[] {4, 4}, null, new float[] {0.5f}, new float[] {0.5f}, "NCHW"), false);
+    Prepare geometry = new Prepare(img, new io.needle.zoo.Preprocess("rgb", new int[] {4, 4}, null, null, null, "NCHW"), false);
+    assertFalse(geometry.plain());
+    Images resized = geometry.resized();
+    assertEquals("4x4 RGB", resized.describe());
+    Prepare p = new Prepare(resized, new io.needle.zoo.Preprocess(null, null, null, new float[] {0.5f}, new float[] {0.5f}, "NCHW"), false);
     assertEquals(3 * 16, p.size());
     float[] out = new float[p.size()];
     p.write(0, out, 0);
     // corner pixel (0,0) maps to source (-0.25,-0.25) -> clamped to (0,0): value 0 -> (0 - 0.5) / 0.5 = -1
     assertEquals(-1f, out[0], 1e-6);
-    // pixel (0,1) maps to source x = 0.25: 0.75*0 + 0.25*255 = 63.75 -> (0.25 - 0.5) / 0.5 = -0.5
-    assertEquals(-0.5f, out[1], 1e-6);
+    // pixel (0,1) maps to source x = 0.25: 0.75*0 + 0.25*255 = 63.75, rounded to 64 -> (64/255 - 0.5) / 0.5
+    assertEquals((64 / 255f - 0.5f) / 0.5f, out[1], 1e-6);
     // channels are replicated: green plane equals red plane
     for (int i = 0; i < 16; i++) assertEquals(out[i], out[16 + i], 0f);
   }
