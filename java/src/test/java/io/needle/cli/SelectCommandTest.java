@@ -95,6 +95,16 @@ class SelectCommandTest {
     assertEquals(fresh.out(), resumed.out(), "the resumed ranking differs from an uninterrupted run");
   }
 
+  @Test
+  void zooInspectListsExpertsAndSignatures() {
+    ScoreCommandTest.Run r = ScoreCommandTest.run("zoo", "inspect", EXAMPLE.resolve("zoo").toString());
+    assertEquals(Main.OK, r.code(), r.err());
+    assertTrue(r.out().contains("image float[-1,1,28,28] -> embedding float[-1,64]"), r.out());
+    assertTrue(r.out().contains("4 experts"), r.out());
+    ScoreCommandTest.Run pool = ScoreCommandTest.run("zoo", "inspect", EXAMPLE.resolve("zoo").toString(), "--pool", "params>=200000", "--no-load");
+    assertTrue(pool.out().contains("1 experts in pool params>=200000 (of 4)"), pool.out());
+  }
+
   static List<Path> arrows(Path cache) throws Exception {
     if (!Files.exists(cache)) return List.of();
     try (Stream<Path> s = Files.walk(cache)) {
