@@ -93,8 +93,7 @@ final class SelectCommand implements Callable<Integer> {
     java.util.Map<String, Double> stages = new java.util.LinkedHashMap<>();
     stages.put("read", readSeconds);
     stages.putAll(r.seconds());
-    r.seconds().clear();
-    r.seconds().putAll(stages);
+    r = new Selector.Result(r.scores(), r.problems(), r.experts(), r.selection(), java.util.Collections.unmodifiableMap(stages), r.backend());
     List<String> ids = ps.stream().map(Proxy::id).toList();
     System.out.print(Reports.table(r.scores(), ids));
     Selection sel = r.selection();

@@ -166,7 +166,7 @@ public final class Selector {
     Selection sel = c.strategy().select(pool, sorted, c.proxies().get(0).id(), c.budget());
     seconds.put("select", (System.nanoTime() - ts) / 1e9);
     seconds.put("total", (System.nanoTime() - t0) / 1e9);
-    return new Result(List.copyOf(sorted), List.copyOf(problems), List.copyOf(runs), sel, seconds, backendName);
+    return new Result(List.copyOf(sorted), List.copyOf(problems), List.copyOf(runs), sel, Collections.unmodifiableMap(seconds), backendName);
   }
 
   /** Hands an embedding to the scorer, failing fast if the scorer has died. */
