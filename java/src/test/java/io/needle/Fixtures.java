@@ -26,6 +26,15 @@ public final class Fixtures {
     }
   }
 
+  /** A model of java/src/test/resources/onnx/ (made by tools/fixtures/make_onnx_fixtures.py). */
+  public static Path onnx(String name) {
+    try {
+      return Path.of(Fixtures.class.getResource("/onnx/" + name).toURI());
+    } catch (URISyntaxException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   public static Labels labels() {
     return Experts.labels(dir().resolve("labels.npy"));
   }

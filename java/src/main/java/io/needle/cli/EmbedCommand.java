@@ -47,6 +47,7 @@ final class EmbedCommand implements Callable<Integer> {
     problems.addAll(images.problems());
     int[] done = {0};
     int[] cached = {0};
+    int[] failed = {0};
     StringBuilder table = new StringBuilder(String.format(Locale.ROOT, "%-24s %6s %10s  %s%n", "expert", "dim", "seconds", "source"));
     try (EmbeddingCache cache = EmbeddingCache.open(out)) {
       cache.putLabels(images);
@@ -61,6 +62,7 @@ final class EmbedCommand implements Callable<Integer> {
         @Override
         public void failed(Expert e, String message) {
           done[0]++;
+          failed[0]++;
           problems.add(new Problem(e.id(), message));
           table.append(String.format(Locale.ROOT, "%-24s %6s %10s  %s%n", e.id(), "-", "-", "failed"));
         }
@@ -79,7 +81,7 @@ final class EmbedCommand implements Callable<Integer> {
         for (Problem p : problems) System.err.println("  " + p);
       }
       System.err.printf(Locale.ROOT, "needle: %d experts in %.2f s (%d from cache, %d failed); wrote %s%n", zoo.experts().size(),
-          (System.nanoTime() - t0) / 1e9, cached[0], problems.size() - zoo.problems().size() - images.problems().size(), out);
+          (System.nanoTime() - t0) / 1e9, cached[0], failed[0], out);
     }
     return problems.isEmpty() ? Main.OK : Main.PARTIAL;
   }

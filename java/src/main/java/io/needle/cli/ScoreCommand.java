@@ -9,12 +9,12 @@ import io.needle.proxy.Proxy;
 import io.needle.report.Reports;
 import java.io.PrintStream;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code needle score}: proxies for every expert of a folder of embeddings. */
@@ -28,12 +28,7 @@ final class ScoreCommand implements Callable<Integer> {
   @Option(names = "--labels", required = true, paramLabel = "FILE", description = ".npy of integers, or .arrow with a 'label' column")
   Path labels;
 
-  @Option(names = "--proxy", split = ",", paramLabel = "P", defaultValue = "knn-loo",
-      description = "proxies, comma separated: knn-loo, knn-split, linear (default: ${DEFAULT-VALUE}); the first ranks")
-  List<String> proxies;
-
-  @Option(names = "--backend", defaultValue = "auto", description = "auto, java, cpu or cuda (default: ${DEFAULT-VALUE})")
-  String backend;
+  @Mixin ProxyOptions proxy;
 
   @Option(names = "--out", paramLabel = "FILE", description = "write all scores to FILE: .csv, .json or .arrow")
   Path out;
@@ -44,32 +39,16 @@ final class ScoreCommand implements Callable<Integer> {
   @Option(names = "--batch", defaultValue = "8", description = "experts in memory and per backend call (default: ${DEFAULT-VALUE})")
   int batch;
 
-  @Option(names = "--k", defaultValue = "1", description = "neighbours voting in the k-NN proxies (default: ${DEFAULT-VALUE})")
-  int k;
-
-  @Option(names = "--metric", defaultValue = "euclidean", description = "euclidean or cosine (default: ${DEFAULT-VALUE})")
-  String metric;
-
-  @Option(names = "--val-fraction", defaultValue = "0.2", description = "validation share of the stratified split (default: ${DEFAULT-VALUE})")
-  double valFraction;
-
   @Option(names = "--seed", defaultValue = "0", description = "seed of the split and of SGD (default: ${DEFAULT-VALUE})")
   long seed;
-
-  @Option(names = "--linear-c", defaultValue = "1.0", description = "inverse L2 strength, as scikit-learn's C (default: ${DEFAULT-VALUE})")
-  double linearC;
-
-  @Option(names = "--linear-solver", defaultValue = "lbfgs", description = "lbfgs, or sgd for the protocol of [004] (default: ${DEFAULT-VALUE})")
-  String solver;
 
   @Option(names = "--quiet", description = "no progress bar or timing line")
   boolean quiet;
 
   @Override
   public Integer call() {
-    List<Proxy> ps = new ArrayList<>();
-    for (String p : proxies) ps.add(Proxy.parse(p));
-    Options o = options(k, metric, valFraction, seed, linearC, solver);
+    List<Proxy> ps = proxy.proxies();
+    Options o = proxy.options(seed);
     long t0 = System.nanoTime();
     Labels y = Experts.labels(labels);
     List<Experts.Source> sources = Experts.list(embeddings, labels);
@@ -78,7 +57,7 @@ final class ScoreCommand implements Callable<Integer> {
     List<Score> scores;
     Map<String, Double> stages;
     String backendName;
-    try (Needle needle = Needle.builder().backend(backend).threads(threads).proxies(ps).options(o).batch(batch).build()) {
+    try (Needle needle = Needle.builder().backend(proxy.backend).threads(threads).proxies(ps).options(o).batch(batch).build()) {
       backendName = needle.backend().name();
       scores = needle.scoreSources(y, sources, (done, total) -> {
         if (bar) err.print(progress(done, total));
@@ -99,14 +78,6 @@ final class ScoreCommand implements Callable<Integer> {
       err.println(sb);
     }
     return failedExperts == 0 ? Main.OK : Main.PARTIAL;
-  }
-
-  /** The proxy options from the command line's values. */
-  static Options options(int k, String metric, double valFraction, long seed, double linearC, String solver) {
-    if (!metric.equals("euclidean") && !metric.equals("cosine"))
-      throw new io.needle.NeedleException(io.needle.NeedleException.Code.INVALID_ARGUMENT, "unknown metric '" + metric + "': use euclidean or cosine");
-    return Options.defaults().withK(k).withCosine(metric.equals("cosine")).withValFraction(valFraction).withSeed(seed)
-        .withLinearC(linearC).withSolver(solver);
   }
 
   private static String progress(int done, int total) {

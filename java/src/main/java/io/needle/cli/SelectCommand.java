@@ -13,7 +13,6 @@ import io.needle.select.Selector;
 import io.needle.select.Strategy;
 import io.needle.zoo.Zoo;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -28,9 +27,7 @@ import picocli.CommandLine.Option;
 final class SelectCommand implements Callable<Integer> {
   @Mixin TaskOptions task;
 
-  @Option(names = "--proxy", split = ",", paramLabel = "P", defaultValue = "knn-loo",
-      description = "proxies, comma separated: knn-loo, knn-split, linear (default: ${DEFAULT-VALUE}); the first ranks")
-  List<String> proxies;
+  @Mixin ProxyOptions proxy;
 
   @Option(names = "--strategy", defaultValue = "task-aware", description = "task-aware, task-agnostic or hybrid (default: ${DEFAULT-VALUE})")
   String strategy;
@@ -47,30 +44,14 @@ final class SelectCommand implements Callable<Integer> {
   @Option(names = "--no-cache", description = "neither read nor write cached embeddings")
   boolean noCache;
 
-  @Option(names = "--backend", defaultValue = "auto", description = "scoring backend: auto, java, cpu or cuda (default: ${DEFAULT-VALUE})")
-  String backend;
-
-  @Option(names = "--k", defaultValue = "1", description = "neighbours voting in the k-NN proxies (default: ${DEFAULT-VALUE})")
-  int k;
-
-  @Option(names = "--metric", defaultValue = "euclidean", description = "euclidean or cosine (default: ${DEFAULT-VALUE})")
-  String metric;
-
-  @Option(names = "--val-fraction", defaultValue = "0.2", description = "validation share of the stratified split (default: ${DEFAULT-VALUE})")
-  double valFraction;
-
-  @Option(names = "--linear-c", defaultValue = "1.0", description = "inverse L2 strength, as scikit-learn's C (default: ${DEFAULT-VALUE})")
-  double linearC;
-
   @Option(names = "--quiet", description = "no progress bar or summary on stderr")
   boolean quiet;
 
   @Override
   public Integer call() {
-    List<Proxy> ps = new ArrayList<>();
-    for (String p : proxies) ps.add(Proxy.parse(p));
+    List<Proxy> ps = proxy.proxies();
     Strategy strat = Strategy.parse(strategy);
-    Options o = ScoreCommand.options(k, metric, valFraction, task.seed, linearC, "lbfgs");
+    Options o = proxy.options(task.seed);
     ProgressBar bar = new ProgressBar(quiet);
     long t0 = System.nanoTime();
     Zoo zoo = task.openZoo();
@@ -83,7 +64,7 @@ final class SelectCommand implements Callable<Integer> {
     Images images = all.subsample(task.n, task.seed);
     double readSeconds = (System.nanoTime() - t0) / 1e9;
     if (!quiet) System.err.println("needle: " + TaskOptions.describe(all, images) + "; " + zoo.experts().size() + " experts");
-    Selector.Config cfg = new Selector.Config(task.device, task.threads, task.imageBatch, backend, ps, o, strat, budget);
+    Selector.Config cfg = new Selector.Config(task.device, task.threads, task.imageBatch, proxy.backend, ps, o, strat, budget);
     Selector.Result r;
     try (EmbeddingCache c = noCache ? null : EmbeddingCache.open(cacheRoot(cache).resolve(images.hash().substring(0, 16)))) {
       r = Selector.run(zoo.experts(), zoo.problems(), images, c, cfg,
@@ -102,7 +83,6 @@ final class SelectCommand implements Callable<Integer> {
         : "pick" + (sel.picks().size() > 1 ? "s" : "") + " (" + strat.id() + ", budget " + budget + "): "
             + String.join(", ", sel.picks().stream().map(p -> p.expert() + " [" + p.reason() + "]").toList()));
     if (out != null) SelectReport.write(out, r, zoo.experts(), images, task.zoo.toString());
-    List<Problem> imageProblems = images.problems();
     if (!quiet) {
       if (!r.problems().isEmpty()) {
         System.err.println("needle: left out " + r.problems().size() + ":");
@@ -116,7 +96,7 @@ final class SelectCommand implements Callable<Integer> {
       if (out != null) sb.append("; wrote ").append(out.resolve("report.html"));
       System.err.println(sb);
     }
-    return r.problems().isEmpty() && imageProblems.isEmpty() ? Main.OK : Main.PARTIAL;
+    return r.problems().isEmpty() ? Main.OK : Main.PARTIAL;
   }
 
   /** --cache, else $NEEDLE_CACHE, else $XDG_CACHE_HOME/needle, else ~/.cache/needle. */

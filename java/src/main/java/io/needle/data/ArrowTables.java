@@ -109,11 +109,17 @@ public final class ArrowTables {
     });
   }
 
-  private interface Body<T> {
+  /** Reads the batches of an Arrow file; each root is valid until the next is loaded. */
+  interface Body<T> {
     T apply(Iterable<VectorSchemaRoot> batches);
   }
 
-  private static <T> T read(Path file, Body<T> body) {
+  /**
+   * Opens an Arrow IPC file in the file format, else the stream format, and hands its batches to the body.
+   *
+   * @throws NeedleException BAD_INPUT naming the file if it cannot be read
+   */
+  static <T> T read(Path file, Body<T> body) {
     try (BufferAllocator alloc = new RootAllocator()) {
       try {
         return readWith(file, alloc, body, true);

@@ -126,9 +126,9 @@ public final class Images {
    */
   public static Images open(java.nio.file.Path path, java.util.function.IntBinaryOperator progress) {
     Images im = Readers.open(path, progress);
-    if (im.classNames.size() < 2 || java.util.Arrays.stream(im.labels).distinct().count() < 2)
-      throw new NeedleException(NeedleException.Code.BAD_INPUT, path + ": " + im.size() + " images of "
-          + java.util.Arrays.stream(im.labels).distinct().count() + " class; a task needs at least 2 classes");
+    long classes = java.util.Arrays.stream(im.labels).distinct().count();
+    if (classes < 2)
+      throw new NeedleException(NeedleException.Code.BAD_INPUT, path + ": " + im.size() + " images of " + classes + " class; a task needs at least 2 classes");
     return im;
   }
 }

@@ -8,10 +8,8 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -22,8 +20,6 @@ import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
 import javax.imageio.ImageIO;
-import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.BaseIntVector;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VarBinaryVector;
@@ -31,10 +27,6 @@ import org.apache.arrow.vector.LargeVarBinaryVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.complex.FixedSizeListVector;
 import org.apache.arrow.vector.complex.ListVector;
-import org.apache.arrow.vector.ipc.ArrowFileReader;
-import org.apache.arrow.vector.ipc.ArrowReader;
-import org.apache.arrow.vector.ipc.ArrowStreamReader;
-import org.apache.arrow.vector.ipc.InvalidArrowFileException;
 
 /** The dataset formats {@link Images#open} reads. */
 final class Readers {
@@ -204,20 +196,12 @@ final class Readers {
     if (n > lb.remaining()) throw bad(labelsFile, "truncated: header says " + n + " labels");
     byte[] px = new byte[n * h * w];
     im.get(px);
-    int[] raw = new int[n];
-    TreeMap<Integer, Integer> ids = new TreeMap<>();
-    for (int i = 0; i < n; i++) ids.put(raw[i] = lb.get() & 0xFF, 0);
+    long[] raw = new long[n];
+    for (int i = 0; i < n; i++) raw[i] = lb.get() & 0xFF;
     List<String> classNames = new ArrayList<>();
-    for (var e : ids.entrySet()) {
-      e.setValue(classNames.size());
-      classNames.add(String.valueOf(e.getKey()));
-    }
-    int[] labels = new int[n];
+    int[] labels = classIndex(raw, classNames);
     List<String> names = new ArrayList<>(n);
-    for (int i = 0; i < n; i++) {
-      labels[i] = ids.get(raw[i]);
-      names.add(name + "[" + i + "]");
-    }
+    for (int i = 0; i < n; i++) names.add(name + "[" + i + "]");
     return new Images(images.toString(), h, w, 1, px, labels, classNames, names, List.of());
   }
 
@@ -257,42 +241,10 @@ final class Readers {
    */
   private static Images arrow(Path file) {
     List<Decoded> out = new ArrayList<>();
-    TreeMap<Long, Integer> ids = new TreeMap<>();
     List<Long> raw = new ArrayList<>();
-    try (BufferAllocator alloc = new RootAllocator()) {
-      try {
-        readArrow(file, alloc, true, out, raw);
-      } catch (InvalidArrowFileException e) {
-        out.clear();
-        raw.clear();
-        readArrow(file, alloc, false, out, raw);
-      }
-    } catch (NeedleException e) {
-      throw e;
-    } catch (IOException | RuntimeException e) {
-      throw bad(file, "not a readable Arrow IPC table: " + e.getMessage());
-    }
-    if (out.isEmpty()) throw bad(file, "holds no rows");
-    for (long v : raw) ids.put(v, 0);
-    List<String> classNames = new ArrayList<>();
-    for (var e : ids.entrySet()) {
-      e.setValue(classNames.size());
-      classNames.add(String.valueOf(e.getKey()));
-    }
-    Decoded[] d = new Decoded[out.size()];
-    for (int i = 0; i < d.length; i++) {
-      Decoded x = out.get(i);
-      d[i] = new Decoded(x.name, ids.get(raw.get(i)), x.h, x.w, x.c, x.px, x.error);
-    }
-    return assemble(file.toString(), d, classNames);
-  }
-
-  private static void readArrow(Path file, BufferAllocator alloc, boolean fileFormat, List<Decoded> out, List<Long> labels) throws IOException {
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
-        ArrowReader reader = fileFormat ? new ArrowFileReader(ch, alloc) : new ArrowStreamReader(ch, alloc)) {
-      VectorSchemaRoot root = reader.getVectorSchemaRoot();
-      Map<String, String> meta = root.getSchema().getCustomMetadata();
-      while (reader.loadNextBatch()) {
+    ArrowTables.read(file, batches -> {
+      for (VectorSchemaRoot root : batches) {
+        Map<String, String> meta = root.getSchema().getCustomMetadata();
         FieldVector label = root.getVector("label");
         if (!(label instanceof BaseIntVector lv))
           throw bad(file, label == null ? "has no 'label' column (columns: " + names(root) + ")" : "column 'label' is " + label.getMinorType() + ", not integers");
@@ -307,7 +259,7 @@ final class Readers {
         for (int r = 0; r < root.getRowCount(); r++) {
           String name = file.getFileName() + " row " + out.size();
           if (lv.isNull(r)) throw bad(file, "label of row " + out.size() + " is null");
-          labels.add(lv.getValueAsLong(r));
+          raw.add(lv.getValueAsLong(r));
           if (img.isNull(r)) {
             out.add(Decoded.failed(name, "image is null"));
           } else if (img instanceof VarBinaryVector vb) {
@@ -319,7 +271,30 @@ final class Readers {
           }
         }
       }
+      return null;
+    });
+    if (out.isEmpty()) throw bad(file, "holds no rows");
+    List<String> classNames = new ArrayList<>();
+    int[] labels = classIndex(raw.stream().mapToLong(Long::longValue).toArray(), classNames);
+    Decoded[] d = new Decoded[out.size()];
+    for (int i = 0; i < d.length; i++) {
+      Decoded x = out.get(i);
+      d[i] = new Decoded(x.name, labels[i], x.h, x.w, x.c, x.px, x.error);
     }
+    return assemble(file.toString(), d, classNames);
+  }
+
+  /** Maps label values to class indices in ascending order of value; the values, as text, become the class names. */
+  private static int[] classIndex(long[] raw, List<String> classNames) {
+    TreeMap<Long, Integer> ids = new TreeMap<>();
+    for (long v : raw) ids.put(v, 0);
+    for (var e : ids.entrySet()) {
+      e.setValue(classNames.size());
+      classNames.add(String.valueOf(e.getKey()));
+    }
+    int[] out = new int[raw.length];
+    for (int i = 0; i < raw.length; i++) out[i] = ids.get(raw[i]);
+    return out;
   }
 
   private static Decoded pixels(Path file, String name, VectorSchemaRoot root, Map<String, String> meta, FieldVector img, int r) {

@@ -192,8 +192,8 @@ public final class EmbeddingCache implements AutoCloseable {
     return modelHashes.computeIfAbsent(file, f -> {
       try {
         MessageDigest md = MessageDigest.getInstance("SHA-256");
-        digest(md, f);
-        byte[] bytes = Files.readAllBytes(f);
+        byte[] bytes = Files.readAllBytes(f);  // read once: hashed, then walked for its external-data files
+        md.update(bytes);
         for (String loc : io.needle.zoo.OnnxFile.inspect(bytes, f.toString()).externalData().stream().distinct().sorted().toList()) {
           md.update(loc.getBytes(java.nio.charset.StandardCharsets.UTF_8));
           digest(md, f.getParent().resolve(loc));

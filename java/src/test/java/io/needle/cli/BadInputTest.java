@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.awt.image.BufferedImage;
-import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,11 +23,7 @@ class BadInputTest {
   @TempDir Path dir;
 
   static Path onnx(String name) {
-    try {
-      return Path.of(BadInputTest.class.getResource("/onnx/" + name).toURI());
-    } catch (URISyntaxException e) {
-      throw new IllegalStateException(e);
-    }
+    return io.needle.Fixtures.onnx(name);
   }
 
   /** A copy of the example images (few per class) to break in place. */

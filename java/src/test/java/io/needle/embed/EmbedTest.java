@@ -8,7 +8,6 @@ import io.needle.data.Images;
 import io.needle.data.Npy;
 import io.needle.zoo.Expert;
 import io.needle.zoo.Zoo;
-import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -24,11 +23,7 @@ class EmbedTest {
   static final Path EXAMPLE = Path.of("..", "examples", "fashion-tiny");
 
   static Path onnx(String name) {
-    try {
-      return Path.of(EmbedTest.class.getResource("/onnx/" + name).toURI());
-    } catch (URISyntaxException e) {
-      throw new IllegalStateException(e);
-    }
+    return io.needle.Fixtures.onnx(name);
   }
 
   /** Runs experts with no cache and returns their embeddings; failures are returned by id. */
