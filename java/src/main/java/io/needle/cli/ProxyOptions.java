@@ -9,8 +9,8 @@ import picocli.CommandLine.Option;
 
 /** The options {@code needle score} and {@code needle select} share: which proxies, how, on which backend. */
 final class ProxyOptions {
-  @Option(names = "--proxy", split = ",", paramLabel = "P", defaultValue = "knn-loo",
-      description = "proxies, comma separated: knn-loo, knn-split, linear (default: ${DEFAULT-VALUE}); the first ranks")
+  @Option(names = "--proxy", split = ",", paramLabel = "P",
+      description = "proxies, comma separated: knn-loo, knn-split, linear (default: knn-loo; demo: all three); the first ranks")
   List<String> proxies;
 
   @Option(names = "--backend", defaultValue = "auto", description = "scoring backend: auto, java, cpu or cuda (default: ${DEFAULT-VALUE})")
@@ -31,8 +31,14 @@ final class ProxyOptions {
   @Option(names = "--linear-solver", defaultValue = "lbfgs", description = "lbfgs, or sgd for the protocol of [004] (default: ${DEFAULT-VALUE})")
   String solver;
 
-  /** @return the chosen proxies, in report order */
+  /** @return the chosen proxies, in report order; knn-loo when none was given */
   List<Proxy> proxies() {
+    return proxies(List.of(Proxy.KNN_LOO));
+  }
+
+  /** @return the chosen proxies, in report order; {@code dflt} when none was given */
+  List<Proxy> proxies(List<Proxy> dflt) {
+    if (proxies == null || proxies.isEmpty()) return dflt;
     List<Proxy> ps = new ArrayList<>();
     for (String p : proxies) ps.add(Proxy.parse(p));
     return ps;

@@ -56,6 +56,7 @@ final class SelectCommand implements Callable<Integer> {
     long t0 = System.nanoTime();
     Zoo zoo = task.openZoo();
     TaskOptions.checkAny(zoo.experts(), zoo.problems(), task.zoo);
+    if (io.needle.data.Tasks.isSuite(task.data)) return suite(zoo, ps, strat, o, bar);
     Images all = Images.open(task.data, (d, t) -> {
       bar.show("read", d, t, "images", null);
       return 0;
@@ -97,6 +98,28 @@ final class SelectCommand implements Callable<Integer> {
       System.err.println(sb);
     }
     return r.problems().isEmpty() ? Main.OK : Main.PARTIAL;
+  }
+
+  /** A folder of tasks: select on each, print each pick, write scores.csv (task,expert,proxy,score) and a report per task. */
+  private int suite(Zoo zoo, List<Proxy> ps, Strategy strat, Options o, ProgressBar bar) {
+    List<io.needle.data.Tasks.Task> tasks = io.needle.data.Tasks.read(task.data);
+    if (!quiet) System.err.println("needle: " + tasks.size() + " tasks in " + task.data + "; " + zoo.experts().size() + " experts");
+    Selector.Config cfg = new Selector.Config(task.device, task.threads, task.imageBatch, proxy.backend, ps, o, strat, budget);
+    Suite.Run run = Suite.run(zoo, tasks, cfg, task.n, task.seed, noCache ? null : cacheRoot(cache), out, bar, quiet);
+    for (Suite.TaskRun t : run.tasks()) {
+      Selection sel = t.result().selection();
+      System.out.println(t.task().name() + ": " + (sel.picks().isEmpty() ? "no pick" : String.join(", ",
+          sel.picks().stream().map(p -> p.expert() + " [" + p.reason() + "]").toList())));
+    }
+    if (!quiet) {
+      if (!run.problems().isEmpty()) {
+        System.err.println("needle: left out " + run.problems().size() + ":");
+        for (Problem p : run.problems()) System.err.println("  " + p);
+      }
+      System.err.println(String.format(Locale.ROOT, "needle: %d tasks x %d experts in %.1f s", run.tasks().size(), zoo.experts().size(), run.seconds())
+          + (out != null ? "; wrote " + out.resolve(Suite.SCORES) + " and a report per task under " + out.resolve("tasks") : ""));
+    }
+    return run.problems().isEmpty() && zoo.problems().isEmpty() ? Main.OK : Main.PARTIAL;
   }
 
   /** --cache, else $NEEDLE_CACHE, else $XDG_CACHE_HOME/needle, else ~/.cache/needle. */

@@ -170,8 +170,7 @@ public final class Reports {
   }
 
   private static String field(String s) {
-    if (s.indexOf(',') < 0 && s.indexOf('"') < 0 && s.indexOf('\n') < 0 && s.indexOf('\r') < 0) return s;
-    return '"' + s.replace("\"", "\"\"") + '"';
+    return io.needle.data.Csv.field(s);
   }
 
   private static String jstr(String s) {

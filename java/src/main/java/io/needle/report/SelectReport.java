@@ -106,12 +106,7 @@ public final class SelectReport {
     r.selection().picks().forEach(p -> picked.add(p.expert()));
 
     StringBuilder h = new StringBuilder();
-    h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Needle selection</title>\n<style>\n")
-        .append("body{font:14px/1.4 system-ui,sans-serif;margin:2em auto;max-width:1000px;color:#222;padding:0 1em}")
-        .append("h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em}table{border-collapse:collapse;width:100%}")
-        .append("th,td{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}")
-        .append("tr.pick{background:#eef6ee;font-weight:600}.bad{color:#a33}.muted{color:#777}svg text{font:12px system-ui,sans-serif}")
-        .append("\n</style></head><body>\n");
+    h.append(Html.head("Needle selection"));
     h.append("<h1>Needle: which expert to fine-tune</h1>\n<p>Task <code>").append(esc(images.source())).append("</code>: ")
         .append(images.size()).append(" examples, ").append(images.classNames().size()).append(" classes, ").append(esc(images.describe()))
         .append(". Zoo <code>").append(esc(zoo)).append("</code>: ").append(pool.size()).append(" experts.</p>\n");
@@ -178,6 +173,6 @@ public final class SelectReport {
   }
 
   private static String esc(String s) {
-    return s == null ? "" : s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+    return Html.esc(s);
   }
 }

@@ -64,28 +64,35 @@ public enum Strategy {
     List<Expert> byAware = experts.stream().filter(e -> aware.containsKey(e.id()))
         .sorted(Comparator.comparingDouble((Expert e) -> -aware.get(e.id())).thenComparing(Expert::id)).toList();
     List<Expert> byMeta = experts.stream().sorted(TASK_AGNOSTIC_ORDER).toList();
-    LinkedHashSet<Expert> picked = new LinkedHashSet<>();
+    List<Expert> chosen = choose(byAware, byMeta, budget);
     List<Selection.Pick> picks = new ArrayList<>();
-    switch (this) {
-      case TASK_AWARE -> {
-        for (Expert e : byAware) if (picked.size() < budget && picked.add(e)) picks.add(pick(e, aware, proxy, "rank " + picked.size() + " by " + proxy));
-      }
-      case TASK_AGNOSTIC -> {
-        for (Expert e : byMeta) if (picked.size() < budget && picked.add(e)) picks.add(pick(e, aware, proxy, "rank " + picked.size() + " by metadata"));
-      }
-      case HYBRID -> {
-        if (!byMeta.isEmpty()) {
-          picked.add(byMeta.get(0));
-          picks.add(pick(byMeta.get(0), aware, proxy, "best by metadata"));
-        }
-        int r = 0;
-        for (Expert e : byAware) {
-          r++;
-          if (picked.size() < budget && picked.add(e)) picks.add(pick(e, aware, proxy, "rank " + r + " by " + proxy));
-        }
-      }
+    for (int i = 0; i < chosen.size(); i++) {
+      Expert e = chosen.get(i);
+      String reason = this == TASK_AGNOSTIC ? "rank " + (i + 1) + " by metadata"
+          : this == HYBRID && i == 0 ? "best by metadata"
+          : "rank " + (byAware.indexOf(e) + 1) + " by " + proxy;
+      picks.add(pick(e, aware, proxy, reason));
     }
     return new Selection(this, budget, proxy, picks);
+  }
+
+  /**
+   * The rule itself, on any kind of item: the first {@code budget} distinct items of the task-aware order, of the
+   * task-agnostic order, or the first of the task-agnostic order followed by the task-aware order.
+   *
+   * @param byAware items in task-aware order (best first); unscored items left out
+   * @param byMeta items in task-agnostic order (best first)
+   * @return the picks, in order of choice; fewer than {@code budget} when the orders run out
+   */
+  public <T> List<T> choose(List<T> byAware, List<T> byMeta, int budget) {
+    if (budget < 1) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "budget must be at least 1");
+    LinkedHashSet<T> picked = new LinkedHashSet<>();
+    if (this != TASK_AWARE && !byMeta.isEmpty()) picked.add(byMeta.get(0));
+    for (T e : this == TASK_AGNOSTIC ? byMeta : byAware) {
+      if (picked.size() >= budget) break;
+      picked.add(e);
+    }
+    return List.copyOf(picked);
   }
 
   private static Selection.Pick pick(Expert e, Map<String, Double> aware, String proxy, String reason) {

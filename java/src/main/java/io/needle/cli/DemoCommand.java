@@ -1,0 +1,136 @@
+package io.needle.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.needle.NeedleException;
+import io.needle.Problem;
+import io.needle.data.Tasks;
+import io.needle.eval.Evaluation;
+import io.needle.eval.Oracle;
+import io.needle.eval.ScoreTable;
+import io.needle.proxy.Proxy;
+import io.needle.select.Selector;
+import io.needle.select.Strategy;
+import io.needle.zoo.Zoo;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code needle demo}: the bundled benchmark end to end. Select on every task of the bundled mini-VTAB with the
+ * bundled zoo, evaluate the regret of every strategy against the recorded fine-tune oracle for budgets 1..5, and
+ * set the cost of selection beside the cost of the exhaustive fine-tuning the oracle took.
+ */
+@Command(name = "demo", sortOptions = false,
+    description = {"Run the bundled benchmark: select on every bundled task, evaluate regret against the fine-tune oracle",
+        "for budgets 1..5, and compare the cost of selection with the recorded cost of exhaustive fine-tuning."})
+final class DemoCommand implements Callable<Integer> {
+  @Option(names = "--dir", paramLabel = "DIR", description = "the benchmark: zoo/, tasks/tasks.json, oracle.csv (default: examples/mini-vtab)")
+  Path dir;
+
+  @Mixin ProxyOptions proxy;
+
+  @Option(names = "--budget", defaultValue = "1..5", paramLabel = "B", description = "budgets to evaluate (default: ${DEFAULT-VALUE})")
+  String budget;
+
+  @Option(names = "--out", defaultValue = "needle-demo", paramLabel = "DIR", description = "outputs (default: ${DEFAULT-VALUE})")
+  Path out;
+
+  @Option(names = "--threads", defaultValue = "0", description = "CPU threads, 0 = all cores (default: ${DEFAULT-VALUE})")
+  int threads;
+
+  @Option(names = "--device", defaultValue = "auto", description = "ONNX Runtime provider: auto, cpu or cuda (default: ${DEFAULT-VALUE})")
+  String device;
+
+  @Option(names = "--cache", paramLabel = "DIR", description = "embedding cache (default: $NEEDLE_CACHE, else ~/.cache/needle)")
+  Path cache;
+
+  @Option(names = "--no-cache", description = "neither read nor write cached embeddings (measures the full cost)")
+  boolean noCache;
+
+  @Option(names = "--resamples", defaultValue = "1000", description = "bootstrap resamples of the tasks (default: ${DEFAULT-VALUE})")
+  int resamples;
+
+  @Option(names = "--quiet", description = "no progress bar on stderr")
+  boolean quiet;
+
+  @Override
+  public Integer call() {
+    Path d = dir != null ? dir : defaultDir();
+    Zoo zoo = Zoo.open(d.resolve("zoo"));
+    TaskOptions.checkAny(zoo.experts(), zoo.problems(), d.resolve("zoo"));
+    List<Tasks.Task> tasks = Tasks.read(d.resolve("tasks"));
+    Path oracleFile = d.resolve("oracle.csv");
+    Oracle oracle = Oracle.read(oracleFile);
+    List<Proxy> ps = proxy.proxies(List.of(Proxy.KNN_LOO, Proxy.KNN_SPLIT, Proxy.LINEAR));
+    System.out.println("needle demo: " + tasks.size() + " tasks x " + zoo.experts().size() + " experts from " + d);
+    long cpu0 = cpuNanos();
+    Selector.Config cfg = new Selector.Config(device, threads, 32, proxy.backend, ps, proxy.options(0), Strategy.HYBRID, 2);
+    Suite.Run run = Suite.run(zoo, tasks, cfg, 1000, 0, noCache ? null : SelectCommand.cacheRoot(cache), out, new ProgressBar(quiet), quiet);
+    double cpu = (cpuNanos() - cpu0) / 1e9;
+    long cached = run.tasks().stream().flatMap(t -> t.result().experts().stream()).filter(Selector.ExpertRun::cached).count();
+    long runs = run.tasks().stream().mapToLong(t -> t.result().experts().size()).sum();
+
+    Evaluation.Config ec = new Evaluation.Config(zoo.experts(), null, EvaluateCommand.groups(tasks), EvaluateCommand.budgets(budget), resamples, 0);
+    Evaluation.Result r = Evaluation.run(oracle, ScoreTable.read(out.resolve(Suite.SCORES)), ec);
+    System.out.println();
+    EvaluateCommand.print(r, out.resolve("evaluation"), "The bundled benchmark " + d + ": scores from needle demo against " + oracleFile);
+
+    System.out.println();
+    System.out.println("Cost");
+    System.out.println(String.format(Locale.ROOT, "  selection (this run): %.1f s wall, %.1f s CPU for %d tasks x %d experts, proxies %s%s",
+        run.seconds(), cpu, run.tasks().size(), zoo.experts().size(), String.join(",", ps.stream().map(Proxy::id).toList()),
+        cached > 0 ? " (" + cached + " of " + runs + " embeddings from the cache; --no-cache for the full cost)" : ""));
+    JsonNode cost = cost(d.resolve("oracle").resolve("cost.json"));
+    if (cost != null) {
+      double ft = cost.path("cpu_seconds").asDouble(Double.NaN);
+      System.out.println(String.format(Locale.ROOT, "  exhaustive fine-tuning (recorded with the oracle): %.0f s CPU for %d fine-tunes (%s)",
+          ft, cost.path("fine_tunes").asLong(), cost.path("machine").asText("machine not recorded")));
+      System.out.println(String.format(Locale.ROOT, "  selection took %.1f%% of the fine-tuning's CPU time (%.0fx less); with B=2 a hybrid pick then fine-tunes 2 of %d experts",
+          100 * cpu / ft, ft / cpu, zoo.experts().size()));
+    }
+    if (!run.problems().isEmpty()) {
+      System.err.println("needle: left out " + run.problems().size() + ":");
+      for (Problem p : run.problems()) System.err.println("  " + p);
+    }
+    System.err.println("needle: wrote " + out.resolve(Suite.SCORES) + ", " + out.resolve("evaluation").resolve("report.html") + " and a selection report per task under " + out.resolve("tasks"));
+    return run.problems().isEmpty() && zoo.problems().isEmpty() ? Main.OK : Main.PARTIAL;
+  }
+
+  private static JsonNode cost(Path f) {
+    if (!Files.isRegularFile(f)) return null;
+    try {
+      return new ObjectMapper().readTree(f.toFile());
+    } catch (IOException e) {
+      System.err.println("needle: " + f + ": " + e.getMessage() + " (fine-tune cost not shown)");
+      return null;
+    }
+  }
+
+  private static long cpuNanos() {
+    java.lang.management.OperatingSystemMXBean os = ManagementFactory.getOperatingSystemMXBean();
+    if (os instanceof com.sun.management.OperatingSystemMXBean s) return s.getProcessCpuTime();
+    return 0;
+  }
+
+  /** examples/mini-vtab under the working directory, else beside the jar's checkout (java/target/needle.jar). */
+  static Path defaultDir() {
+    Path rel = Path.of("examples", "mini-vtab");
+    if (Files.isDirectory(rel)) return rel;
+    try {
+      Path jar = Path.of(DemoCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+      for (Path p = jar.getParent(); p != null; p = p.getParent())
+        if (Files.isDirectory(p.resolve(rel))) return p.resolve(rel);
+    } catch (Exception ignored) {
+      // fall through to the message below
+    }
+    throw new NeedleException(NeedleException.Code.BAD_INPUT, "no bundled benchmark at " + rel.toAbsolutePath() + ": pass --dir");
+  }
+}

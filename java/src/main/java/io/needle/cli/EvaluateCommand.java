@@ -1,0 +1,105 @@
+package io.needle.cli;
+
+import io.needle.NeedleException;
+import io.needle.data.Tasks;
+import io.needle.eval.Evaluation;
+import io.needle.eval.Oracle;
+import io.needle.eval.ScoreTable;
+import io.needle.report.EvalReport;
+import io.needle.zoo.Expert;
+import io.needle.zoo.Pool;
+import io.needle.zoo.Zoo;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code needle evaluate}: regret of every strategy against a fine-tune oracle. */
+@Command(name = "evaluate", sortOptions = false,
+    description = {"Regret of model-search strategies (random, task-agnostic, each proxy, hybrid) against a fine-tune oracle,",
+        "per task and group, for budgets B; rank correlation of each proxy with the oracle; bootstrap 95% intervals."})
+final class EvaluateCommand implements Callable<Integer> {
+  @Option(names = "--scores", required = true, paramLabel = "FILE", description = "CSV task,expert,proxy,score (as needle select writes for a folder of tasks)")
+  Path scores;
+
+  @Option(names = "--oracle", required = true, paramLabel = "FILE", description = "CSV task,expert,accuracy: fine-tuned test accuracy in [0,1]")
+  Path oracle;
+
+  @Option(names = "--zoo", paramLabel = "DIR", description = "the zoo, for expert metadata (task-agnostic and hybrid strategies, --pool)")
+  Path zoo;
+
+  @Option(names = "--tasks", paramLabel = "FILE", description = "tasks.json (or its folder) giving each task's group (default: one group)")
+  Path tasks;
+
+  @Option(names = "--budget", defaultValue = "1..5", paramLabel = "B", description = "budgets: N, A..B or a list (default: ${DEFAULT-VALUE})")
+  String budget;
+
+  @Option(names = "--pool", paramLabel = "FILTER", description = "experts to consider, e.g. tag=semantic (needs --zoo)")
+  String pool;
+
+  @Option(names = "--resamples", defaultValue = "1000", description = "bootstrap resamples of the tasks, 0 for none (default: ${DEFAULT-VALUE})")
+  int resamples;
+
+  @Option(names = "--seed", defaultValue = "0", description = "bootstrap seed (default: ${DEFAULT-VALUE})")
+  long seed;
+
+  @Option(names = "--out", paramLabel = "DIR", description = "write regret.csv, summary.csv, correlation*.csv, relative-delta.csv and report.html here")
+  Path out;
+
+  @Override
+  public Integer call() {
+    if (pool != null && zoo == null) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "--pool needs --zoo (the experts' metadata)");
+    if (resamples < 0) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "--resamples must be 0 or more");
+    List<Expert> experts = null;
+    if (zoo != null) {
+      Zoo z = Zoo.open(zoo);
+      for (io.needle.Problem p : z.problems()) System.err.println("needle: zoo: " + p);
+      experts = z.experts();
+    }
+    Map<String, String> groups = tasks == null ? Map.of() : groups(Tasks.read(tasks));
+    Evaluation.Config cfg = new Evaluation.Config(experts, pool == null ? null : Pool.parse(pool), groups, budgets(budget), resamples, seed);
+    Evaluation.Result r = Evaluation.run(Oracle.read(oracle), ScoreTable.read(scores), cfg);
+    print(r, out, "Scores " + scores + " against the oracle " + oracle + (pool != null ? ", pool " + pool : ""));
+    return Main.OK;
+  }
+
+  static void print(Evaluation.Result r, Path out, String title) {
+    System.out.print(EvalReport.text(r));
+    for (String w : r.warnings()) System.err.println("needle: " + w);
+    if (out != null) {
+      EvalReport.write(out, r, title);
+      System.err.println("needle: wrote " + out.resolve("report.html") + " and the CSV tables beside it");
+    }
+  }
+
+  static Map<String, String> groups(List<Tasks.Task> ts) {
+    Map<String, String> g = new LinkedHashMap<>();
+    for (Tasks.Task t : ts) g.put(t.name(), t.group());
+    return g;
+  }
+
+  /** Parses "3", "1..5" or "1,2,4". */
+  static List<Integer> budgets(String s) {
+    List<Integer> out = new ArrayList<>();
+    try {
+      for (String part : s.split(",")) {
+        part = part.trim();
+        int dots = part.indexOf("..");
+        if (dots >= 0) {
+          int a = Integer.parseInt(part.substring(0, dots).trim()), b = Integer.parseInt(part.substring(dots + 2).trim());
+          if (b < a) throw new NumberFormatException();
+          for (int i = a; i <= b; i++) out.add(i);
+        } else out.add(Integer.parseInt(part));
+      }
+    } catch (NumberFormatException e) {
+      throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "--budget '" + s + "': expected N, A..B or a comma list");
+    }
+    for (int b : out)
+      if (b < 1) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "--budget '" + s + "': budgets must be at least 1");
+    return out.stream().distinct().sorted().toList();
+  }
+}

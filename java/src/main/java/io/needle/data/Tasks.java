@@ -1,0 +1,75 @@
+package io.needle.data;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.needle.NeedleException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A folder of downstream tasks described by {@code tasks.json}: {@code {"tasks": [{"name", "group", "train", ...}]}}.
+ * {@code train} is the dataset Needle scores (any format {@link Images#open} reads), relative to the folder;
+ * {@code group} (e.g. natural, specialized, structured as in VTAB) is what regret is aggregated over. Other keys
+ * (test split, sizes) are for the tools that made the oracle and are ignored here.
+ */
+public final class Tasks {
+  /** The manifest's file name. */
+  public static final String MANIFEST = "tasks.json";
+
+  /**
+   * One task.
+   *
+   * @param name unique name, as in score and oracle tables
+   * @param group the group it is aggregated in ("all" when the manifest gives none)
+   * @param train the dataset file or folder to score
+   */
+  public record Task(String name, String group, Path train) {}
+
+  private Tasks() {}
+
+  /** @return whether {@code dir} is a folder of tasks (has a {@code tasks.json}) */
+  public static boolean isSuite(Path dir) {
+    return dir != null && Files.isRegularFile(dir.resolve(MANIFEST));
+  }
+
+  /**
+   * Reads {@code dir/tasks.json}, or a {@code tasks.json} file itself.
+   *
+   * @throws NeedleException BAD_INPUT naming the file and entry when an entry is malformed, a name repeats, or a
+   *     train path leaves the folder or does not exist
+   */
+  public static List<Task> read(Path dirOrFile) {
+    Path file = Files.isDirectory(dirOrFile) ? dirOrFile.resolve(MANIFEST) : dirOrFile;
+    Path dir = file.toAbsolutePath().getParent();
+    JsonNode doc;
+    try {
+      doc = new ObjectMapper().readTree(file.toFile());
+    } catch (IOException e) {
+      throw new NeedleException(Files.exists(file) ? NeedleException.Code.BAD_INPUT : NeedleException.Code.IO,
+          file + ": " + (Files.exists(file) ? "not valid JSON: " : "cannot read: ") + e.getMessage(), e);
+    }
+    JsonNode list = doc == null ? null : doc.get("tasks");
+    if (list == null || !list.isArray() || list.isEmpty())
+      throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": expected {\"tasks\": [{\"name\": ..., \"train\": ...}, ...]}");
+    List<Task> out = new ArrayList<>();
+    Set<String> names = new HashSet<>();
+    for (int i = 0; i < list.size(); i++) {
+      JsonNode t = list.get(i);
+      String where = file + ": task " + (i + 1);
+      if (!t.isObject() || !t.hasNonNull("name") || !t.hasNonNull("train"))
+        throw new NeedleException(NeedleException.Code.BAD_INPUT, where + ": needs \"name\" and \"train\"");
+      String name = t.get("name").asText();
+      if (!names.add(name)) throw new NeedleException(NeedleException.Code.BAD_INPUT, where + ": name '" + name + "' used twice");
+      Path train = dir.resolve(t.get("train").asText()).normalize();
+      if (!train.startsWith(dir)) throw new NeedleException(NeedleException.Code.BAD_INPUT, where + " '" + name + "': train path leaves the folder");
+      if (!Files.exists(train)) throw new NeedleException(NeedleException.Code.BAD_INPUT, where + " '" + name + "': " + train + " does not exist");
+      out.add(new Task(name, t.hasNonNull("group") ? t.get("group").asText() : "all", train));
+    }
+    return List.copyOf(out);
+  }
+}

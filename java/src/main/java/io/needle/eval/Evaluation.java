@@ -1,0 +1,289 @@
+package io.needle.eval;
+
+import io.needle.NeedleException;
+import io.needle.select.Strategy;
+import io.needle.zoo.Expert;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Function;
+
+/**
+ * Regret of model-search strategies against a fine-tune oracle ([004] section 3).
+ *
+ * <p>For a task, the pool's oracle value is the best fine-tuned accuracy in the pool; a strategy with budget B picks
+ * B experts and is worth s = the best fine-tuned accuracy among its picks. Absolute regret is oracle − s; relative
+ * regret is [004] eq. 2 with the oracle in place of the first strategy: (oracle − s) / (1 − s). Strategies:
+ *
+ * <ul>
+ *   <li>{@code random}: B experts drawn uniformly without replacement; its regret and zero-regret rate are exact
+ *       expectations over all draws, not a sample;
+ *   <li>{@code task-agnostic}: metadata order (score, upstream size, parameters: {@link Strategy#TASK_AGNOSTIC_ORDER});
+ *   <li>one per proxy in the score table (e.g. {@code knn-loo}, {@code knn-split}, {@code linear}): its top B;
+ *   <li>{@code hybrid-<proxy>}: the top task-agnostic expert plus the top B−1 others by the proxy.
+ * </ul>
+ *
+ * Metadata strategies need the experts' metadata (a zoo); without it they are left out. The picking rule is
+ * {@link Strategy#choose}, the same code {@code needle select} runs.
+ */
+public final class Evaluation {
+  /** The name of the random strategy. */
+  public static final String RANDOM = "random";
+  /** The name of the metadata strategy. */
+  public static final String AGNOSTIC = "task-agnostic";
+  /** The scope name of the all-tasks aggregate. */
+  public static final String ALL = "all";
+
+  /**
+   * One strategy on one task at one budget.
+   *
+   * @param picks the experts picked, in order (empty for random)
+   * @param picked s: the best oracle accuracy among the picks (an expectation for random)
+   * @param oracle the best oracle accuracy in the pool
+   * @param best the expert(s) reaching it
+   * @param absolute oracle − s
+   * @param relative (oracle − s) / (1 − s), [004] eq. 2 (an expectation for random)
+   * @param zero 1 if the regret is zero, else 0 (for random: the probability of it)
+   */
+  public record Row(String task, String group, String strategy, int budget, List<String> picks, double picked,
+      double oracle, List<String> best, double absolute, double relative, double zero) {}
+
+  /**
+   * Means over the tasks of a scope (all tasks, or one group), with bootstrap 95% intervals over tasks.
+   *
+   * @param scope {@link #ALL} or a group name
+   * @param tasks how many tasks it covers
+   */
+  public record Summary(String scope, String strategy, int budget, int tasks, Stats.Interval absolute,
+      Stats.Interval relative, Stats.Interval zero) {}
+
+  /**
+   * How a proxy's scores on a task agree with the oracle over the pool.
+   *
+   * @param n experts with both a score and an oracle value
+   */
+  public record Correlation(String task, String group, String proxy, int n, double weightedTau, double pearson) {}
+
+  /** A proxy's correlations averaged over tasks, with bootstrap 95% intervals. */
+  public record CorrelationSummary(String proxy, Stats.Interval weightedTau, Stats.Interval pearson) {}
+
+  /**
+   * [004] eq. 2 between two strategies on a task: (s1 − s2) / (1 − min(s1, s2)); positive when the first is better.
+   */
+  public record Delta(String task, int budget, String first, String second, double delta) {}
+
+  /** Everything an evaluation found. */
+  public record Result(List<String> tasks, Map<String, String> groups, List<String> strategies, List<Integer> budgets,
+      List<Row> rows, List<Summary> summaries, List<Correlation> correlations, List<CorrelationSummary> correlationSummaries,
+      List<Delta> deltas, List<String> warnings, int resamples) {
+
+    /** @return the row of a task, strategy and budget, or null */
+    public Row row(String task, String strategy, int budget) {
+      for (Row r : rows) if (r.task.equals(task) && r.strategy.equals(strategy) && r.budget == budget) return r;
+      return null;
+    }
+
+    /** @return the summary of a scope, strategy and budget, or null */
+    public Summary summary(String scope, String strategy, int budget) {
+      for (Summary s : summaries) if (s.scope.equals(scope) && s.strategy.equals(strategy) && s.budget == budget) return s;
+      return null;
+    }
+  }
+
+  /**
+   * What to evaluate.
+   *
+   * @param experts the experts' metadata, or null when there is none (then the metadata strategies are left out)
+   * @param pool if not null, only experts it admits are in the pool (needs {@code experts})
+   * @param groups task → group; tasks not in it are in group {@link #ALL}
+   * @param budgets the budgets B to evaluate, each at least 1
+   * @param resamples bootstrap resamples (0: no intervals)
+   * @param seed bootstrap seed
+   */
+  public record Config(List<Expert> experts, io.needle.zoo.Pool pool, Map<String, String> groups, List<Integer> budgets,
+      int resamples, long seed) {}
+
+  private Evaluation() {}
+
+  /**
+   * Evaluates every strategy on every task the oracle and the scores share.
+   *
+   * @throws NeedleException INVALID_ARGUMENT for a budget below 1 or a pool without metadata; BAD_INPUT when the oracle
+   *     and the scores share no task
+   */
+  public static Result run(Oracle oracle, ScoreTable scores, Config cfg) {
+    for (int b : cfg.budgets())
+      if (b < 1) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "budget must be at least 1, got " + b);
+    if (cfg.pool() != null && cfg.experts() == null)
+      throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "a pool filter needs the experts' metadata (--zoo)");
+    List<String> warnings = new ArrayList<>();
+    Map<String, Expert> meta = new HashMap<>();
+    if (cfg.experts() != null) for (Expert e : cfg.experts()) meta.put(e.id(), e);
+
+    List<String> tasks = new ArrayList<>();
+    for (String t : oracle.accuracy().keySet())
+      if (scores.scores().containsKey(t)) tasks.add(t);
+      else warnings.add("task '" + t + "' is in the oracle but has no scores: left out");
+    for (String t : scores.scores().keySet())
+      if (!oracle.accuracy().containsKey(t)) warnings.add("task '" + t + "' has scores but no oracle: left out");
+    if (tasks.isEmpty()) throw new NeedleException(NeedleException.Code.BAD_INPUT, "the oracle and the scores share no task");
+
+    Set<String> proxySet = new java.util.LinkedHashSet<>();
+    for (String t : tasks) proxySet.addAll(scores.scores().get(t).keySet());
+    List<String> proxies = List.copyOf(proxySet);
+    List<String> strategies = new ArrayList<>();
+    strategies.add(RANDOM);
+    boolean metadata = cfg.experts() != null;
+    if (metadata) strategies.add(AGNOSTIC);
+    else warnings.add("no expert metadata (--zoo): task-agnostic and hybrid strategies left out");
+    strategies.addAll(proxies);
+    if (metadata) for (String p : proxies) strategies.add("hybrid-" + p);
+
+    Map<String, String> groups = new LinkedHashMap<>();
+    for (String t : tasks) groups.put(t, cfg.groups() == null ? ALL : cfg.groups().getOrDefault(t, ALL));
+    List<Row> rows = new ArrayList<>();
+    List<Correlation> corr = new ArrayList<>();
+    List<Delta> deltas = new ArrayList<>();
+    Set<String> missingMeta = new TreeSet<>();
+    for (String task : tasks) {
+      Map<String, Double> acc = new LinkedHashMap<>();
+      for (Map.Entry<String, Double> e : oracle.accuracy().get(task).entrySet()) {
+        Expert x = meta.get(e.getKey());
+        if (metadata && x == null) {
+          missingMeta.add(e.getKey());
+          continue;
+        }
+        if (cfg.pool() != null && !cfg.pool().admits(x)) continue;
+        acc.put(e.getKey(), e.getValue());
+      }
+      if (acc.isEmpty()) {
+        warnings.add("task '" + task + "': no expert of the pool has an oracle value: left out");
+        continue;
+      }
+      String group = groups.get(task);
+      List<String> pool = List.copyOf(acc.keySet());
+      double best = Collections.max(acc.values());
+      List<String> bestIds = pool.stream().filter(e -> acc.get(e) == best).toList();
+      List<String> byMeta = metadata ? pool.stream().map(meta::get).sorted(Strategy.TASK_AGNOSTIC_ORDER).map(Expert::id).toList() : List.of();
+      Map<String, List<String>> byAware = new HashMap<>();
+      for (String p : proxies) {
+        Map<String, Double> s = scores.scores().get(task).getOrDefault(p, Map.of());
+        List<String> ranked = pool.stream().filter(e -> s.containsKey(e) && Double.isFinite(s.get(e)))
+            .sorted(Comparator.comparingDouble((String e) -> -s.get(e)).thenComparing(Function.identity())).toList();
+        byAware.put(p, ranked);
+        int unscored = pool.size() - ranked.size();
+        if (unscored > 0) warnings.add("task '" + task + "', " + p + ": " + unscored + " expert(s) of the pool have no score and are never picked by it");
+        long extra = s.keySet().stream().filter(e -> !acc.containsKey(e)).count();
+        if (extra > 0 && cfg.pool() == null)
+          warnings.add("task '" + task + "', " + p + ": " + extra + " scored expert(s) have no oracle value and are not evaluated");
+        double[] x = ranked.stream().mapToDouble(s::get).toArray();
+        double[] y = ranked.stream().mapToDouble(acc::get).toArray();
+        corr.add(new Correlation(task, group, p, ranked.size(), Stats.weightedTau(x, y), Stats.pearson(x, y)));
+      }
+      double[] sorted = acc.values().stream().mapToDouble(Double::doubleValue).sorted().toArray();
+      for (int b : cfg.budgets()) {
+        Map<String, Double> value = new HashMap<>();
+        for (String strat : strategies) {
+          Row row;
+          if (strat.equals(RANDOM)) {
+            row = random(task, group, b, sorted, best, bestIds);
+          } else {
+            List<String> picks;
+            if (strat.equals(AGNOSTIC)) picks = Strategy.TASK_AGNOSTIC.choose(List.of(), byMeta, b);
+            else if (strat.startsWith("hybrid-") && !proxies.contains(strat)) picks = Strategy.HYBRID.choose(byAware.get(strat.substring(7)), byMeta, b);
+            else picks = Strategy.TASK_AWARE.choose(byAware.get(strat), byMeta, b);
+            double s = picks.stream().mapToDouble(acc::get).max().orElse(Double.NaN);
+            row = new Row(task, group, strat, b, picks, s, best, bestIds, best - s, relative(best, s), s == best ? 1 : picks.isEmpty() ? Double.NaN : 0);
+          }
+          rows.add(row);
+          value.put(strat, row.picked);
+        }
+        for (String m1 : strategies)
+          for (String m2 : strategies)
+            if (!m1.equals(m2)) deltas.add(new Delta(task, b, m1, m2, delta(value.get(m1), value.get(m2))));
+      }
+    }
+    if (!missingMeta.isEmpty())
+      warnings.add(missingMeta.size() + " expert(s) of the oracle are not in the zoo and are left out: " + String.join(", ", missingMeta));
+
+    // aggregates, with the same bootstrap draws for every statistic of a scope
+    List<String> used = rows.stream().map(Row::task).distinct().toList();
+    List<Summary> summaries = new ArrayList<>();
+    List<String> scopes = new ArrayList<>();
+    scopes.add(ALL);
+    used.stream().map(groups::get).distinct().filter(g -> !g.equals(ALL)).forEach(scopes::add);
+    for (int si = 0; si < scopes.size(); si++) {
+      String scope = scopes.get(si);
+      List<String> ts = used.stream().filter(t -> scope.equals(ALL) || groups.get(t).equals(scope)).toList();
+      int[][] draws = Stats.draws(ts.size(), cfg.resamples(), cfg.seed() + si);
+      for (String strat : strategies)
+        for (int b : cfg.budgets()) {
+          List<Row> rs = new ArrayList<>();
+          for (String t : ts) rs.add(findRow(rows, t, strat, b));
+          summaries.add(new Summary(scope, strat, b, ts.size(),
+              Stats.bootstrap(Stats.values(rs, Row::absolute), draws),
+              Stats.bootstrap(Stats.values(rs, Row::relative), draws),
+              Stats.bootstrap(Stats.values(rs, Row::zero), draws)));
+        }
+    }
+    List<CorrelationSummary> cs = new ArrayList<>();
+    int[][] draws = Stats.draws(used.size(), cfg.resamples(), cfg.seed() + scopes.size());
+    for (String p : proxies) {
+      List<Correlation> c = used.stream().map(t -> corr.stream().filter(x -> x.task.equals(t) && x.proxy.equals(p)).findFirst().orElse(null)).toList();
+      double[] tau = c.stream().mapToDouble(x -> x == null ? Double.NaN : x.weightedTau).toArray();
+      double[] r = c.stream().mapToDouble(x -> x == null ? Double.NaN : x.pearson).toArray();
+      cs.add(new CorrelationSummary(p, Stats.bootstrap(tau, draws), Stats.bootstrap(r, draws)));
+    }
+    return new Result(used, Collections.unmodifiableMap(groups), List.copyOf(strategies), List.copyOf(cfg.budgets()), List.copyOf(rows),
+        List.copyOf(summaries), List.copyOf(corr), List.copyOf(cs), List.copyOf(deltas), List.copyOf(warnings), cfg.resamples());
+  }
+
+  private static Row findRow(List<Row> rows, String task, String strategy, int budget) {
+    for (Row r : rows) if (r.task.equals(task) && r.strategy.equals(strategy) && r.budget == budget) return r;
+    throw new IllegalStateException(task + " " + strategy + " " + budget);
+  }
+
+  /** [004] eq. 2: (s1 − s2) / (1 − min(s1, s2)); 0 when both are 1. */
+  public static double delta(double s1, double s2) {
+    if (Double.isNaN(s1) || Double.isNaN(s2)) return Double.NaN;
+    double d = 1 - Math.min(s1, s2);
+    return d == 0 ? 0 : (s1 - s2) / d;
+  }
+
+  /** The relative regret of s against the oracle value: {@link #delta}(oracle, s). */
+  public static double relative(double oracle, double s) {
+    return delta(oracle, s);
+  }
+
+  /**
+   * Random picking, as exact expectations: with the pool's accuracies sorted ascending a_0..a_{n-1}, the best of B
+   * uniform draws without replacement is a_i with probability C(i, B−1) / C(n, B).
+   */
+  private static Row random(String task, String group, int b, double[] sorted, double best, List<String> bestIds) {
+    int n = sorted.length;
+    if (b >= n) return new Row(task, group, RANDOM, b, List.of(), best, best, bestIds, 0, 0, 1);
+    double es = 0, erel = 0, total = choose(n, b);
+    for (int i = b - 1; i < n; i++) {
+      double p = choose(i, b - 1) / total;
+      es += p * sorted[i];
+      erel += p * relative(best, sorted[i]);
+    }
+    int m = bestIds.size();
+    double zero = 1 - choose(n - m, b) / total;
+    return new Row(task, group, RANDOM, b, List.of(), es, best, bestIds, best - es, erel, zero);
+  }
+
+  /** C(n, k) as a double (exact for the pool sizes and budgets at hand). */
+  static double choose(int n, int k) {
+    if (k < 0 || k > n) return 0;
+    double c = 1;
+    for (int i = 1; i <= k; i++) c = c * (n - k + i) / i;
+    return c;
+  }
+}

@@ -1,0 +1,299 @@
+package io.needle.report;
+
+import io.needle.data.AtomicWrite;
+import io.needle.data.Csv;
+import io.needle.eval.Evaluation;
+import io.needle.eval.Evaluation.Result;
+import io.needle.eval.Evaluation.Row;
+import io.needle.eval.Evaluation.Summary;
+import io.needle.eval.Stats;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Writes an {@link Evaluation.Result}: plain-text tables for the terminal, CSV files and a self-contained HTML report
+ * with inline SVG plots (regret per task; zero-regret fraction and relative regret against the budget).
+ */
+public final class EvalReport {
+  private EvalReport() {}
+
+  private static final String[] COLORS = {"#999999", "#444444", "#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+      "#e377c2", "#17becf", "#bcbd22", "#ff7f0e"};
+
+  /** @return the terminal report: regret tables (with 95% intervals), zero-regret rates, groups, deltas, correlations */
+  public static String text(Result r) {
+    StringBuilder sb = new StringBuilder();
+    Map<String, Integer> perGroup = new LinkedHashMap<>();
+    for (String t : r.tasks()) perGroup.merge(r.groups().get(t), 1, Integer::sum);
+    sb.append(String.format(Locale.ROOT, "%d tasks (%s), budgets %s, %s%n", r.tasks().size(),
+        String.join(", ", perGroup.entrySet().stream().map(e -> e.getValue() + " " + e.getKey()).toList()),
+        r.budgets(), r.resamples() > 0 ? "95% intervals from " + r.resamples() + " bootstrap resamples of the tasks" : "no bootstrap"));
+    sb.append("\nMean relative regret, % ([004] eq. 2; lower is better)\n");
+    sb.append(budgetTable(r, Evaluation.ALL, s -> s.relative(), 100, true));
+    sb.append("\nMean absolute regret, accuracy points\n");
+    sb.append(budgetTable(r, Evaluation.ALL, s -> s.absolute(), 100, true));
+    sb.append("\nFraction of tasks with zero regret (random: expected)\n");
+    sb.append(budgetTable(r, Evaluation.ALL, s -> s.zero(), 1, false));
+    List<String> groups = r.groups().values().stream().distinct().filter(g -> !g.equals(Evaluation.ALL)).toList();
+    if (groups.size() > 1) {
+      sb.append("\nMean relative regret by group, % (B=").append(join(r.budgets(), "/")).append(")\n");
+      List<String> head = new ArrayList<>();
+      head.add("strategy");
+      groups.forEach(head::add);
+      List<List<String>> rows = new ArrayList<>();
+      for (String s : r.strategies()) {
+        List<String> row = new ArrayList<>();
+        row.add(s);
+        for (String g : groups) {
+          List<String> v = new ArrayList<>();
+          for (int b : r.budgets()) v.add(fmt(r.summary(g, s, b).relative().mean() * 100, 1));
+          row.add(String.join("/", v));
+        }
+        rows.add(row);
+      }
+      sb.append(table(head, rows));
+    }
+    for (int b : r.budgets().subList(0, Math.min(2, r.budgets().size()))) {
+      sb.append("\nAbsolute regret per task, accuracy points, B=").append(b).append(" (oracle: best fine-tuned accuracy)\n");
+      List<String> head = new ArrayList<>(List.of("task", "group", "oracle"));
+      head.addAll(r.strategies());
+      List<List<String>> rows = new ArrayList<>();
+      for (String t : r.tasks()) {
+        List<String> row = new ArrayList<>(List.of(t, r.groups().get(t), fmt(r.row(t, r.strategies().get(0), b).oracle() * 100, 1)));
+        for (String s : r.strategies()) row.add(fmt(r.row(t, s, b).absolute() * 100, 1));
+        rows.add(row);
+      }
+      sb.append(table(head, rows));
+    }
+    List<String[]> pairs = pairs(r);
+    if (!pairs.isEmpty()) {
+      sb.append("\nRelative delta between strategies, mean over tasks, % ([004] eq. 2; positive: the first is better)\n");
+      List<String> head = new ArrayList<>(List.of("first", "second"));
+      for (int b : r.budgets()) head.add("B=" + b);
+      List<List<String>> rows = new ArrayList<>();
+      for (String[] p : pairs) {
+        List<String> row = new ArrayList<>(List.of(p[0], p[1]));
+        for (int b : r.budgets()) row.add(fmt(meanDelta(r, p[0], p[1], b) * 100, 1));
+        rows.add(row);
+      }
+      sb.append(table(head, rows));
+    }
+    if (!r.correlationSummaries().isEmpty()) {
+      sb.append("\nAgreement of each proxy with the oracle over the pool, mean over tasks\n");
+      List<List<String>> rows = new ArrayList<>();
+      for (Evaluation.CorrelationSummary c : r.correlationSummaries())
+        rows.add(List.of(c.proxy(), ci(c.weightedTau(), 1, 3), ci(c.pearson(), 1, 3)));
+      sb.append(table(List.of("proxy", "weighted Kendall tau", "Pearson r"), rows));
+    }
+    return sb.toString();
+  }
+
+  private static List<String[]> pairs(Result r) {
+    List<String[]> pairs = new ArrayList<>();
+    boolean agnostic = r.strategies().contains(Evaluation.AGNOSTIC);
+    for (String s : r.strategies()) {
+      if (s.equals(Evaluation.RANDOM) || s.equals(Evaluation.AGNOSTIC) || s.startsWith("hybrid-")) continue;
+      if (agnostic) pairs.add(new String[] {s, Evaluation.AGNOSTIC});
+      if (r.strategies().contains("hybrid-" + s)) pairs.add(new String[] {"hybrid-" + s, s});
+    }
+    return pairs;
+  }
+
+  private static double meanDelta(Result r, String a, String b, int budget) {
+    double[] v = r.deltas().stream().filter(d -> d.budget() == budget && d.first().equals(a) && d.second().equals(b))
+        .mapToDouble(Evaluation.Delta::delta).toArray();
+    return Stats.mean(v);
+  }
+
+  private static String budgetTable(Result r, String scope, java.util.function.Function<Summary, Stats.Interval> f, double scale, boolean oneDecimal) {
+    List<String> head = new ArrayList<>();
+    head.add("strategy");
+    for (int b : r.budgets()) head.add("B=" + b);
+    List<List<String>> rows = new ArrayList<>();
+    for (String s : r.strategies()) {
+      List<String> row = new ArrayList<>();
+      row.add(s);
+      for (int b : r.budgets()) row.add(ci(f.apply(r.summary(scope, s, b)), scale, oneDecimal ? 1 : 2));
+      rows.add(row);
+    }
+    return table(head, rows);
+  }
+
+  private static String ci(Stats.Interval i, double scale, int digits) {
+    String m = fmt(i.mean() * scale, digits);
+    if (Double.isNaN(i.lo())) return m;
+    return m + " [" + fmt(i.lo() * scale, digits) + "," + fmt(i.hi() * scale, digits) + "]";
+  }
+
+  static String fmt(double v, int digits) {
+    if (Double.isNaN(v)) return "-";
+    String s = String.format(Locale.ROOT, "%." + digits + "f", v);
+    return s.matches("-0\\.0*") ? s.substring(1) : s;
+  }
+
+  private static String join(List<Integer> v, String sep) {
+    return String.join(sep, v.stream().map(String::valueOf).toList());
+  }
+
+  /** A left-aligned first column and right-aligned others, padded to fit. */
+  static String table(List<String> head, List<List<String>> rows) {
+    int[] w = new int[head.size()];
+    for (int c = 0; c < w.length; c++) {
+      w[c] = head.get(c).length();
+      for (List<String> row : rows) w[c] = Math.max(w[c], row.get(c).length());
+    }
+    StringBuilder sb = new StringBuilder();
+    List<List<String>> all = new ArrayList<>();
+    all.add(head);
+    all.addAll(rows);
+    for (List<String> row : all) {
+      for (int c = 0; c < w.length; c++) {
+        String v = row.get(c);
+        if (c == 0) sb.append(v).append(" ".repeat(w[c] - v.length()));
+        else sb.append("  ").append(" ".repeat(w[c] - v.length())).append(v);
+      }
+      sb.append('\n');
+    }
+    return sb.toString();
+  }
+
+  /** Writes regret.csv, summary.csv, correlation.csv, relative-delta.csv and report.html into {@code dir}. */
+  public static void write(Path dir, Result r, String title) {
+    StringBuilder regret = new StringBuilder("task,group,strategy,budget,picks,picked_accuracy,oracle_accuracy,best,absolute_regret,relative_regret,zero_regret\n");
+    for (Row x : r.rows())
+      regret.append(Csv.field(x.task())).append(',').append(Csv.field(x.group())).append(',').append(x.strategy()).append(',').append(x.budget())
+          .append(',').append(Csv.field(String.join(" ", x.picks()))).append(',').append(num(x.picked())).append(',').append(num(x.oracle()))
+          .append(',').append(Csv.field(String.join(" ", x.best()))).append(',').append(num(x.absolute())).append(',').append(num(x.relative()))
+          .append(',').append(num(x.zero())).append('\n');
+    StringBuilder summary = new StringBuilder("scope,strategy,budget,tasks,absolute_regret,absolute_lo,absolute_hi,relative_regret,relative_lo,relative_hi,zero_regret,zero_lo,zero_hi\n");
+    for (Summary s : r.summaries())
+      summary.append(Csv.field(s.scope())).append(',').append(s.strategy()).append(',').append(s.budget()).append(',').append(s.tasks())
+          .append(',').append(interval(s.absolute())).append(',').append(interval(s.relative())).append(',').append(interval(s.zero())).append('\n');
+    StringBuilder corr = new StringBuilder("task,group,proxy,experts,weighted_tau,pearson\n");
+    for (Evaluation.Correlation c : r.correlations())
+      corr.append(Csv.field(c.task())).append(',').append(Csv.field(c.group())).append(',').append(c.proxy()).append(',').append(c.n())
+          .append(',').append(num(c.weightedTau())).append(',').append(num(c.pearson())).append('\n');
+    StringBuilder corrMean = new StringBuilder("proxy,weighted_tau,weighted_tau_lo,weighted_tau_hi,pearson,pearson_lo,pearson_hi\n");
+    for (Evaluation.CorrelationSummary c : r.correlationSummaries())
+      corrMean.append(c.proxy()).append(',').append(interval(c.weightedTau())).append(',').append(interval(c.pearson())).append('\n');
+    StringBuilder delta = new StringBuilder("task,budget,first,second,relative_delta\n");
+    for (Evaluation.Delta d : r.deltas())
+      delta.append(Csv.field(d.task())).append(',').append(d.budget()).append(',').append(d.first()).append(',').append(d.second())
+          .append(',').append(num(d.delta())).append('\n');
+    write(dir.resolve("regret.csv"), regret.toString());
+    write(dir.resolve("summary.csv"), summary.toString());
+    write(dir.resolve("correlation.csv"), corr.toString());
+    write(dir.resolve("correlation-summary.csv"), corrMean.toString());
+    write(dir.resolve("relative-delta.csv"), delta.toString());
+    write(dir.resolve("report.html"), html(r, title));
+  }
+
+  private static void write(Path file, String text) {
+    AtomicWrite.write(file, out -> out.write(text.getBytes(StandardCharsets.UTF_8)));
+  }
+
+  private static String num(double v) {
+    return Double.isNaN(v) ? "" : Double.toString(v);
+  }
+
+  private static String interval(Stats.Interval i) {
+    return num(i.mean()) + "," + num(i.lo()) + "," + num(i.hi());
+  }
+
+  // ---------------------------------------------------------------- HTML
+
+  static String html(Result r, String title) {
+    StringBuilder h = new StringBuilder(Html.head("Needle evaluation"));
+    h.append("<h1>Needle: regret of model search</h1>\n<p>").append(Html.esc(title)).append("</p>\n<pre>")
+        .append(Html.esc(text(r).lines().findFirst().orElse(""))).append("</pre>\n");
+    h.append("<h2>Mean relative regret against the budget</h2>\n");
+    h.append(lines(r, true));
+    h.append("<h2>Fraction of tasks with zero regret against the budget</h2>\n");
+    h.append(lines(r, false));
+    for (int b : r.budgets().subList(0, Math.min(2, r.budgets().size()))) {
+      h.append("<h2>Absolute regret per task, B=").append(b).append("</h2>\n").append(bars(r, b));
+    }
+    h.append("<h2>Tables</h2>\n<pre>").append(Html.esc(text(r))).append("</pre>\n");
+    if (!r.warnings().isEmpty()) {
+      h.append("<h2>Notes</h2>\n<ul>");
+      for (String w : r.warnings()) h.append("<li class=\"muted\">").append(Html.esc(w)).append("</li>");
+      h.append("</ul>\n");
+    }
+    h.append("</body></html>\n");
+    return h.toString();
+  }
+
+  private static String legend(List<String> strategies, int x, int y) {
+    StringBuilder s = new StringBuilder();
+    for (int i = 0; i < strategies.size(); i++)
+      s.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/><text x=\"%d\" y=\"%d\">%s</text>\n",
+          x, y + 16 * i, COLORS[i % COLORS.length], x + 14, y + 16 * i + 9, Html.esc(strategies.get(i))));
+    return s.toString();
+  }
+
+  /** Mean relative regret (or zero-regret fraction) against the budget, a line per strategy. */
+  private static String lines(Result r, boolean regret) {
+    int w = 560, hgt = 260, left = 50, top = 10, legendX = w + 20;
+    double max = 0;
+    for (Summary s : r.summaries())
+      if (s.scope().equals(Evaluation.ALL)) max = Math.max(max, regret ? s.relative().mean() : 1);
+    if (!(max > 0)) max = 1;
+    StringBuilder sb = new StringBuilder();
+    sb.append(String.format(Locale.ROOT, "<svg width=\"%d\" height=\"%d\">\n", legendX + 170, Math.max(hgt + 40, 16 * r.strategies().size() + 20)));
+    sb.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#888\"/>", left, top + hgt, left + w, top + hgt));
+    sb.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#888\"/>", left, top, left, top + hgt));
+    List<Integer> bs = r.budgets();
+    double step = bs.size() > 1 ? (double) w / (bs.size() - 1) : 0;
+    for (int i = 0; i < bs.size(); i++)
+      sb.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">B=%d</text>", left + i * step, top + hgt + 18, bs.get(i)));
+    sb.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text><text x=\"%d\" y=\"%d\" text-anchor=\"end\">0</text>\n",
+        left - 4, top + 10, regret ? fmt(max * 100, 0) + "%" : "1", left - 4, top + hgt));
+    for (int k = 0; k < r.strategies().size(); k++) {
+      String s = r.strategies().get(k);
+      StringBuilder pts = new StringBuilder();
+      for (int i = 0; i < bs.size(); i++) {
+        Summary x = r.summary(Evaluation.ALL, s, bs.get(i));
+        double v = regret ? x.relative().mean() : x.zero().mean();
+        if (Double.isNaN(v)) continue;
+        pts.append(String.format(Locale.ROOT, "%.1f,%.1f ", left + i * step, top + hgt - v / max * hgt));
+      }
+      sb.append(String.format(Locale.ROOT, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"%s\"/>\n", COLORS[k % COLORS.length], pts.toString().trim()));
+    }
+    sb.append(legend(r.strategies(), legendX, top));
+    return sb.append("</svg>\n").toString();
+  }
+
+  /** Absolute regret per task at budget b: a group of bars (one per strategy) per task. */
+  private static String bars(Result r, int b) {
+    int ns = r.strategies().size(), bar = 6, gap = 14, left = 40, top = 10, hgt = 200;
+    int groupW = ns * bar + gap, w = r.tasks().size() * groupW;
+    double max = 0;
+    for (Row x : r.rows()) if (x.budget() == b && Double.isFinite(x.absolute())) max = Math.max(max, x.absolute());
+    if (!(max > 0)) max = 0.01;
+    StringBuilder sb = new StringBuilder();
+    sb.append(String.format(Locale.ROOT, "<svg width=\"%d\" height=\"%d\">\n", left + w + 190, Math.max(top + hgt + 90, 16 * ns + 20)));
+    sb.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text><text x=\"%d\" y=\"%d\" text-anchor=\"end\">0</text>\n",
+        left - 4, top + 10, fmt(max * 100, 1), left - 4, top + hgt));
+    for (int t = 0; t < r.tasks().size(); t++) {
+      String task = r.tasks().get(t);
+      int x0 = left + t * groupW;
+      for (int k = 0; k < ns; k++) {
+        Row x = r.row(task, r.strategies().get(k), b);
+        double v = Double.isFinite(x.absolute()) ? x.absolute() : 0;
+        double bh = v / max * hgt;
+        sb.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" fill=\"%s\"><title>%s, %s: %s points</title></rect>",
+            x0 + k * bar, top + hgt - bh, bar - 1, bh, COLORS[k % COLORS.length], Html.esc(task), Html.esc(x.strategy()), fmt(v * 100, 2)));
+      }
+      sb.append(String.format(Locale.ROOT, "\n<text transform=\"translate(%d,%d) rotate(40)\">%s</text>\n", x0 + 2, top + hgt + 12,
+          Html.esc(task + " (" + r.groups().get(task) + ")")));
+    }
+    sb.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#888\"/>", left, top + hgt, left + w, top + hgt));
+    sb.append(legend(r.strategies(), left + w + 20, top));
+    return sb.append("</svg>\n").toString();
+  }
+}

@@ -1,0 +1,406 @@
+#!/usr/bin/python3
+"""Builds Needle's bundled mini zoo and mini-VTAB (examples/mini-vtab) from offline data, seeded.
+
+  apt-get install python3-torch python3-onnx python3-sklearn python3-pil dataset-fashion-mnist
+  /usr/bin/python3 tools/zoo/build_zoo.py          # zoo + tasks, ~15 min on 2 cores
+  /usr/bin/python3 tools/zoo/oracle.py             # fine-tune every expert on every task
+
+Upstream data (22 classes, a two-level label hierarchy, see HIERARCHY): Fashion-MNIST *train* split
+(55,000 for training, the last 5,000 held out), procedural shapes (15,000 + 1,500 held out) and procedural
+textures (15,000 + 1,500 held out). Following [001] and [002], the experts are:
+
+  baseline             B: CNN (width 16) trained on all upstream data; baseline-early: B after 1 epoch
+  semantic/<slice>     B fine-tuned on a slice of the hierarchy (8 slices) with a new head
+  adapters@<slice>     residual adapters on the frozen B, one per slice, packed in ONE model (6 adapters)
+  architecture         cnn-wide, mlp, resnet-tiny, vit-tiny: trained on all upstream data
+  objective            rotation (predict 0/90/180/270, self-supervised), autoencoder (reconstruction)
+  upstream data        cnn-fashion, cnn-shapes, cnn-textures: trained from scratch on one family only
+  initialisation       cnn-random: B's architecture at its seeded random initialisation, untrained
+
+The task-agnostic `score` of every expert is its upstream linear-probe accuracy (22 classes, logistic
+regression on 6,600 upstream training embeddings, tested on the 8,000 held-out upstream images), the
+analogue of ImageNet accuracy in [004]. Also written for [001]'s other selectors (later issues):
+selectors/expert-prediction.onnx (predicts which semantic slice an image belongs to),
+selectors/generic-classifier.onnx (B with its 22-way upstream head) and selectors/label-priors.json
+(each expert's upstream label distribution).
+
+Torch modules of all experts are kept under tools/zoo/.build/ (not committed) for oracle.py.
+"""
+import copy
+import gzip
+import hashlib
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import onnx
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import data  # noqa: E402
+from models import (Adapters, Cnn, Decoder, Mlp, OneAdapter, ResNetTiny, VitTiny, WithHead,  # noqa: E402
+                    parameters)
+
+SEED = 20261122
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+OUT = os.path.join(ROOT, "examples", "mini-vtab")
+BUILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".build")
+THREADS = int(os.environ.get("ZOO_THREADS", "2"))
+
+UPSTREAM_CLASSES = data.FASHION + data.SHAPES + data.TEXTURES          # 22 upstream labels
+HIERARCHY = {                                                          # slice -> upstream labels
+    "fashion": list(range(0, 10)),
+    "fashion-tops": [0, 2, 4, 6],
+    "fashion-footwear": [5, 7, 9],
+    "fashion-other": [1, 3, 8],
+    "shapes": list(range(10, 16)),
+    "shapes-curves": [13, 14, 15],
+    "textures": list(range(16, 22)),
+    "textures-stripes": [16, 17, 18],
+}
+ADAPTER_SLICES = ["fashion", "fashion-tops", "fashion-footwear", "fashion-other", "shapes", "textures"]
+
+TASKS = [  # name, group, classes
+    ("fashion", "natural"), ("digits", "natural"), ("photo-patches", "natural"),
+    ("cells", "specialized"), ("terrain", "specialized"), ("retina", "specialized"),
+    ("sprites-loc", "structured"), ("sprites-orient", "structured"), ("clevr-count", "structured"),
+]
+TRAIN, VAL, TEST = 800, 200, 500
+
+
+def log(*a):
+    print(time.strftime("%H:%M:%S"), *a, flush=True)
+
+
+def tensor(x):
+    return torch.from_numpy(x.astype(np.float32) / 255.0).unsqueeze(1)
+
+
+def fit(model, x, y, epochs, lr, seed, batch=128, params=None, loss_fn=None, max_steps=None):
+    """Adam with cosine decay; x uint8 [N,28,28], y int64 [N] (or any target loss_fn accepts)."""
+    g = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(params if params is not None else model.parameters(), lr=lr)
+    n = len(x)
+    steps = epochs * ((n + batch - 1) // batch)
+    if max_steps:
+        steps = min(steps, max_steps)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    model.train()
+    done = 0
+    while done < steps:
+        perm = torch.randperm(n, generator=g)
+        for i in range(0, n, batch):
+            j = perm[i:i + batch].numpy()
+            xb = tensor(x[j])
+            out = model(xb)
+            loss = loss_fn(out, j, xb) if loss_fn else F.cross_entropy(out, torch.from_numpy(y[j]))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            done += 1
+            if done >= steps:
+                break
+    model.eval()
+    return model
+
+
+@torch.no_grad()
+def embed(body, x, batch=1000):
+    body.eval()
+    return np.concatenate([body(tensor(x[i:i + batch])).numpy() for i in range(0, len(x), batch)])
+
+
+@torch.no_grad()
+def accuracy(model, x, y, batch=1000):
+    model.eval()
+    pred = np.concatenate([model(tensor(x[i:i + batch])).argmax(1).numpy() for i in range(0, len(x), batch)])
+    return float((pred == y).mean())
+
+
+def export(model, path, adapter=False, output="embedding"):
+    model.eval()
+    args = (torch.zeros(2, 1, 28, 28),) + ((torch.tensor(0),) if adapter else ())
+    names = ["image"] + (["adapter"] if adapter else [])
+    torch.onnx.export(model, args, path, input_names=names, output_names=[output],
+                      dynamic_axes={"image": {0: "batch"}, output: {0: "batch"}}, opset_version=13)
+    onnx.checker.check_model(onnx.load(path))
+
+
+def write_idx(path, arr):
+    """IDX file of unsigned bytes, gzip'd with a fixed mtime so rebuilds are byte-identical."""
+    header = bytes([0, 0, 0x08, arr.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in arr.shape)
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=9) as f:
+        f.write(header + np.ascontiguousarray(arr, dtype=np.uint8).tobytes())
+
+
+def stratified(y, n, rng):
+    """n indices, as equal per class as possible, shuffled."""
+    classes = np.unique(y)
+    per = [rng.permutation(np.flatnonzero(y == c)) for c in classes]
+    take, k = [], 0
+    while len(take) < n:
+        for p in per:
+            if k < len(p) and len(take) < n:
+                take.append(p[k])
+        k += 1
+    return rng.permutation(np.array(take))
+
+
+def split_train_val(x, y, rng):
+    """1000 examples ordered as 800 train then 200 validation, both stratified."""
+    idx = stratified(y, TRAIN + VAL, rng)
+    val = stratified(y[idx], VAL, rng)
+    val_set = idx[val]
+    rest = np.setdiff1d(idx, val_set)
+    order = np.concatenate([rng.permutation(rest), val_set])
+    return x[order], y[order]
+
+
+# ------------------------------------------------------------------ data
+def upstream(rng):
+    fx, fy = data.fashion("train")
+    sx, sy = data.shapes(16500, rng)
+    tx, ty = data.textures(16500, rng)
+    sy, ty = sy + 10, ty + 16
+    train = (np.concatenate([fx[:55000], sx[:15000], tx[:15000]]), np.concatenate([fy[:55000], sy[:15000], ty[:15000]]))
+    test = (np.concatenate([fx[55000:], sx[15000:], tx[15000:]]), np.concatenate([fy[55000:], sy[15000:], ty[15000:]]))
+    return train, test
+
+
+def tasks(rng):
+    out = {}
+    fx, fy = data.fashion("test")
+    i = stratified(fy, TRAIN + VAL + TEST, rng)
+    out["fashion"] = (split_train_val(fx[i[:1000]], fy[i[:1000]], rng), (fx[i[1000:]], fy[i[1000:]]))
+    dx, dy = data.digits()
+    i = stratified(dy, len(dy), rng)
+    out["digits"] = (split_train_val(dx[i[:1000]], dy[i[:1000]], rng), (dx[i[1000:]], dy[i[1000:]]))
+    (px, py), (qx, qy) = data.photo_patches(TRAIN + VAL, TEST, rng)
+    out["photo-patches"] = (split_train_val(px, py, rng), (qx, qy))
+    gens = {"cells": data.cells, "terrain": data.terrain, "retina": data.retina,
+            "sprites-loc": lambda n, r: data.sprites_task(n, r, "loc"),
+            "sprites-orient": lambda n, r: data.sprites_task(n, r, "orient"),
+            "clevr-count": data.clevr_count}
+    for name, gen in gens.items():
+        x, y = gen(TRAIN + VAL + TEST + 300, rng)          # extra so stratification has room
+        i = stratified(y, TRAIN + VAL + TEST, rng)
+        out[name] = (split_train_val(x[i[:1000]], y[i[:1000]], rng), (x[i[1000:]], y[i[1000:]]))
+    return out
+
+
+# ------------------------------------------------------------------ experts
+def supervised(body, x, y, classes, epochs, seed, lr=2e-3, max_steps=None):
+    torch.manual_seed(seed)
+    m = WithHead(body, classes)
+    fit(m, x, y, epochs, lr, seed, max_steps=max_steps)
+    return m
+
+
+def main():
+    torch.set_num_threads(THREADS)
+    rng = np.random.default_rng(SEED)
+    os.makedirs(BUILD, exist_ok=True)
+    zoo_dir = os.path.join(OUT, "zoo")
+    os.makedirs(os.path.join(zoo_dir, "selectors"), exist_ok=True)
+    t0 = time.time()
+    (ux, uy), (vx, vy) = upstream(rng)
+    log(f"upstream: {len(ux)} train, {len(vx)} held out, 22 classes")
+    task_data = tasks(np.random.default_rng(SEED + 1))
+
+    # no image may be both upstream and downstream
+    up_hashes = {hashlib.sha1(im.tobytes()).digest() for im in np.concatenate([ux, vx])}
+    for name, ((x, _), (tx, _)) in task_data.items():
+        shared = sum(hashlib.sha1(im.tobytes()).digest() in up_hashes for im in np.concatenate([x, tx]))
+        assert shared == 0, f"task {name}: {shared} images also upstream"
+    log("tasks: no image shared with upstream")
+
+    experts = {}       # id -> dict(module, meta)
+
+    def add(eid, body, arch, upstream_name, upstream_size, tags, labels):
+        experts[eid] = dict(body=body, architecture=arch, upstream=upstream_name, upstream_size=int(upstream_size),
+                            tags=tags, labels=labels)
+
+    all_labels = list(range(22))
+    # B and its early checkpoint
+    torch.manual_seed(SEED)
+    base = WithHead(Cnn(16), 22)
+    fit(base, ux, uy, 1, 2e-3, SEED)
+    add("baseline-early", copy.deepcopy(base.body), "cnn-w16", "upstream-all (1 epoch)", len(ux), ["baseline", "init"], all_labels)
+    fit(base, ux, uy, 2, 1e-3, SEED + 1)
+    add("baseline", base.body, "cnn-w16", "upstream-all", len(ux), ["baseline"], all_labels)
+    log(f"baseline: upstream head accuracy {accuracy(base, vx, vy):.3f}")
+
+    # semantic experts: B fine-tuned on hierarchy slices, new head
+    for k, (sl, labels) in enumerate(HIERARCHY.items()):
+        mask = np.isin(uy, labels)
+        remap = {l: i for i, l in enumerate(labels)}
+        sy = np.array([remap[v] for v in uy[mask]])
+        m = WithHead(copy.deepcopy(base.body), len(labels))
+        fit(m, ux[mask], sy, 2, 1e-3, SEED + 10 + k, max_steps=300)
+        add(f"semantic-{sl}", m.body, "cnn-w16", f"upstream-all > {sl}", mask.sum(), ["semantic", sl.split("-")[0]], labels)
+        log(f"semantic-{sl}: {mask.sum()} images, slice accuracy {accuracy(m, vx[np.isin(vy, labels)], np.array([remap[v] for v in vy[np.isin(vy, labels)]])):.3f}")
+
+    # adapters: frozen B, one adapter set + head per slice, packed in one model
+    packed = Adapters(copy.deepcopy(base.body), len(ADAPTER_SLICES))
+    for p in packed.backbone.parameters():
+        p.requires_grad_(False)
+    for k, sl in enumerate(ADAPTER_SLICES):
+        labels = HIERARCHY[sl]
+        mask = np.isin(uy, labels)
+        remap = {l: i for i, l in enumerate(labels)}
+        sy = np.array([remap[v] for v in uy[mask]])
+        torch.manual_seed(SEED + 30 + k)
+        head = nn.Linear(packed.dim, len(labels))
+        one = OneAdapter(packed, k)
+        model = nn.Sequential(one, head)
+        packed.backbone.eval()
+        adapter_params = [packed.down1, packed.up1, packed.down2, packed.up2]
+        fit(model, ux[mask], sy, 2, 3e-3, SEED + 30 + k, params=adapter_params + list(head.parameters()), max_steps=300)
+        model.train(False)
+    packed.eval()
+    for k, sl in enumerate(ADAPTER_SLICES):
+        # only adapter k's gradients are non-zero at step k: earlier adapters are unchanged by later fits
+        add(f"adapters@{sl}", OneAdapter(packed, k), "cnn-w16+adapters", f"upstream-all > {sl} (adapter)",
+            np.isin(uy, HIERARCHY[sl]).sum(), ["adapter", sl.split("-")[0]], HIERARCHY[sl])
+    log("adapters trained")
+
+    # architectures, on all upstream data
+    for k, (eid, make, arch, ep) in enumerate([("cnn-wide", lambda: Cnn(32), "cnn-w32", 2), ("mlp", Mlp, "mlp", 3),
+                                               ("resnet-tiny", ResNetTiny, "resnet-tiny", 2),
+                                               ("vit-tiny", VitTiny, "vit-tiny", 3)]):
+        torch.manual_seed(SEED + 20 + k)
+        m = supervised(make(), ux, uy, 22, ep, SEED + 20 + k)
+        add(eid, m.body, arch, "upstream-all", len(ux), ["architecture"], all_labels)
+        log(f"{eid}: upstream head accuracy {accuracy(m, vx, vy):.3f}")
+
+    # objectives: rotation prediction and autoencoding (no labels)
+    torch.manual_seed(SEED + 40)
+    rot = WithHead(Cnn(16), 4)
+
+    class Rotated(nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+            self.g = torch.Generator().manual_seed(SEED + 41)
+
+        def forward(self, xb):
+            k = torch.randint(0, 4, (xb.shape[0],), generator=self.g)
+            xr = xb.clone()
+            for r in range(1, 4):
+                xr[k == r] = torch.rot90(xb[k == r], r, dims=(2, 3))
+            self.k = k
+            return self.m(xr)
+
+    wrapped = Rotated(rot)
+    fit(wrapped, ux, uy, 2, 2e-3, SEED + 42, loss_fn=lambda out, j, xb: F.cross_entropy(out, wrapped.k))
+    add("rotation", rot.body, "cnn-w16", "upstream-all, unlabelled (rotation pretext)", len(ux), ["self-supervised"], all_labels)
+    log("rotation trained")
+
+    torch.manual_seed(SEED + 50)
+    enc, dec = Cnn(16), Decoder(64)
+    ae = nn.Sequential(enc, dec)
+    fit(ae, ux, uy, 2, 2e-3, SEED + 51, loss_fn=lambda out, j, xb: F.mse_loss(out, xb))
+    add("autoencoder", enc, "cnn-w16", "upstream-all, unlabelled (reconstruction)", len(ux), ["self-supervised"], all_labels)
+    log("autoencoder trained")
+
+    # upstream data: one family only, from scratch
+    for k, fam in enumerate(["fashion", "shapes", "textures"]):
+        labels = HIERARCHY[fam]
+        mask = np.isin(uy, labels)
+        m = supervised(Cnn(16), ux[mask], uy[mask] - labels[0], len(labels), 3 if fam != "fashion" else 2, SEED + 60 + k)
+        add(f"cnn-{fam}", m.body, "cnn-w16", f"{fam} only", mask.sum(), ["upstream-data", fam], labels)
+    log("single-family experts trained")
+
+    torch.manual_seed(SEED + 70)
+    add("cnn-random", Cnn(16).eval(), "cnn-w16", "none (random init)", 0, ["init"], [])
+
+    # task-agnostic score: upstream linear-probe accuracy, same protocol for every expert
+    from sklearn.linear_model import LogisticRegression
+    probe = stratified(uy, 6600, np.random.default_rng(SEED + 80))
+    entries = []
+    priors = {}
+    for eid, e in experts.items():
+        body = e["body"]
+        body.eval()
+        a, b = embed(body, ux[probe]), embed(body, vx)
+        mu, sd = a.mean(0), a.std(0) + 1e-6
+        clf = LogisticRegression(max_iter=500, C=1.0).fit((a - mu) / sd, uy[probe])
+        e["score"] = float(clf.score((b - mu) / sd, vy))
+        e["parameters"] = parameters(body) if not isinstance(body, OneAdapter) else \
+            parameters(body.packed.backbone) + body.packed.adapter_parameters()
+        torch.save(body, os.path.join(BUILD, eid.replace("@", "_") + ".pt"))
+        prior = np.zeros(22)
+        if e["labels"]:
+            counts = np.bincount(uy[np.isin(uy, e["labels"])], minlength=22)
+            prior = counts / counts.sum()
+        priors[eid] = [round(float(p), 6) for p in prior]
+        log(f"{eid}: score {e['score']:.4f}, {e['parameters']} parameters")
+
+    for eid, e in experts.items():
+        if eid.startswith("adapters@"):
+            continue
+        export(e["body"], os.path.join(zoo_dir, eid + ".onnx"))
+        entries.append(dict(id=eid, file=eid + ".onnx", architecture=e["architecture"], parameters=e["parameters"],
+                            dimension=e["body"].dim, upstream=e["upstream"], upstream_size=e["upstream_size"],
+                            score=round(e["score"], 4), tags=e["tags"]))
+    export(packed, os.path.join(zoo_dir, "adapters.onnx"), adapter=True)
+    entries.append(dict(id="adapters", file="adapters.onnx", architecture="cnn-w16+adapters", dimension=packed.dim,
+                        adapters=dict(input="adapter", experts=[
+                            dict(name=sl, index=k, parameters=experts[f"adapters@{sl}"]["parameters"],
+                                 upstream=experts[f"adapters@{sl}"]["upstream"],
+                                 upstream_size=experts[f"adapters@{sl}"]["upstream_size"],
+                                 score=round(experts[f"adapters@{sl}"]["score"], 4),
+                                 tags=experts[f"adapters@{sl}"]["tags"]) for k, sl in enumerate(ADAPTER_SLICES)])))
+    manifest = dict(experts=entries)
+    with open(os.path.join(zoo_dir, "zoo.json"), "w") as f:
+        json.dump(manifest, f, indent=1)
+        f.write("\n")
+
+    # [001]'s other selectors
+    export(base, os.path.join(zoo_dir, "selectors", "generic-classifier.onnx"), output="logits")
+    slices = list(HIERARCHY)
+    member = np.array([[l in HIERARCHY[s] for s in slices] for l in range(22)], np.float32)
+    torch.manual_seed(SEED + 90)
+    pred = WithHead(Cnn(16), len(slices))
+    fit(pred, ux, uy, 1, 2e-3, SEED + 91,
+        loss_fn=lambda out, j, xb: F.binary_cross_entropy_with_logits(out, torch.from_numpy(member[uy[j]])))
+    export(pred, os.path.join(zoo_dir, "selectors", "expert-prediction.onnx"), output="logits")
+    with open(os.path.join(zoo_dir, "selectors", "selectors.json"), "w") as f:
+        json.dump(dict(
+            upstream_classes=UPSTREAM_CLASSES,
+            generic_classifier=dict(file="generic-classifier.onnx", input="image", output="logits",
+                                    note="baseline B with its 22-way upstream head; softmax gives p(upstream label | image)"),
+            expert_prediction=dict(file="expert-prediction.onnx", input="image", output="logits",
+                                   experts=[f"semantic-{s}" for s in slices],
+                                   note="multi-label: sigmoid(logits)[k] = p(image belongs to expert k's slice)"),
+            label_priors=priors), f, indent=1)
+        f.write("\n")
+
+    # tasks
+    tdir = os.path.join(OUT, "tasks")
+    listing = []
+    for name, group in TASKS:
+        (x, y), (tx, ty) = task_data[name]
+        d = os.path.join(tdir, name)
+        os.makedirs(os.path.join(d, "test"), exist_ok=True)
+        write_idx(os.path.join(d, "train-images-idx3-ubyte.gz"), x)
+        write_idx(os.path.join(d, "train-labels-idx1-ubyte.gz"), y.astype(np.uint8))
+        write_idx(os.path.join(d, "test", "test-images-idx3-ubyte.gz"), tx)
+        write_idx(os.path.join(d, "test", "test-labels-idx1-ubyte.gz"), ty.astype(np.uint8))
+        listing.append(dict(name=name, group=group, classes=int(y.max()) + 1,
+                            train=f"{name}/train-images-idx3-ubyte.gz", train_size=TRAIN, val_size=VAL,
+                            test=f"{name}/test/test-images-idx3-ubyte.gz", test_size=int(len(tx))))
+    with open(os.path.join(tdir, "tasks.json"), "w") as f:
+        json.dump(dict(note="train files hold 1000 examples: the first 800 are the training split, the last 200 "
+                            "the validation split the oracle chose learning rates on", tasks=listing), f, indent=1)
+        f.write("\n")
+    log(f"done in {time.time() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
