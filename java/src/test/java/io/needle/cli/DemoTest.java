@@ -1,0 +1,51 @@
+package io.needle.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.needle.data.Csv;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The README's main job, {@code needle demo}, on the bundled benchmark (examples/mini-vtab): every expert of the
+ * zoo (adapters included) on every task, scored through ONNX Runtime and Needle's kernels, against knn-loo
+ * computed independently with PyTorch embeddings and scikit-learn ({@code tools/zoo/reference.py}); and the regret
+ * tables for B=1..5 against the committed oracle.
+ */
+class DemoTest {
+  @TempDir Path out;
+
+  @Test
+  void demoMatchesTheIndependentReferenceAndReportsRegret() {
+    Path dir = Path.of("..", "examples", "mini-vtab");
+    ScoreCommandTest.Run r = ScoreCommandTest.run("demo", "--dir", dir.toString(), "--proxy", "knn-loo", "--no-cache", "--quiet",
+        "--resamples", "200", "--out", out.toString());
+    assertEquals(Main.OK, r.code(), r.err());
+
+    Csv ref = Csv.read(dir.resolve("reference").resolve("knn_loo.csv"));
+    Map<String, Double> want = new HashMap<>();
+    for (int i = 0; i < ref.rows().size(); i++) want.put(ref.rows().get(i)[0] + "/" + ref.rows().get(i)[1], ref.number(i, 2));
+    Csv got = Csv.read(out.resolve("scores.csv"));
+    int n = 0, exact = 0;
+    for (int i = 0; i < got.rows().size(); i++) {
+      String[] row = got.rows().get(i);
+      String key = row[0] + "/" + row[1];
+      assertEquals("ok", row[got.column("status")], key);
+      // float32 embeddings from two runtimes may swap a near-tie neighbour: allow 3 of 1000 examples
+      assertEquals(want.get(key), got.number(i, got.column("score")), 0.0031, key);
+      if (Math.abs(want.get(key) - got.number(i, got.column("score"))) < 1e-9) exact++;
+      n++;
+    }
+    assertEquals(want.size(), n, "every (task, expert) pair scored");
+    assertTrue(exact >= n * 9 / 10, exact + " of " + n + " exactly equal to the reference");
+
+    for (int b = 1; b <= 5; b++) assertTrue(r.out().contains("B=" + b), r.out());
+    assertTrue(r.out().contains("Mean relative regret") && r.out().contains("task-agnostic") && r.out().contains("hybrid-knn-loo")
+        && r.out().contains("exhaustive fine-tuning"), r.out());
+    assertTrue(out.resolve("evaluation").resolve("report.html").toFile().isFile());
+  }
+}
