@@ -21,8 +21,9 @@ SHAPES = ["square", "triangle", "cross", "ellipse", "ring", "heart"]          # 
 TEXTURES = ["h-stripes", "v-stripes", "d-stripes", "checker", "dots", "blobs"]
 
 
-def idx(name):
-    with gzip.open(os.path.join(FM, name)) as f:
+def read_idx(path):
+    """An IDX file of unsigned bytes (gzip'd or not) as a numpy array."""
+    with (gzip.open if path.endswith(".gz") else open)(path, "rb") as f:
         data = f.read()
     ndim = data[3]
     dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
@@ -30,8 +31,8 @@ def idx(name):
 
 
 def fashion(split):
-    p = "train" if split == "train" else "t10k"
-    return idx(f"{p}-images-idx3-ubyte.gz"), idx(f"{p}-labels-idx1-ubyte.gz").astype(np.int64)
+    p = os.path.join(FM, "train" if split == "train" else "t10k")
+    return read_idx(f"{p}-images-idx3-ubyte.gz"), read_idx(f"{p}-labels-idx1-ubyte.gz").astype(np.int64)
 
 
 # ------------------------------------------------------------------ rendering helpers

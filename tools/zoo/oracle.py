@@ -12,7 +12,6 @@ CPU time the exhaustive fine-tuning took, on which machine) are written at the e
 """
 import argparse
 import csv
-import gzip
 import json
 import multiprocessing as mp
 import os
@@ -26,6 +25,7 @@ import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from build_zoo import BUILD, OUT, TRAIN, fit, accuracy  # noqa: E402
+from data import read_idx  # noqa: E402
 from models import WithHead  # noqa: E402,F401  (the pickled experts need the classes importable)
 
 LRS = [2e-3, 5e-4]
@@ -34,14 +34,6 @@ EPOCHS = 8
 BATCH = 64
 RUNS = os.path.join(OUT, "oracle", "runs.csv")
 FIELDS = ["task", "expert", "lr", "seed", "val_accuracy", "test_accuracy", "seconds"]
-
-
-def read_idx(path):
-    with gzip.open(path) as f:
-        b = f.read()
-    nd = b[3]
-    dims = [int.from_bytes(b[4 + 4 * i:8 + 4 * i], "big") for i in range(nd)]
-    return np.frombuffer(b, np.uint8, offset=4 + 4 * nd).reshape(dims)
 
 
 def load_task(t):

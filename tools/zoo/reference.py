@@ -19,7 +19,7 @@ from sklearn.neighbors import KNeighborsClassifier
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from build_zoo import BUILD, OUT, embed  # noqa: E402
-from oracle import read_idx  # noqa: E402
+from data import read_idx  # noqa: E402
 import models  # noqa: E402,F401
 
 
