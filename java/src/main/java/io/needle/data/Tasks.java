@@ -45,7 +45,7 @@ public final class Tasks {
    */
   public static List<Task> read(Path dirOrFile) {
     Path file = Files.isDirectory(dirOrFile) ? dirOrFile.resolve(MANIFEST) : dirOrFile;
-    Path dir = file.toAbsolutePath().getParent();
+    Path dir = file.toAbsolutePath().normalize().getParent();
     JsonNode doc;
     try {
       doc = new ObjectMapper().readTree(file.toFile());
