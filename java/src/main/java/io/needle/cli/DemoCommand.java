@@ -3,11 +3,9 @@ package io.needle.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.needle.NeedleException;
-import io.needle.Problem;
 import io.needle.data.Tasks;
 import io.needle.eval.Evaluation;
 import io.needle.eval.Oracle;
-import io.needle.eval.ScoreTable;
 import io.needle.proxy.Proxy;
 import io.needle.select.Selector;
 import io.needle.select.Strategy;
@@ -79,7 +77,7 @@ final class DemoCommand implements Callable<Integer> {
     long runs = run.tasks().stream().mapToLong(t -> t.result().experts().size()).sum();
 
     Evaluation.Config ec = new Evaluation.Config(zoo.experts(), null, EvaluateCommand.groups(tasks), EvaluateCommand.budgets(budget), resamples, 0);
-    Evaluation.Result r = Evaluation.run(oracle, ScoreTable.read(out.resolve(Suite.SCORES)), ec);
+    Evaluation.Result r = Evaluation.run(oracle, Suite.scoreTable(run.tasks()), ec);
     System.out.println();
     EvaluateCommand.print(r, out.resolve("evaluation"), "The bundled benchmark " + d + ": scores from needle demo against " + oracleFile);
 
@@ -96,10 +94,7 @@ final class DemoCommand implements Callable<Integer> {
       System.out.println(String.format(Locale.ROOT, "  selection took %.1f%% of the fine-tuning's CPU time (%.0fx less); with B=2 a hybrid pick then fine-tunes 2 of %d experts",
           100 * cpu / ft, ft / cpu, zoo.experts().size()));
     }
-    if (!run.problems().isEmpty()) {
-      System.err.println("needle: left out " + run.problems().size() + ":");
-      for (Problem p : run.problems()) System.err.println("  " + p);
-    }
+    Main.printLeftOut(run.problems());
     System.err.println("needle: wrote " + out.resolve(Suite.SCORES) + ", " + out.resolve("evaluation").resolve("report.html") + " and a selection report per task under " + out.resolve("tasks"));
     return run.problems().isEmpty() && zoo.problems().isEmpty() ? Main.OK : Main.PARTIAL;
   }

@@ -76,10 +76,7 @@ final class EmbedCommand implements Callable<Integer> {
     bar.clear();
     System.out.print(table);
     if (!quiet) {
-      if (!problems.isEmpty()) {
-        System.err.println("needle: left out " + problems.size() + ":");
-        for (Problem p : problems) System.err.println("  " + p);
-      }
+      Main.printLeftOut(problems);
       System.err.printf(Locale.ROOT, "needle: %d experts in %.2f s (%d from cache, %d failed); wrote %s%n", zoo.experts().size(),
           (System.nanoTime() - t0) / 1e9, cached[0], failed[0], out);
     }

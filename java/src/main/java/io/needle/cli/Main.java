@@ -26,6 +26,13 @@ import picocli.CommandLine.Command;
 public final class Main implements Runnable {
   public static final int OK = 0, PARTIAL = 1, USAGE = 2, BAD_INPUT = 3, BACKEND = 4, ERROR = 5;
 
+  /** Prints, on stderr, what a run left out and why (nothing when nothing was). */
+  static void printLeftOut(java.util.List<io.needle.Problem> problems) {
+    if (problems.isEmpty()) return;
+    System.err.println("needle: left out " + problems.size() + ":");
+    for (io.needle.Problem p : problems) System.err.println("  " + p);
+  }
+
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Override

@@ -1,6 +1,5 @@
 package io.needle.cli;
 
-import io.needle.Problem;
 import io.needle.Score;
 import io.needle.data.Images;
 import io.needle.embed.EmbeddingCache;
@@ -85,10 +84,7 @@ final class SelectCommand implements Callable<Integer> {
             + String.join(", ", sel.picks().stream().map(p -> p.expert() + " [" + p.reason() + "]").toList()));
     if (out != null) SelectReport.write(out, r, zoo.experts(), images, task.zoo.toString());
     if (!quiet) {
-      if (!r.problems().isEmpty()) {
-        System.err.println("needle: left out " + r.problems().size() + ":");
-        for (Problem p : r.problems()) System.err.println("  " + p);
-      }
+      Main.printLeftOut(r.problems());
       long cached = r.experts().stream().filter(Selector.ExpertRun::cached).count();
       StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "needle: %d experts in %.2f s (%d embedded, %d from cache, %d failed; scoring on %s)",
           zoo.experts().size(), (System.nanoTime() - t0) / 1e9, r.experts().size() - cached, cached,
@@ -112,10 +108,7 @@ final class SelectCommand implements Callable<Integer> {
           sel.picks().stream().map(p -> p.expert() + " [" + p.reason() + "]").toList())));
     }
     if (!quiet) {
-      if (!run.problems().isEmpty()) {
-        System.err.println("needle: left out " + run.problems().size() + ":");
-        for (Problem p : run.problems()) System.err.println("  " + p);
-      }
+      Main.printLeftOut(run.problems());
       System.err.println(String.format(Locale.ROOT, "needle: %d tasks x %d experts in %.1f s", run.tasks().size(), zoo.experts().size(), run.seconds())
           + (out != null ? "; wrote " + out.resolve(Suite.SCORES) + " and a report per task under " + out.resolve("tasks") : ""));
     }

@@ -8,13 +8,17 @@ import io.needle.data.Csv;
 import io.needle.data.Images;
 import io.needle.data.Tasks;
 import io.needle.embed.EmbeddingCache;
+import io.needle.eval.ScoreTable;
+import io.needle.report.Reports;
 import io.needle.report.SelectReport;
 import io.needle.select.Selector;
 import io.needle.zoo.Zoo;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * {@code needle select} over a folder of tasks ({@code tasks.json}): each task is selected on in turn, with the same
@@ -69,12 +73,19 @@ final class Suite {
   }
 
   static void writeScores(Path file, List<TaskRun> runs) {
-    StringBuilder sb = new StringBuilder("task,expert,proxy,score,status,error\n");
+    StringBuilder sb = new StringBuilder("task,").append(String.join(",", Reports.CSV_HEADER)).append('\n');
+    for (TaskRun t : runs)
+      for (Score s : t.result().scores()) Reports.csvRow(sb.append(Csv.field(t.task().name())).append(','), s).append('\n');
+    AtomicWrite.write(file, o -> o.write(sb.toString().getBytes(StandardCharsets.UTF_8)));
+  }
+
+  /** The scores of a run as {@code needle evaluate} reads them (failed scores as NaN), without a trip through the file. */
+  static ScoreTable scoreTable(List<TaskRun> runs) {
+    Map<String, Map<String, Map<String, Double>>> m = new LinkedHashMap<>();
     for (TaskRun t : runs)
       for (Score s : t.result().scores())
-        sb.append(Csv.field(t.task().name())).append(',').append(Csv.field(s.expert())).append(',').append(s.proxy()).append(',')
-            .append(s.ok() ? Double.toString(s.score()) : "").append(',').append(s.status()).append(',')
-            .append(s.error() == null ? "" : Csv.field(s.error())).append('\n');
-    AtomicWrite.write(file, o -> o.write(sb.toString().getBytes(StandardCharsets.UTF_8)));
+        m.computeIfAbsent(t.task().name(), k -> new LinkedHashMap<>()).computeIfAbsent(s.proxy(), k -> new LinkedHashMap<>())
+            .put(s.expert(), s.ok() ? s.score() : Double.NaN);
+    return new ScoreTable(m);
   }
 }

@@ -148,6 +148,7 @@ public final class Evaluation {
     Map<String, String> groups = new LinkedHashMap<>();
     for (String t : tasks) groups.put(t, cfg.groups() == null ? ALL : cfg.groups().getOrDefault(t, ALL));
     List<Row> rows = new ArrayList<>();
+    Map<String, Row> index = new HashMap<>();    // task/strategy/budget -> row, for the aggregates
     List<Correlation> corr = new ArrayList<>();
     List<Delta> deltas = new ArrayList<>();
     Set<String> missingMeta = new TreeSet<>();
@@ -202,6 +203,7 @@ public final class Evaluation {
             row = new Row(task, group, strat, b, picks, s, best, bestIds, best - s, relative(best, s), s == best ? 1 : picks.isEmpty() ? Double.NaN : 0);
           }
           rows.add(row);
+          index.put(key(task, strat, b), row);
           value.put(strat, row.picked);
         }
         for (String m1 : strategies)
@@ -225,7 +227,7 @@ public final class Evaluation {
       for (String strat : strategies)
         for (int b : cfg.budgets()) {
           List<Row> rs = new ArrayList<>();
-          for (String t : ts) rs.add(findRow(rows, t, strat, b));
+          for (String t : ts) rs.add(index.get(key(t, strat, b)));
           summaries.add(new Summary(scope, strat, b, ts.size(),
               Stats.bootstrap(Stats.values(rs, Row::absolute), draws),
               Stats.bootstrap(Stats.values(rs, Row::relative), draws),
@@ -244,9 +246,8 @@ public final class Evaluation {
         List.copyOf(summaries), List.copyOf(corr), List.copyOf(cs), List.copyOf(deltas), List.copyOf(warnings), cfg.resamples());
   }
 
-  private static Row findRow(List<Row> rows, String task, String strategy, int budget) {
-    for (Row r : rows) if (r.task.equals(task) && r.strategy.equals(strategy) && r.budget == budget) return r;
-    throw new IllegalStateException(task + " " + strategy + " " + budget);
+  private static String key(String task, String strategy, int budget) {
+    return task + '\u0000' + strategy + '\u0000' + budget;
   }
 
   /** [004] eq. 2: (s1 − s2) / (1 − min(s1, s2)); 0 when both are 1. */

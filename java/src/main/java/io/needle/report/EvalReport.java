@@ -208,9 +208,10 @@ public final class EvalReport {
   // ---------------------------------------------------------------- HTML
 
   static String html(Result r, String title) {
+    String text = text(r);
     StringBuilder h = new StringBuilder(Html.head("Needle evaluation"));
     h.append("<h1>Needle: regret of model search</h1>\n<p>").append(Html.esc(title)).append("</p>\n<pre>")
-        .append(Html.esc(text(r).lines().findFirst().orElse(""))).append("</pre>\n");
+        .append(Html.esc(text.lines().findFirst().orElse(""))).append("</pre>\n");
     h.append("<h2>Mean relative regret against the budget</h2>\n");
     h.append(lines(r, true));
     h.append("<h2>Fraction of tasks with zero regret against the budget</h2>\n");
@@ -218,7 +219,7 @@ public final class EvalReport {
     for (int b : r.budgets().subList(0, Math.min(2, r.budgets().size()))) {
       h.append("<h2>Absolute regret per task, B=").append(b).append("</h2>\n").append(bars(r, b));
     }
-    h.append("<h2>Tables</h2>\n<pre>").append(Html.esc(text(r))).append("</pre>\n");
+    h.append("<h2>Tables</h2>\n<pre>").append(Html.esc(text)).append("</pre>\n");
     if (!r.warnings().isEmpty()) {
       h.append("<h2>Notes</h2>\n<ul>");
       for (String w : r.warnings()) h.append("<li class=\"muted\">").append(Html.esc(w)).append("</li>");

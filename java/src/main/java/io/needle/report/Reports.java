@@ -3,6 +3,7 @@ package io.needle.report;
 import io.needle.NeedleException;
 import io.needle.Score;
 import io.needle.data.AtomicWrite;
+import io.needle.data.Csv;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.Writer;
@@ -57,8 +58,7 @@ public final class Reports {
   public static String csv(List<Score> scores, java.util.function.ToIntFunction<Score> rank) {
     StringBuilder sb = new StringBuilder(String.join(",", CSV_HEADER)).append(rank == null ? "\n" : ",rank\n");
     for (Score s : scores) {
-      sb.append(field(s.expert())).append(',').append(s.proxy()).append(',').append(s.ok() ? number(s.score()) : "")
-          .append(',').append(s.status()).append(',').append(s.error() == null ? "" : field(s.error()));
+      csvRow(sb, s);
       if (rank != null) sb.append(',').append(s.ok() ? String.valueOf(rank.applyAsInt(s)) : "");
       sb.append('\n');
     }
@@ -169,8 +169,10 @@ public final class Reports {
     return Double.toString(v);
   }
 
-  private static String field(String s) {
-    return io.needle.data.Csv.field(s);
+  /** Appends one score's {@link #CSV_HEADER} fields, without the line end. */
+  public static StringBuilder csvRow(StringBuilder sb, Score s) {
+    return sb.append(Csv.field(s.expert())).append(',').append(s.proxy()).append(',').append(s.ok() ? number(s.score()) : "")
+        .append(',').append(s.status()).append(',').append(s.error() == null ? "" : Csv.field(s.error()));
   }
 
   private static String jstr(String s) {
