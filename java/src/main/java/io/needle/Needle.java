@@ -5,48 +5,52 @@ import io.needle.data.Experts;
 import io.needle.data.Labels;
 import io.needle.engine.Backend;
 import io.needle.engine.Backends;
-import io.needle.proxy.Knn;
-import io.needle.proxy.LinearProbe;
-import io.needle.proxy.Options;
+import io.needle.proxy.ExpertInput;
+import io.needle.proxy.Option;
+import io.needle.proxy.Proxies;
 import io.needle.proxy.Proxy;
-import io.needle.proxy.Split;
+import io.needle.proxy.Settings;
+import io.needle.proxy.TaskData;
+import io.needle.proxy.TaskSignals;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 
 /**
- * The entry point a pipeline calls: scores experts (embeddings of one task's labelled examples) with the
- * chosen proxies on the chosen backend.
+ * The scoring entry point a pipeline calls: scores experts (their embeddings of one task's labelled examples) with
+ * the chosen proxies on the chosen backend.
  *
  * <pre>{@code
- * try (Needle needle = Needle.builder().proxies(Proxy.KNN_LOO, Proxy.LINEAR).build()) {
+ * try (Needle needle = Needle.builder().proxies("knn-loo", "logme").set(Knn.K, 3).build()) {
  *   List<Score> scores = needle.score(labels, List.of(new Embedding("vit", x, 1000, 768)));
  * }
  * }</pre>
  *
  * Experts are processed in batches ({@link Builder#batch}); a bad expert fails alone, with its reason in its
- * {@link Score}s, and the others are scored. Not thread-safe.
+ * {@link Score}s, and the others are scored. A proxy that does not apply to an expert (it needs upstream logits the
+ * expert lacks, say) gives an {@code undefined} score with the reason. Not thread-safe.
  */
 public final class Needle implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger("io.needle");
 
   private final Backend backend;
   private final List<Proxy> proxies;
-  private final Options options;
+  private final Settings settings;
   private final int batch;
   private final Map<String, Long> nanos = new LinkedHashMap<>();
 
   private Needle(Builder b) {
     this.backend = Backends.open(b.backend, b.threads);
     this.proxies = List.copyOf(b.proxies);
-    this.options = b.options;
+    this.settings = b.settings;
     this.batch = b.batch;
   }
 
-  /** @return a builder with the defaults: backend auto, all cores, knn-loo only, {@link Options#defaults()} */
+  /** @return a builder with the defaults: backend auto, all cores, knn-loo only, default settings */
   public static Builder builder() {
     return new Builder();
   }
@@ -55,24 +59,26 @@ public final class Needle implements AutoCloseable {
   public static final class Builder {
     private String backend = "auto";
     private int threads = 0;
-    private List<Proxy> proxies = List.of(Proxy.KNN_LOO);
-    private Options options = Options.defaults();
+    private List<Proxy> proxies = List.of(Proxies.get("knn-loo"));
+    private Settings settings = Settings.defaults();
     private int batch = 8;
 
     /** @param name auto, java, cpu or cuda */
     public Builder backend(String name) { this.backend = name; return this; }
     /** @param n CPU threads; 0 means all cores */
     public Builder threads(int n) { this.threads = n; return this; }
-    /** @param p the proxies to compute, in report order */
-    public Builder proxies(Proxy... p) { return proxies(Arrays.asList(p)); }
+    /** @param ids proxy ids ({@link Proxies#ids()}, or "all"), in report order */
+    public Builder proxies(String... ids) { return proxies(Proxies.parse(Arrays.asList(ids))); }
     /** @param p the proxies to compute, in report order */
     public Builder proxies(List<Proxy> p) {
       if (p.isEmpty()) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "no proxy chosen");
-      this.proxies = List.copyOf(new java.util.LinkedHashSet<>(p));
+      this.proxies = List.copyOf(new LinkedHashSet<>(p));
       return this;
     }
-    /** @param o proxy parameters */
-    public Builder options(Options o) { this.options = o; return this; }
+    /** @param s every proxy parameter at once */
+    public Builder settings(Settings s) { this.settings = s; return this; }
+    /** Sets one proxy parameter (validated now). */
+    public <T> Builder set(Option<T> o, T value) { this.settings = settings.with(o, value); return this; }
     /** @param n experts held in memory and sent to the backend together */
     public Builder batch(int n) {
       if (n < 1) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "batch must be at least 1");
@@ -93,6 +99,11 @@ public final class Needle implements AutoCloseable {
     return proxies;
   }
 
+  /** @return the settings in use */
+  public Settings settings() {
+    return settings;
+  }
+
   /** @return seconds spent per stage so far ("load", "knn-loo", ...) */
   public Map<String, Double> secondsPerStage() {
     Map<String, Double> out = new LinkedHashMap<>();
@@ -102,13 +113,20 @@ public final class Needle implements AutoCloseable {
 
   /** Scores in-memory embeddings. */
   public List<Score> score(Labels labels, List<Embedding> experts) {
-    List<Supplier<Embedding>> s = new ArrayList<>();
+    List<ExpertInput> in = new ArrayList<>();
+    for (Embedding e : experts) in.add(ExpertInput.of(e));
+    return scoreInputs(labels, in, null);
+  }
+
+  /** Scores experts with everything known of them (embeddings, upstream logits, metadata) and the task's signals (may be null). */
+  public List<Score> scoreInputs(Labels labels, List<ExpertInput> experts, TaskSignals signals) {
+    List<Supplier<ExpertInput>> s = new ArrayList<>();
     List<String> names = new ArrayList<>();
-    for (Embedding e : experts) {
+    for (ExpertInput e : experts) {
       s.add(() -> e);
-      names.add(e.expert());
+      names.add(e.id());
     }
-    return score(labels, names, s, null);
+    return score(labels, names, s, signals, null);
   }
 
   /** Scores in-memory float arrays, one row-major {@code n x d[t]} matrix per expert, for labels of any integers. */
@@ -125,13 +143,13 @@ public final class Needle implements AutoCloseable {
 
   /** Scores experts listed from a folder, reading each only when its batch comes up. */
   public List<Score> scoreSources(Labels labels, List<Experts.Source> sources, Progress progress) {
-    List<Supplier<Embedding>> s = new ArrayList<>();
+    List<Supplier<ExpertInput>> s = new ArrayList<>();
     List<String> names = new ArrayList<>();
     for (Experts.Source src : sources) {
-      s.add(src::load);
+      s.add(() -> new ExpertInput(src.load(), src.loadLogits(), null));
       names.add(src.expert());
     }
-    return score(labels, names, s, progress);
+    return score(labels, names, s, null, progress);
   }
 
   /** Told after each batch. */
@@ -139,21 +157,17 @@ public final class Needle implements AutoCloseable {
     void done(int experts, int total);
   }
 
-  private List<Score> score(Labels labels, List<String> names, List<Supplier<Embedding>> loaders, Progress progress) {
-    int[] y = labels.classes0();
-    if (proxies.contains(Proxy.KNN_LOO) && labels.singletons().length > 0)
-      LOG.log(System.Logger.Level.WARNING, "classes " + Arrays.toString(labels.singletons())
-          + " have a single example: knn-loo counts each as misclassified (its only same-class example is itself, which is excluded)");
-    Split split = null;
-    if (proxies.contains(Proxy.KNN_SPLIT) || proxies.contains(Proxy.LINEAR)) {
-      split = Split.stratified(labels, options.valFraction(), options.seed());
-      if (split.val().length == 0 || split.train().length == 0)
-        throw new NeedleException(NeedleException.Code.BAD_INPUT, "labels: " + labels.size() + " examples are too few for a train/validation split");
+  private List<Score> score(Labels labels, List<String> names, List<Supplier<ExpertInput>> loaders, TaskSignals signals, Progress progress) {
+    TaskData task = new TaskData(backend, labels, settings, signals);
+    for (Proxy p : proxies) {
+      String w = p.warning(task);
+      if (w != null) LOG.log(System.Logger.Level.WARNING, w);
+      if (p.needs().contains(Proxy.Need.SPLIT)) task.split();  // too few examples to split stops the run here, once
     }
     List<Score> out = new ArrayList<>();
     for (int b0 = 0; b0 < loaders.size(); b0 += batch) {
       int b1 = Math.min(loaders.size(), b0 + batch);
-      List<Embedding> ok = new ArrayList<>();
+      List<ExpertInput> ok = new ArrayList<>();
       Map<String, Score[]> row = new LinkedHashMap<>();
       long t0 = System.nanoTime();
       for (int i = b0; i < b1; i++) {
@@ -161,7 +175,10 @@ public final class Needle implements AutoCloseable {
         Score[] r = new Score[proxies.size()];
         row.put(name, r);
         try {
-          ok.add(loaders.get(i).get().validate(y.length));
+          ExpertInput in = loaders.get(i).get();
+          in.embedding().validate(labels.size());
+          if (in.logits() != null) in.logits().validate(labels.size());
+          ok.add(in);
         } catch (NeedleException e) {
           for (int p = 0; p < r.length; p++) r[p] = Score.failed(name, proxies.get(p).id(), e.getMessage());
         }
@@ -170,9 +187,13 @@ public final class Needle implements AutoCloseable {
       for (int p = 0; p < proxies.size(); p++) {
         Proxy proxy = proxies.get(p);
         long t = System.nanoTime();
-        double[] s = computeIsolated(proxy, ok, y, labels.classes(), split, row, p);
-        for (int e = 0; e < ok.size(); e++)
-          if (s[e] >= 0) row.get(ok.get(e).expert())[p] = Score.ok(ok.get(e).expert(), proxy.id(), s[e]);
+        List<ExpertInput> applicable = new ArrayList<>();
+        for (ExpertInput in : ok) {
+          String missing = missing(proxy, in, signals);
+          if (missing == null) applicable.add(in);
+          else row.get(in.id())[p] = Score.undefined(in.id(), proxy.id(), in.id() + ": " + proxy.id() + " needs " + missing);
+        }
+        for (Score s : computeIsolated(proxy, task, applicable)) row.get(s.expert())[p] = s;
         add(proxy.id(), t);
       }
       row.values().forEach(r -> out.addAll(Arrays.asList(r)));
@@ -181,35 +202,47 @@ public final class Needle implements AutoCloseable {
     return out;
   }
 
+  /** @return what an expert or the task lacks that the proxy needs, or null */
+  private static String missing(Proxy p, ExpertInput in, TaskSignals signals) {
+    if (p.needs().contains(Proxy.Need.UPSTREAM_LOGITS) && in.logits() == null)
+      return "the expert's upstream classifier outputs (name them with \"logits\" in zoo.json, or give <expert>.logits.npy)";
+    if (p.needs().contains(Proxy.Need.METADATA) && in.meta() == null) return "the expert's metadata (a zoo)";
+    if (p.needs().contains(Proxy.Need.TASK_MODEL) && signals == null) return "the task's images and the zoo's selectors (selectors/selectors.json)";
+    return null;
+  }
+
   /** Computes a proxy for a batch; if the batch fails, retries expert by expert so only the culprit fails. */
-  private double[] computeIsolated(Proxy proxy, List<Embedding> ok, int[] y, int classes, Split split, Map<String, Score[]> row, int p) {
-    if (ok.isEmpty()) return new double[0];
+  private static List<Score> computeIsolated(Proxy proxy, TaskData task, List<ExpertInput> in) {
+    if (in.isEmpty()) return List.of();
     try {
-      return compute(proxy, ok, y, classes, split);
+      return checked(proxy, in, proxy.score(task, in));
     } catch (NeedleException e) {
-      if (ok.size() == 1) {
-        row.get(ok.get(0).expert())[p] = Score.failed(ok.get(0).expert(), proxy.id(), e.getMessage());
-        return new double[] {-1};
-      }
+      if (in.size() == 1) return List.of(failure(proxy, in.get(0), e));
     }
-    double[] out = new double[ok.size()];
-    for (int e = 0; e < ok.size(); e++) {
+    List<Score> out = new ArrayList<>();
+    for (ExpertInput x : in) {
       try {
-        out[e] = compute(proxy, List.of(ok.get(e)), y, classes, split)[0];
+        out.addAll(checked(proxy, List.of(x), proxy.score(task, List.of(x))));
       } catch (NeedleException ex) {
-        out[e] = -1;
-        row.get(ok.get(e).expert())[p] = Score.failed(ok.get(e).expert(), proxy.id(), ex.getMessage());
+        out.add(failure(proxy, x, ex));
       }
     }
     return out;
   }
 
-  private double[] compute(Proxy proxy, List<Embedding> ok, int[] y, int classes, Split split) {
-    return switch (proxy) {
-      case KNN_LOO -> Knn.leaveOneOut(backend, ok, y, options);
-      case KNN_SPLIT -> Knn.trainVal(backend, ok, y, split, options);
-      case LINEAR -> LinearProbe.score(backend, ok, y, classes, split, options);
-    };
+  private static Score failure(Proxy proxy, ExpertInput x, NeedleException e) {
+    String m = e.getMessage().startsWith(x.id()) ? e.getMessage() : x.id() + ": " + proxy.id() + ": " + e.getMessage();
+    return e.code() == NeedleException.Code.NOT_APPLICABLE ? Score.undefined(x.id(), proxy.id(), m) : Score.failed(x.id(), proxy.id(), m);
+  }
+
+  /** A proxy must return one score per input, in order, under its own id. */
+  private static List<Score> checked(Proxy proxy, List<ExpertInput> in, List<Score> got) {
+    if (got.size() != in.size())
+      throw new IllegalStateException("proxy " + proxy.id() + " returned " + got.size() + " scores for " + in.size() + " experts");
+    for (int i = 0; i < got.size(); i++)
+      if (!got.get(i).expert().equals(in.get(i).id()) || !got.get(i).proxy().equals(proxy.id()))
+        throw new IllegalStateException("proxy " + proxy.id() + " returned a score of " + got.get(i).expert() + "/" + got.get(i).proxy() + " for " + in.get(i).id());
+    return got;
   }
 
   private void add(String stage, long since) {

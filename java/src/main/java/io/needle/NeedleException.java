@@ -16,7 +16,12 @@ public class NeedleException extends RuntimeException {
     /** A native kernel reported an error. */
     NATIVE_ERROR,
     /** Reading or writing a file failed. */
-    IO
+    IO,
+    /**
+     * A proxy does not apply to this expert or task (LEEP without upstream logits, one class): the score is
+     * {@code undefined}, not failed.
+     */
+    NOT_APPLICABLE
   }
 
   private final Code code;

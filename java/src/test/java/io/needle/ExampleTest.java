@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.needle.data.Experts;
 import io.needle.data.Labels;
-import io.needle.proxy.Proxy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -27,7 +26,7 @@ class ExampleTest {
     while (m.find()) want.put(m.group(1), Integer.parseInt(m.group(2)));
     assertEquals(16, want.size());
     Labels labels = Experts.labels(root.resolve("labels.npy"));
-    try (Needle needle = Needle.builder().proxies(Proxy.KNN_LOO).build()) {
+    try (Needle needle = Needle.builder().proxies("knn-loo").build()) {
       List<Score> scores = needle.scoreSources(labels, Experts.list(root.resolve("embeddings"), null), null);
       assertEquals(16, scores.size());
       for (Score s : scores) assertEquals(want.get(s.expert()), (int) Math.round(s.score() * 1000), s.expert() + " on " + needle.backend().name());

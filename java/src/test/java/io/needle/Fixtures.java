@@ -40,7 +40,7 @@ public final class Fixtures {
   }
 
   public static Embedding expert(String name) {
-    return new Experts.Source(name, dir().resolve(name + ".npy"), null).load();
+    return new Experts.Source(name, dir().resolve(name + ".npy"), null, null).load();
   }
 
   public static int[] ints(String file) {

@@ -7,7 +7,7 @@ import io.needle.engine.Backend;
 import io.needle.engine.Backends;
 import io.needle.proxy.Knn;
 import io.needle.proxy.LinearProbe;
-import io.needle.proxy.Options;
+
 import io.needle.proxy.Split;
 import java.nio.file.Path;
 import java.util.List;
@@ -28,7 +28,7 @@ public final class PeerRun {
       for (int a = 2; a < args.length; a++) {
         Path dir = Path.of(args[a]);
         Labels labels = Experts.labels(dir.resolve("y.npy"));
-        Embedding e = new Experts.Source("x", dir.resolve("x.npy"), null).load();
+        Embedding e = new Experts.Source("x", dir.resolve("x.npy"), null, null).load();
         List<Embedding> one = List.of(e);
         int n = e.rows();
         boolean[] isVal = new boolean[n];
@@ -37,7 +37,7 @@ public final class PeerRun {
         double best = Double.MAX_VALUE, acc = 0;
         for (int r = 0; r < reps + 2; r++) {
           long t = System.nanoTime();
-          acc = Knn.leaveOneOut(b, one, labels.classes0(), Options.defaults())[0];
+          acc = Knn.leaveOneOut(b, one, labels.classes0(), 1, false)[0];
           if (r >= 2) best = Math.min(best, (System.nanoTime() - t) / 1e9);
         }
         print("loo1nn_needle_" + backend, e, labels, best, acc);
@@ -45,7 +45,7 @@ public final class PeerRun {
           best = Double.MAX_VALUE;
           for (int r = 0; r < reps + 2; r++) {
             long t = System.nanoTime();
-            acc = LinearProbe.score(b, one, labels.classes0(), labels.classes(), split, Options.defaults())[0];
+            acc = LinearProbe.score(b, one, labels.classes0(), labels.classes(), split, LinearProbe.Params.defaults())[0];
             if (r >= 2) best = Math.min(best, (System.nanoTime() - t) / 1e9);
           }
           print("linear_needle_" + backend, e, labels, best, acc);

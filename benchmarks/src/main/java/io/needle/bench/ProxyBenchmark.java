@@ -6,7 +6,7 @@ import io.needle.engine.Backend;
 import io.needle.engine.Backends;
 import io.needle.proxy.Knn;
 import io.needle.proxy.LinearProbe;
-import io.needle.proxy.Options;
+
 import io.needle.proxy.Split;
 import java.util.List;
 import java.util.Random;
@@ -73,12 +73,12 @@ public class ProxyBenchmark {
   /** knn-loo for one expert: upload, exact 1-NN with self excluded, accuracy. */
   @Benchmark
   public double knnLoo() {
-    return Knn.leaveOneOut(b, experts, labels.classes0(), Options.defaults())[0];
+    return Knn.leaveOneOut(b, experts, labels.classes0(), 1, false)[0];
   }
 
   /** linear for one expert: L-BFGS logistic regression on the 80% split, validation accuracy. */
   @Benchmark
   public double linear() {
-    return LinearProbe.score(b, experts, labels.classes0(), labels.classes(), split, Options.defaults())[0];
+    return LinearProbe.score(b, experts, labels.classes0(), labels.classes(), split, LinearProbe.Params.defaults())[0];
   }
 }

@@ -8,7 +8,7 @@ import io.needle.eval.Evaluation;
 import io.needle.eval.Oracle;
 import io.needle.proxy.Proxy;
 import io.needle.select.Selector;
-import io.needle.select.Strategy;
+import io.needle.select.Strategies;
 import io.needle.zoo.Zoo;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -67,10 +67,10 @@ final class DemoCommand implements Callable<Integer> {
     List<Tasks.Task> tasks = Tasks.read(d.resolve("tasks"));
     Path oracleFile = d.resolve("oracle.csv");
     Oracle oracle = Oracle.read(oracleFile);
-    List<Proxy> ps = proxy.proxies(List.of(Proxy.KNN_LOO, Proxy.KNN_SPLIT, Proxy.LINEAR));
+    List<Proxy> ps = proxy.proxies(List.of("knn-loo", "knn-split", "linear"));
     System.out.println("needle demo: " + tasks.size() + " tasks x " + zoo.experts().size() + " experts from " + d);
     long cpu0 = cpuNanos();
-    Selector.Config cfg = new Selector.Config(device, threads, 32, proxy.backend, ps, proxy.options(0), Strategy.HYBRID, 2);
+    Selector.Config cfg = new Selector.Config(device, threads, 32, proxy.backend, ps, proxy.settings(0), Strategies.get("hybrid"), 2);
     Suite.Run run = Suite.run(zoo, tasks, cfg, 1000, 0, noCache ? null : SelectCommand.cacheRoot(cache), out, new ProgressBar(quiet), quiet);
     double cpu = (cpuNanos() - cpu0) / 1e9;
     long cached = run.tasks().stream().flatMap(t -> t.result().experts().stream()).filter(Selector.ExpertRun::cached).count();
@@ -84,7 +84,7 @@ final class DemoCommand implements Callable<Integer> {
     System.out.println();
     System.out.println("Cost");
     System.out.println(String.format(Locale.ROOT, "  selection (this run): %.1f s wall, %.1f s CPU for %d tasks x %d experts, proxies %s%s",
-        run.seconds(), cpu, run.tasks().size(), zoo.experts().size(), String.join(",", ps.stream().map(Proxy::id).toList()),
+        run.seconds(), cpu, run.tasks().size(), zoo.experts().size(), String.join(",", ps.stream().map(io.needle.proxy.Proxy::id).toList()),
         cached > 0 ? " (" + cached + " of " + runs + " embeddings from the cache; --no-cache for the full cost)" : ""));
     JsonNode cost = cost(d.resolve("oracle").resolve("cost.json"));
     if (cost != null) {

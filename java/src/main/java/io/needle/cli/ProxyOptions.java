@@ -1,54 +1,61 @@
 package io.needle.cli;
 
-import io.needle.NeedleException;
-import io.needle.proxy.Options;
+import io.needle.proxy.Knn;
+import io.needle.proxy.LinearProbe;
+import io.needle.proxy.Proxies;
 import io.needle.proxy.Proxy;
-import java.util.ArrayList;
+import io.needle.proxy.Settings;
+import io.needle.proxy.TaskData;
 import java.util.List;
+import java.util.Map;
 import picocli.CommandLine.Option;
 
-/** The options {@code needle score} and {@code needle select} share: which proxies, how, on which backend. */
+/** The options {@code needle score}, {@code select} and {@code demo} share: which proxies, how, on which backend. */
 final class ProxyOptions {
   @Option(names = "--proxy", split = ",", paramLabel = "P",
-      description = "proxies, comma separated: knn-loo, knn-split, linear (default: knn-loo; demo: all three); the first ranks")
+      description = "proxies, comma separated, or all (see needle proxies; default: knn-loo; demo: knn-loo,knn-split,linear); the first ranks")
   List<String> proxies;
 
   @Option(names = "--backend", defaultValue = "auto", description = "scoring backend: auto, java, cpu or cuda (default: ${DEFAULT-VALUE})")
   String backend;
 
-  @Option(names = "--k", defaultValue = "1", description = "neighbours voting in the k-NN proxies (default: ${DEFAULT-VALUE})")
-  int k;
+  @Option(names = "--k", description = "neighbours voting in the k-NN proxies (default: 1); same as --set k=K")
+  Integer k;
 
-  @Option(names = "--metric", defaultValue = "euclidean", description = "euclidean or cosine (default: ${DEFAULT-VALUE})")
+  @Option(names = "--metric", description = "euclidean or cosine (default: euclidean); same as --set metric=M")
   String metric;
 
-  @Option(names = "--val-fraction", defaultValue = "0.2", description = "validation share of the stratified split (default: ${DEFAULT-VALUE})")
-  double valFraction;
+  @Option(names = "--val-fraction", description = "validation share of the stratified split (default: 0.2); same as --set val-fraction=F")
+  Double valFraction;
 
-  @Option(names = "--linear-c", defaultValue = "1.0", description = "inverse L2 strength, as scikit-learn's C (default: ${DEFAULT-VALUE})")
-  double linearC;
+  @Option(names = "--linear-c", description = "inverse L2 strength, as scikit-learn's C (default: 1.0); same as --set linear-c=C")
+  Double linearC;
 
-  @Option(names = "--linear-solver", defaultValue = "lbfgs", description = "lbfgs, or sgd for the protocol of [004] (default: ${DEFAULT-VALUE})")
+  @Option(names = "--linear-solver", description = "lbfgs, or sgd for the protocol of [004] (default: lbfgs); same as --set linear-solver=S")
   String solver;
+
+  @Option(names = "--set", paramLabel = "NAME=VALUE", description = "any proxy parameter (needle proxies lists them with defaults), repeatable")
+  Map<String, String> set;
 
   /** @return the chosen proxies, in report order; knn-loo when none was given */
   List<Proxy> proxies() {
-    return proxies(List.of(Proxy.KNN_LOO));
+    return proxies(List.of("knn-loo"));
   }
 
   /** @return the chosen proxies, in report order; {@code dflt} when none was given */
-  List<Proxy> proxies(List<Proxy> dflt) {
-    if (proxies == null || proxies.isEmpty()) return dflt;
-    List<Proxy> ps = new ArrayList<>();
-    for (String p : proxies) ps.add(Proxy.parse(p));
-    return ps;
+  List<Proxy> proxies(List<String> dflt) {
+    return Proxies.parse(proxies == null || proxies.isEmpty() ? dflt : proxies);
   }
 
-  /** @return the proxy parameters, with the seed of the split and of SGD */
-  Options options(long seed) {
-    if (!metric.equals("euclidean") && !metric.equals("cosine"))
-      throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "unknown metric '" + metric + "': use euclidean or cosine");
-    return Options.defaults().withK(k).withCosine(metric.equals("cosine")).withValFraction(valFraction).withSeed(seed)
-        .withLinearC(linearC).withSolver(solver);
+  /** @return the proxy parameters, with the seed of the split and of randomised proxies */
+  Settings settings(long seed) {
+    Settings s = Settings.defaults().with(TaskData.SEED, seed);
+    if (set != null) for (Map.Entry<String, String> e : set.entrySet()) s = s.with(e.getKey(), e.getValue());
+    if (k != null) s = s.with(Knn.K, k);
+    if (metric != null) s = s.with(Knn.METRIC.name(), metric);
+    if (valFraction != null) s = s.with(TaskData.VAL_FRACTION, valFraction);
+    if (linearC != null) s = s.with(LinearProbe.C, linearC);
+    if (solver != null) s = s.with(LinearProbe.SOLVER.name(), solver);
+    return s;
   }
 }

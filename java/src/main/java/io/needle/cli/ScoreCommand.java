@@ -4,7 +4,7 @@ import io.needle.Needle;
 import io.needle.Score;
 import io.needle.data.Experts;
 import io.needle.data.Labels;
-import io.needle.proxy.Options;
+import io.needle.proxy.Settings;
 import io.needle.proxy.Proxy;
 import io.needle.report.Reports;
 import java.io.PrintStream;
@@ -48,7 +48,7 @@ final class ScoreCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     List<Proxy> ps = proxy.proxies();
-    Options o = proxy.options(seed);
+    Settings o = proxy.settings(seed);
     long t0 = System.nanoTime();
     Labels y = Experts.labels(labels);
     List<Experts.Source> sources = Experts.list(embeddings, labels);
@@ -57,7 +57,7 @@ final class ScoreCommand implements Callable<Integer> {
     List<Score> scores;
     Map<String, Double> stages;
     String backendName;
-    try (Needle needle = Needle.builder().backend(proxy.backend).threads(threads).proxies(ps).options(o).batch(batch).build()) {
+    try (Needle needle = Needle.builder().backend(proxy.backend).threads(threads).proxies(ps).settings(o).batch(batch).build()) {
       backendName = needle.backend().name();
       scores = needle.scoreSources(y, sources, (done, total) -> {
         if (bar) err.print(progress(done, total));

@@ -3,12 +3,13 @@ package io.needle.cli;
 import io.needle.Score;
 import io.needle.data.Images;
 import io.needle.embed.EmbeddingCache;
-import io.needle.proxy.Options;
+import io.needle.proxy.Settings;
 import io.needle.proxy.Proxy;
 import io.needle.report.Reports;
 import io.needle.report.SelectReport;
 import io.needle.select.Selection;
 import io.needle.select.Selector;
+import io.needle.select.Strategies;
 import io.needle.select.Strategy;
 import io.needle.zoo.Zoo;
 import java.nio.file.Path;
@@ -49,8 +50,8 @@ final class SelectCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     List<Proxy> ps = proxy.proxies();
-    Strategy strat = Strategy.parse(strategy);
-    Options o = proxy.options(task.seed);
+    Strategy strat = Strategies.get(strategy);
+    Settings o = proxy.settings(task.seed);
     ProgressBar bar = new ProgressBar(quiet);
     long t0 = System.nanoTime();
     Zoo zoo = task.openZoo();
@@ -97,7 +98,7 @@ final class SelectCommand implements Callable<Integer> {
   }
 
   /** A folder of tasks: select on each, print each pick, write scores.csv (task,expert,proxy,score) and a report per task. */
-  private int suite(Zoo zoo, List<Proxy> ps, Strategy strat, Options o, ProgressBar bar) {
+  private int suite(Zoo zoo, List<Proxy> ps, Strategy strat, Settings o, ProgressBar bar) {
     List<io.needle.data.Tasks.Task> tasks = io.needle.data.Tasks.read(task.data);
     if (!quiet) System.err.println("needle: " + tasks.size() + " tasks in " + task.data + "; " + zoo.experts().size() + " experts");
     Selector.Config cfg = new Selector.Config(task.device, task.threads, task.imageBatch, proxy.backend, ps, o, strat, budget);

@@ -79,13 +79,13 @@ final class Suite {
     AtomicWrite.write(file, o -> o.write(sb.toString().getBytes(StandardCharsets.UTF_8)));
   }
 
-  /** The scores of a run as {@code needle evaluate} reads them (failed scores as NaN), without a trip through the file. */
+  /** The scores of a run as {@code needle evaluate} reads them without a trip through the file. */
   static ScoreTable scoreTable(List<TaskRun> runs) {
-    Map<String, Map<String, Map<String, Double>>> m = new LinkedHashMap<>();
+    Map<String, Map<String, Map<String, Score>>> m = new LinkedHashMap<>();
     for (TaskRun t : runs)
       for (Score s : t.result().scores())
         m.computeIfAbsent(t.task().name(), k -> new LinkedHashMap<>()).computeIfAbsent(s.proxy(), k -> new LinkedHashMap<>())
-            .put(s.expert(), s.ok() ? s.score() : Double.NaN);
+            .put(s.expert(), s);
     return new ScoreTable(m);
   }
 }

@@ -13,14 +13,23 @@ import java.util.stream.Stream;
 
 /**
  * A folder of per-expert embedding files: every {@code *.npy} and {@code *.arrow} file is one expert, named by
- * its file stem. Listing is cheap; each expert is read only when {@link Source#load} is called, so a pool of
+ * its file stem, except {@code <expert>.logits.npy}: the expert's upstream classifier outputs (N x Z, before softmax)
+ * on the same examples, which LEEP and NCE read. Listing is cheap; each expert is read only when {@link Source#load} is called, so a pool of
  * any size is streamed with memory bounded by the experts in flight.
  */
 public final class Experts {
   private Experts() {}
 
-  /** One expert's file, not yet read. */
-  public record Source(String expert, Path file, String problem) {
+  /** The file name ending of an expert's upstream logits. */
+  public static final String LOGITS = ".logits.npy";
+
+  /**
+   * One expert's file, not yet read.
+   *
+   * @param logits its upstream logits file, or null
+   * @param problem why it cannot be read, or null
+   */
+  public record Source(String expert, Path file, Path logits, String problem) {
     /**
      * Reads the embedding.
      *
@@ -30,13 +39,22 @@ public final class Experts {
       if (problem != null) throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": " + problem);
       String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
       if (name.endsWith(".arrow")) return ArrowTables.readEmbedding(file, expert);
-      Npy.Array a = Npy.read(file);
-      if (a.shape().length != 2)
-        throw Npy.bad(file, "has shape " + java.util.Arrays.toString(a.shape()) + "; an expert's embeddings are N x D");
-      if (a.kind() != 'f') throw Npy.bad(file, "holds integers (dtype " + a.kind() + a.itemSize() + "); embeddings must be float32 or float64");
-      if (a.shape()[0] < 1 || a.shape()[1] < 1) throw Npy.bad(file, "is empty (shape " + java.util.Arrays.toString(a.shape()) + ")");
-      return new Embedding(expert, a.toFloats(), (int) a.shape()[0], (int) a.shape()[1]);
+      return matrix(expert, file);
     }
+
+    /** @return the upstream logits, or null when the expert has none */
+    public Embedding loadLogits() {
+      return logits == null ? null : matrix(expert, logits);
+    }
+  }
+
+  private static Embedding matrix(String expert, Path file) {
+    Npy.Array a = Npy.read(file);
+    if (a.shape().length != 2)
+      throw Npy.bad(file, "has shape " + java.util.Arrays.toString(a.shape()) + "; an expert's embeddings are N x D");
+    if (a.kind() != 'f') throw Npy.bad(file, "holds integers (dtype " + a.kind() + a.itemSize() + "); embeddings must be float32 or float64");
+    if (a.shape()[0] < 1 || a.shape()[1] < 1) throw Npy.bad(file, "is empty (shape " + java.util.Arrays.toString(a.shape()) + ")");
+    return new Embedding(expert, a.toFloats(), (int) a.shape()[0], (int) a.shape()[1]);
   }
 
   /**
@@ -56,13 +74,19 @@ public final class Experts {
     } catch (IOException e) {
       throw new NeedleException(NeedleException.Code.IO, dir + ": cannot list: " + e.getMessage(), e);
     }
+    Map<String, Path> logits = new HashMap<>();
+    for (Path p : files) {
+      String n = p.getFileName().toString();
+      if (n.toLowerCase(Locale.ROOT).endsWith(LOGITS)) logits.put(n.substring(0, n.length() - LOGITS.length()), p);
+    }
     Map<String, Integer> seen = new HashMap<>();
     List<Source> out = new ArrayList<>();
     for (Path p : files) {
       String n = p.getFileName().toString();
+      if (n.toLowerCase(Locale.ROOT).endsWith(LOGITS)) continue;
       String stem = n.substring(0, n.lastIndexOf('.'));
       Integer first = seen.putIfAbsent(stem, out.size());
-      out.add(new Source(stem, p, first == null ? null : "expert name '" + stem + "' is also used by " + out.get(first).file().getFileName()));
+      out.add(new Source(stem, p, logits.get(stem), first == null ? null : "expert name '" + stem + "' is also used by " + out.get(first).file().getFileName()));
     }
     if (out.isEmpty()) throw new NeedleException(NeedleException.Code.BAD_INPUT, dir + ": no *.npy or *.arrow expert files");
     return out;

@@ -1,18 +1,21 @@
 package io.needle.eval;
 
 import io.needle.NeedleException;
+import io.needle.Score;
+import io.needle.proxy.Proxies;
+import io.needle.select.Selection;
+import io.needle.select.SelectionContext;
+import io.needle.select.Strategies;
 import io.needle.select.Strategy;
 import io.needle.zoo.Expert;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.function.Function;
 
 /**
  * Regret of model-search strategies against a fine-tune oracle ([004] section 3).
@@ -24,13 +27,13 @@ import java.util.function.Function;
  * <ul>
  *   <li>{@code random}: B experts drawn uniformly without replacement; its regret and zero-regret rate are exact
  *       expectations over all draws, not a sample;
- *   <li>{@code task-agnostic}: metadata order (score, upstream size, parameters: {@link Strategy#TASK_AGNOSTIC_ORDER});
- *   <li>one per proxy in the score table (e.g. {@code knn-loo}, {@code knn-split}, {@code linear}): its top B;
- *   <li>{@code hybrid-<proxy>}: the top task-agnostic expert plus the top B−1 others by the proxy.
+ *   <li>every registered {@link Strategy} that uses no proxy (e.g. {@code task-agnostic}: metadata order);
+ *   <li>every registered strategy that uses a proxy, once per proxy in the score table, under
+ *       {@link Strategy#label}: {@code knn-loo} (task-aware: its top B), {@code hybrid-knn-loo}, ...
  * </ul>
  *
- * Metadata strategies need the experts' metadata (a zoo); without it they are left out. The picking rule is
- * {@link Strategy#choose}, the same code {@code needle select} runs.
+ * Strategies that read metadata need the experts' metadata (a zoo); without it they are left out. Each strategy picks
+ * through {@link Strategy#pick}, the same code {@code needle select} runs.
  */
 public final class Evaluation {
   /** The name of the random strategy. */
@@ -137,13 +140,17 @@ public final class Evaluation {
     Set<String> proxySet = new java.util.LinkedHashSet<>();
     for (String t : tasks) proxySet.addAll(scores.scores().get(t).keySet());
     List<String> proxies = List.copyOf(proxySet);
+    boolean metadata = cfg.experts() != null;
+    if (!metadata) warnings.add("no expert metadata (--zoo): strategies that read metadata (task-agnostic, hybrid, ...) left out");
+    // every strategy once, or once per proxy; random is computed exactly below, not picked
+    List<Instance> instances = new ArrayList<>();
+    for (Strategy st : Strategies.all())
+      if (!st.usesProxy() && (metadata || !st.needsMetadata())) instances.add(new Instance(st.label(null), st, null));
+    for (Strategy st : Strategies.all())
+      if (st.usesProxy() && (metadata || !st.needsMetadata())) for (String p : proxies) instances.add(new Instance(st.label(p), st, p));
     List<String> strategies = new ArrayList<>();
     strategies.add(RANDOM);
-    boolean metadata = cfg.experts() != null;
-    if (metadata) strategies.add(AGNOSTIC);
-    else warnings.add("no expert metadata (--zoo): task-agnostic and hybrid strategies left out");
-    strategies.addAll(proxies);
-    if (metadata) for (String p : proxies) strategies.add("hybrid-" + p);
+    for (Instance in : instances) strategies.add(in.label());
 
     Map<String, String> groups = new LinkedHashMap<>();
     for (String t : tasks) groups.put(t, cfg.groups() == null ? ALL : cfg.groups().getOrDefault(t, ALL));
@@ -152,6 +159,8 @@ public final class Evaluation {
     List<Correlation> corr = new ArrayList<>();
     List<Delta> deltas = new ArrayList<>();
     Set<String> missingMeta = new TreeSet<>();
+    Map<String, Expert.Metadata> metaById = new HashMap<>();
+    meta.forEach((k, v) -> metaById.put(k, v.meta()));
     for (String task : tasks) {
       Map<String, Double> acc = new LinkedHashMap<>();
       for (Map.Entry<String, Double> e : oracle.accuracy().get(task).entrySet()) {
@@ -171,40 +180,36 @@ public final class Evaluation {
       List<String> pool = List.copyOf(acc.keySet());
       double best = Collections.max(acc.values());
       List<String> bestIds = pool.stream().filter(e -> acc.get(e) == best).toList();
-      List<String> byMeta = metadata ? pool.stream().map(meta::get).sorted(Strategy.TASK_AGNOSTIC_ORDER).map(Expert::id).toList() : List.of();
-      Map<String, List<String>> byAware = new HashMap<>();
+      Map<String, Map<String, Score>> taskScores = scores.scores().get(task);
+      SelectionContext base = new SelectionContext(pool, metaById, taskScores, null, 1);
       for (String p : proxies) {
-        Map<String, Double> s = scores.scores().get(task).getOrDefault(p, Map.of());
-        List<String> ranked = pool.stream().filter(e -> s.containsKey(e) && Double.isFinite(s.get(e)))
-            .sorted(Comparator.comparingDouble((String e) -> -s.get(e)).thenComparing(Function.identity())).toList();
-        byAware.put(p, ranked);
+        Map<String, Score> s = taskScores.getOrDefault(p, Map.of());
+        List<String> ranked = base.byProxy(p);
         int unscored = pool.size() - ranked.size();
         if (unscored > 0) warnings.add("task '" + task + "', " + p + ": " + unscored + " expert(s) of the pool have no score and are never picked by it");
         long extra = s.keySet().stream().filter(e -> !acc.containsKey(e)).count();
         if (extra > 0 && cfg.pool() == null)
           warnings.add("task '" + task + "', " + p + ": " + extra + " scored expert(s) have no oracle value and are not evaluated");
-        double[] x = ranked.stream().mapToDouble(s::get).toArray();
+        double sign = Proxies.higherIsBetter(p) ? 1 : -1;
+        double[] x = ranked.stream().mapToDouble(e -> sign * s.get(e).score()).toArray();
         double[] y = ranked.stream().mapToDouble(acc::get).toArray();
         corr.add(new Correlation(task, group, p, ranked.size(), Stats.weightedTau(x, y), Stats.pearson(x, y)));
       }
       double[] sorted = acc.values().stream().mapToDouble(Double::doubleValue).sorted().toArray();
       for (int b : cfg.budgets()) {
         Map<String, Double> value = new HashMap<>();
-        for (String strat : strategies) {
-          Row row;
-          if (strat.equals(RANDOM)) {
-            row = random(task, group, b, sorted, best, bestIds);
-          } else {
-            List<String> picks;
-            if (strat.equals(AGNOSTIC)) picks = Strategy.TASK_AGNOSTIC.choose(List.of(), byMeta, b);
-            else if (strat.startsWith("hybrid-") && !proxies.contains(strat)) picks = Strategy.HYBRID.choose(byAware.get(strat.substring(7)), byMeta, b);
-            else picks = Strategy.TASK_AWARE.choose(byAware.get(strat), byMeta, b);
-            double s = picks.stream().mapToDouble(acc::get).max().orElse(Double.NaN);
-            row = new Row(task, group, strat, b, picks, s, best, bestIds, best - s, relative(best, s), s == best ? 1 : picks.isEmpty() ? Double.NaN : 0);
-          }
+        List<Row> budgetRows = new ArrayList<>();
+        budgetRows.add(random(task, group, b, sorted, best, bestIds));
+        for (Instance in : instances) {
+          SelectionContext ctx = new SelectionContext(pool, metaById, taskScores, in.proxy(), b);
+          List<String> picks = in.strategy().pick(ctx).stream().map(Selection.Pick::expert).toList();
+          double s = picks.stream().mapToDouble(acc::get).max().orElse(Double.NaN);
+          budgetRows.add(new Row(task, group, in.label(), b, picks, s, best, bestIds, best - s, relative(best, s), s == best ? 1 : picks.isEmpty() ? Double.NaN : 0));
+        }
+        for (Row row : budgetRows) {
           rows.add(row);
-          index.put(key(task, strat, b), row);
-          value.put(strat, row.picked);
+          index.put(key(task, row.strategy, b), row);
+          value.put(row.strategy, row.picked);
         }
         for (String m1 : strategies)
           for (String m2 : strategies)
@@ -245,6 +250,9 @@ public final class Evaluation {
     return new Result(used, Collections.unmodifiableMap(groups), List.copyOf(strategies), List.copyOf(cfg.budgets()), List.copyOf(rows),
         List.copyOf(summaries), List.copyOf(corr), List.copyOf(cs), List.copyOf(deltas), List.copyOf(warnings), cfg.resamples());
   }
+
+  /** A strategy as evaluated: with the proxy it ranks by, under its table name. */
+  private record Instance(String label, Strategy strategy, String proxy) {}
 
   private static String key(String task, String strategy, int budget) {
     return task + '\u0000' + strategy + '\u0000' + budget;

@@ -7,16 +7,22 @@ import io.needle.engine.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The k-NN proxies: semantics here, distances and neighbour search on a {@link Backend}. */
+/** The k-NN proxies' semantics; distances and neighbour search run on a {@link Backend}. */
 public final class Knn {
+  /** Neighbours that vote (majority; a tie in votes goes to the class whose member is nearest). */
+  public static final Option<Integer> K = Option.integer("k", 1, 1, 1 << 20, "neighbours voting in the k-NN proxies, at least 1");
+  /** Distance of the k-NN proxies. */
+  public static final Option<String> METRIC = Option.choice("metric", "euclidean", List.of("euclidean", "cosine"),
+      "distance of the k-NN proxies: euclidean, or cosine (rows scaled to unit length; all-zero rows left at zero)");
+
   private Knn() {}
 
   /** Leave-one-out k-NN accuracy of each expert, batched on the backend. */
-  public static double[] leaveOneOut(Backend backend, List<Embedding> experts, int[] y, Options o) {
+  public static double[] leaveOneOut(Backend backend, List<Embedding> experts, int[] y, int k, boolean cosine) {
     List<Tensor> xs = new ArrayList<>();
     try {
-      for (Embedding e : experts) xs.add(backend.put(prepare(e.data(), e.cols(), o.cosine()), e.rows(), e.cols()));
-      List<Neighbors> nn = backend.nearest(xs, xs, o.k(), true);
+      for (Embedding e : experts) xs.add(backend.put(prepare(e.data(), e.cols(), cosine), e.rows(), e.cols()));
+      List<Neighbors> nn = backend.nearest(xs, xs, k, true);
       double[] out = new double[experts.size()];
       for (int t = 0; t < out.length; t++) out[t] = accuracy(nn.get(t), y, y);
       return out;
@@ -26,15 +32,15 @@ public final class Knn {
   }
 
   /** k-NN accuracy of the validation rows against the train rows, batched on the backend. */
-  public static double[] trainVal(Backend backend, List<Embedding> experts, int[] y, Split split, Options o) {
+  public static double[] trainVal(Backend backend, List<Embedding> experts, int[] y, Split split, int k, boolean cosine) {
     List<Tensor> train = new ArrayList<>(), val = new ArrayList<>();
     try {
       for (Embedding e : experts) {
-        float[] x = prepare(e.data(), e.cols(), o.cosine());
+        float[] x = prepare(e.data(), e.cols(), cosine);
         train.add(backend.put(Split.rows(x, e.cols(), split.train()), split.train().length, e.cols()));
         val.add(backend.put(Split.rows(x, e.cols(), split.val()), split.val().length, e.cols()));
       }
-      List<Neighbors> nn = backend.nearest(val, train, o.k(), false);
+      List<Neighbors> nn = backend.nearest(val, train, k, false);
       int[] ytrain = Split.pick(y, split.train()), yval = Split.pick(y, split.val());
       double[] out = new double[experts.size()];
       for (int t = 0; t < out.length; t++) out[t] = accuracy(nn.get(t), ytrain, yval);

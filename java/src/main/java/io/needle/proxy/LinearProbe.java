@@ -21,6 +21,51 @@ import java.util.Random;
  * and 0.01, a fixed number of steps, the better learning rate's validation accuracy, median over runs.
  */
 public final class LinearProbe {
+  /** Inverse L2 strength, as scikit-learn's C. */
+  public static final Option<Double> C = Option.real("linear-c", 1.0, v -> v > 0, "inverse L2 strength of the linear probe, as scikit-learn's C, > 0");
+  /** lbfgs (to convergence) or sgd ([004]'s protocol). */
+  public static final Option<String> SOLVER = Option.choice("linear-solver", "lbfgs", List.of("lbfgs", "sgd"),
+      "lbfgs (deterministic, to convergence) or sgd (the protocol of [004])");
+  /** L-BFGS iteration cap. */
+  public static final Option<Integer> MAX_ITER = Option.integer("linear-max-iter", 500, 1, Integer.MAX_VALUE, "L-BFGS iteration cap, at least 1");
+  /** L-BFGS gradient tolerance. */
+  public static final Option<Double> TOLERANCE = Option.real("linear-tol", 1e-5, v -> v > 0,
+      "L-BFGS stops when the largest gradient entry of the per-example objective is below this, > 0");
+  /** SGD steps per learning rate. */
+  public static final Option<Integer> SGD_STEPS = Option.integer("sgd-steps", 2500, 1, Integer.MAX_VALUE, "SGD steps per learning rate ([004]: 2500)");
+  /** SGD minibatch size. */
+  public static final Option<Integer> SGD_BATCH = Option.integer("sgd-batch", 512, 1, Integer.MAX_VALUE, "SGD minibatch size ([004]: 512)");
+  /** SGD repetitions. */
+  public static final Option<Integer> SGD_RUNS = Option.integer("sgd-runs", 1, 1, 1000,
+      "SGD repetitions; the score is the median over runs of the best learning rate ([004]: 5)");
+  /** Every option of the linear probe. */
+  public static final List<Option<?>> OPTIONS = List.of(C, SOLVER, MAX_ITER, TOLERANCE, SGD_STEPS, SGD_BATCH, SGD_RUNS);
+
+  /**
+   * The linear probe's parameters.
+   *
+   * @param c inverse L2 strength, as scikit-learn's C: minimise C * sum(cross-entropy) + ||W||^2 / 2
+   * @param solver "lbfgs" or "sgd"
+   * @param maxIter L-BFGS iteration cap
+   * @param tolerance L-BFGS gradient tolerance
+   * @param sgdSteps SGD steps per learning rate
+   * @param sgdBatch SGD minibatch size
+   * @param sgdRuns SGD repetitions
+   * @param seed seed of SGD
+   */
+  public record Params(double c, String solver, int maxIter, double tolerance, int sgdSteps, int sgdBatch, int sgdRuns, long seed) {
+    /** @return the parameters as set (or defaulted) in {@code s} */
+    public static Params of(Settings s) {
+      return new Params(s.get(C), s.get(SOLVER), s.get(MAX_ITER), s.get(TOLERANCE), s.get(SGD_STEPS), s.get(SGD_BATCH), s.get(SGD_RUNS),
+          s.get(TaskData.SEED));
+    }
+
+    /** @return the defaults */
+    public static Params defaults() {
+      return of(Settings.defaults());
+    }
+  }
+
   private static final int MEMORY = 10;
   private static final int MAX_BACKTRACKS = 20;
   private static final double FTOL = 1e-9;
@@ -28,7 +73,7 @@ public final class LinearProbe {
   private LinearProbe() {}
 
   /** Validation accuracy of each expert. */
-  public static double[] score(Backend backend, List<Embedding> experts, int[] y, int classes, Split split, Options o) {
+  public static double[] score(Backend backend, List<Embedding> experts, int[] y, int classes, Split split, Params o) {
     int[] ytrain = Split.pick(y, split.train()), yval = Split.pick(y, split.val());
     List<Tensor> xs = new ArrayList<>();
     try {
@@ -46,10 +91,10 @@ public final class LinearProbe {
   }
 
   /** Fits each expert's weights ({@code classes x (d + 1)}, bias last) by L-BFGS; returns them. */
-  public static List<float[]> lbfgs(Backend backend, List<Tensor> xs, int[] y, int classes, Options o) {
+  public static List<float[]> lbfgs(Backend backend, List<Tensor> xs, int[] y, int classes, Params o) {
     int e = xs.size();
     List<State> states = new ArrayList<>();
-    for (Tensor x : xs) states.add(new State(x.cols(), classes, y.length, o.linearC()));
+    for (Tensor x : xs) states.add(new State(x.cols(), classes, y.length, o.c()));
     // every active expert proposes a point; one backend call evaluates them all
     List<Integer> active = new ArrayList<>();
     for (int t = 0; t < e; t++) active.add(t);
@@ -110,7 +155,7 @@ public final class LinearProbe {
     }
 
     /** @return true while the expert needs more evaluations */
-    boolean observe(double rawLoss, Options o) {
+    boolean observe(double rawLoss, Params o) {
       double ft = complete(rawLoss, trialGrad, trial);
       if (Double.isNaN(f)) {  // first evaluation, at w = 0
         accept(ft, false);
@@ -161,7 +206,7 @@ public final class LinearProbe {
       trialGrad = tg;
     }
 
-    private boolean startIteration(Options o) {
+    private boolean startIteration(Params o) {
       double gmax = 0;
       for (float v : g) gmax = Math.max(gmax, Math.abs(v));
       if (gmax < o.tolerance() || iter >= o.maxIter()) return false;
@@ -221,7 +266,7 @@ public final class LinearProbe {
   }
 
   /** [004]'s protocol: minibatch SGD at learning rates 0.1 and 0.01; median over runs of the better one. */
-  private static double[] sgd(Backend backend, List<Tensor> xs, int[] y, int classes, List<float[]> vals, int[] yval, Options o) {
+  private static double[] sgd(Backend backend, List<Tensor> xs, int[] y, int classes, List<float[]> vals, int[] yval, Params o) {
     int e = xs.size(), n = y.length, batch = Math.min(o.sgdBatch(), n);
     double[][] perRun = new double[e][o.sgdRuns()];
     for (int run = 0; run < o.sgdRuns(); run++) {

@@ -1,35 +1,66 @@
 package io.needle.proxy;
 
-import io.needle.NeedleException;
-import java.util.Locale;
+import io.needle.Score;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
 
-/** The task-aware proxies Needle computes for every expert. Each is an accuracy in [0, 1]; higher is better. */
-public enum Proxy {
+/**
+ * A transferability proxy: a cheap score of how well an expert will do on a task once fine-tuned, computed from
+ * what the expert makes of the task's labelled examples. Implementations are found with {@link java.util.ServiceLoader}
+ * ({@link Proxies}): a new proxy is one class plus one line in {@code META-INF/services/io.needle.proxy.Proxy}.
+ *
+ * <p>A proxy says <em>what</em> is computed; heavy linear algebra goes through the {@link TaskData#backend() backend}
+ * (java is the reference, cpu and cuda the fast paths). A proxy is stateless and thread-safe; everything it needs comes
+ * in {@link TaskData} (labels, split, settings, task-level signals) and the {@link ExpertInput}s.
+ */
+public interface Proxy {
+  /** What a proxy reads besides the labels. */
+  enum Need {
+    /** The expert's embeddings of the task's examples (every proxy has them). */
+    EMBEDDINGS,
+    /** The stratified train/validation split of the task ({@link TaskData#split()}). */
+    SPLIT,
+    /** The expert's upstream classifier outputs on the task's examples ({@link ExpertInput#logits()}). */
+    UPSTREAM_LOGITS,
+    /** The expert's metadata ({@link ExpertInput#meta()}). */
+    METADATA,
+    /** A task-level model run on the task's images, such as [001]'s expert-prediction network ({@link TaskData#signals()}). */
+    TASK_MODEL
+  }
+
+  /** @return the id on the command line, in score tables and reports ("knn-loo", "logme", ...) */
+  String id();
+
+  /** @return one line: what it computes and the paper it comes from */
+  String description();
+
+  /** @return whether a higher value means a better expert (true for every built-in proxy) */
+  default boolean higherIsBetter() {
+    return true;
+  }
+
+  /** @return what the proxy reads; an expert or task lacking one gets an {@code undefined} score saying which */
+  default Set<Need> needs() {
+    return EnumSet.of(Need.EMBEDDINGS);
+  }
+
+  /** @return the parameters it reads from {@link TaskData#settings()}, with their defaults */
+  default List<Option<?>> options() {
+    return List.of();
+  }
+
+  /** @return a warning about this task for this proxy (said once per task), or null */
+  default String warning(TaskData task) {
+    return null;
+  }
+
   /**
-   * Leave-one-out k-NN accuracy over all N examples: each example is classified by its k nearest other
-   * examples (its own index excluded explicitly, so duplicates and zero distances are handled exactly); ties
-   * in distance go to the lowest index. An example whose class has no other member is always misclassified.
+   * Scores several experts on one task (a batch, so that a backend can cover them in one call).
+   *
+   * @return one score per input, in input order, each ok, undefined or failed with its reason
+   * @throws io.needle.NeedleException to fail the whole batch; the caller then retries expert by expert so that only
+   *     the culprit fails ({@code NOT_APPLICABLE} makes the scores undefined instead of failed)
    */
-  KNN_LOO("knn-loo"),
-  /** k-NN accuracy of the validation split against the train split (stratified, seeded; 80/20 by default). */
-  KNN_SPLIT("knn-split"),
-  /** Validation accuracy of multinomial logistic regression fitted on the train split. */
-  LINEAR("linear");
-
-  private final String id;
-
-  Proxy(String id) {
-    this.id = id;
-  }
-
-  /** @return the name used on the command line and in reports */
-  public String id() {
-    return id;
-  }
-
-  /** Parses "knn-loo", "knn-split" or "linear". */
-  public static Proxy parse(String s) {
-    for (Proxy p : values()) if (p.id.equals(s.trim().toLowerCase(Locale.ROOT))) return p;
-    throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "unknown proxy '" + s + "': use knn-loo, knn-split or linear");
-  }
+  List<Score> score(TaskData task, List<ExpertInput> experts);
 }

@@ -34,7 +34,7 @@ public final class Reports {
   private Reports() {}
 
   /** CSV columns, in order. */
-  public static final List<String> CSV_HEADER = List.of("expert", "proxy", "score", "status", "error");
+  public static final List<String> CSV_HEADER = List.of("expert", "proxy", "score", "status", "reason");
 
   /** Writes scores to a file whose extension picks the format: .csv, .json or .arrow. */
   public static void write(Path file, List<Score> scores) {
@@ -65,14 +65,14 @@ public final class Reports {
     return sb.toString();
   }
 
-  /** @return a JSON array of {expert, proxy, score, status, error} objects */
+  /** @return a JSON array of {expert, proxy, score, status, reason} objects */
   public static String json(List<Score> scores) {
     StringBuilder sb = new StringBuilder("[\n");
     for (int i = 0; i < scores.size(); i++) {
       Score s = scores.get(i);
       sb.append("  {\"expert\": ").append(jstr(s.expert())).append(", \"proxy\": ").append(jstr(s.proxy()))
-          .append(", \"score\": ").append(s.ok() ? number(s.score()) : "null").append(", \"status\": ").append(jstr(s.status()))
-          .append(", \"error\": ").append(s.error() == null ? "null" : jstr(s.error())).append(i + 1 < scores.size() ? "},\n" : "}\n");
+          .append(", \"score\": ").append(s.ok() ? number(s.score()) : "null").append(", \"status\": ").append(jstr(s.status().id()))
+          .append(", \"reason\": ").append(s.reason() == null ? "null" : jstr(s.reason())).append(i + 1 < scores.size() ? "},\n" : "}\n");
     }
     return sb.append("]\n").toString();
   }
@@ -94,27 +94,30 @@ public final class Reports {
       sb.append(String.format(Locale.ROOT, "%4s  %-" + w + "s", ok ? String.valueOf(++rank) : "-", e));
       for (String p : proxies) {
         Score s = row.get(p);
-        sb.append(String.format(Locale.ROOT, "  %9s", s == null ? "" : s.ok() ? String.format(Locale.ROOT, "%.4f", s.score()) : "failed"));
+        sb.append(String.format(Locale.ROOT, "  %9s", s == null ? "" : s.ok() ? String.format(Locale.ROOT, "%.4f", s.score()) : s.status().id()));
       }
       sb.append('\n');
     }
-    List<Score> failed = scores.stream().filter(s -> !s.ok()).toList();
-    if (!failed.isEmpty()) {
-      sb.append("\nfailed:\n");
-      Map<String, String> seen = new LinkedHashMap<>();
-      for (Score s : failed) seen.merge(s.expert() + ": " + s.error(), s.proxy(), (a, b) -> a + "," + b);
-      seen.forEach((msg, p) -> sb.append("  [").append(p).append("] ").append(msg).append('\n'));
+    for (Score.Status st : List.of(Score.Status.FAILED, Score.Status.UNDEFINED)) {
+      List<Score> not = scores.stream().filter(s -> s.status() == st).toList();
+      if (!not.isEmpty()) {
+        sb.append('\n').append(st.id()).append(":\n");
+        Map<String, String> seen = new LinkedHashMap<>();
+        for (Score s : not) seen.merge(s.reason(), s.proxy(), (a, b) -> a + "," + b);
+        seen.forEach((msg, p) -> sb.append("  [").append(p).append("] ").append(msg).append('\n'));
+      }
     }
     return sb.toString();
   }
 
-  /** @return expert names ordered by the given proxy, best first; ties by name; failed last */
+  /** @return expert names ordered by the given proxy, best first (in the proxy's direction); ties by name; not scored last */
   public static List<String> rank(List<Score> scores, String proxy) {
     Map<String, Map<String, Score>> byExpert = byExpert(scores);
     List<String> experts = new ArrayList<>(byExpert.keySet());
+    double sign = io.needle.proxy.Proxies.higherIsBetter(proxy) ? -1 : 1;
     experts.sort(Comparator.<String>comparingDouble(e -> {
       Score s = byExpert.get(e).get(proxy);
-      return s == null || !s.ok() ? Double.POSITIVE_INFINITY : -s.score();
+      return s == null || !s.ok() ? Double.POSITIVE_INFINITY : sign * s.score();
     }).thenComparing(Comparator.naturalOrder()));
     return experts;
   }
@@ -131,24 +134,24 @@ public final class Reports {
         VarCharVector proxy = new VarCharVector("proxy", alloc);
         Float8Vector score = new Float8Vector("score", alloc);
         VarCharVector status = new VarCharVector("status", alloc);
-        VarCharVector error = new VarCharVector("error", alloc)) {
+        VarCharVector reason = new VarCharVector("reason", alloc)) {
       int n = scores.size();
       expert.allocateNew(n);
       proxy.allocateNew(n);
       score.allocateNew(n);
       status.allocateNew(n);
-      error.allocateNew(n);
+      reason.allocateNew(n);
       for (int i = 0; i < n; i++) {
         Score s = scores.get(i);
         expert.setSafe(i, s.expert().getBytes(StandardCharsets.UTF_8));
         proxy.setSafe(i, s.proxy().getBytes(StandardCharsets.UTF_8));
         if (s.ok()) score.set(i, s.score());
         else score.setNull(i);
-        status.setSafe(i, s.status().getBytes(StandardCharsets.UTF_8));
-        if (s.error() != null) error.setSafe(i, s.error().getBytes(StandardCharsets.UTF_8));
-        else error.setNull(i);
+        status.setSafe(i, s.status().id().getBytes(StandardCharsets.UTF_8));
+        if (s.reason() != null) reason.setSafe(i, s.reason().getBytes(StandardCharsets.UTF_8));
+        else reason.setNull(i);
       }
-      List<org.apache.arrow.vector.FieldVector> vs = List.of(expert, proxy, score, status, error);
+      List<org.apache.arrow.vector.FieldVector> vs = List.of(expert, proxy, score, status, reason);
       vs.forEach(v -> v.setValueCount(n));
       try (VectorSchemaRoot root = new VectorSchemaRoot(vs);
           ArrowFileWriter w = new ArrowFileWriter(root, null, Channels.newChannel(out))) {
@@ -172,7 +175,7 @@ public final class Reports {
   /** Appends one score's {@link #CSV_HEADER} fields, without the line end. */
   public static StringBuilder csvRow(StringBuilder sb, Score s) {
     return sb.append(Csv.field(s.expert())).append(',').append(s.proxy()).append(',').append(s.ok() ? number(s.score()) : "")
-        .append(',').append(s.status()).append(',').append(s.error() == null ? "" : Csv.field(s.error()));
+        .append(',').append(s.status().id()).append(',').append(s.reason() == null ? "" : Csv.field(s.reason()));
   }
 
   private static String jstr(String s) {

@@ -57,7 +57,7 @@ public final class SelectReport {
   static String json(Selector.Result r, List<Expert> pool, Images images, String zoo) {
     Map<String, Object> doc = new LinkedHashMap<>();
     Selection s = r.selection();
-    doc.put("strategy", s.strategy().id());
+    doc.put("strategy", s.strategy());
     doc.put("budget", s.budget());
     doc.put("proxy", s.proxy());
     List<Map<String, Object>> picks = new ArrayList<>();
@@ -110,7 +110,7 @@ public final class SelectReport {
     h.append("<h1>Needle: which expert to fine-tune</h1>\n<p>Task <code>").append(esc(images.source())).append("</code>: ")
         .append(images.size()).append(" examples, ").append(images.classNames().size()).append(" classes, ").append(esc(images.describe()))
         .append(". Zoo <code>").append(esc(zoo)).append("</code>: ").append(pool.size()).append(" experts.</p>\n");
-    h.append("<p><b>Pick").append(r.selection().picks().size() == 1 ? "" : "s").append("</b> (").append(esc(r.selection().strategy().id()))
+    h.append("<p><b>Pick").append(r.selection().picks().size() == 1 ? "" : "s").append("</b> (").append(esc(r.selection().strategy()))
         .append(", budget ").append(r.selection().budget()).append("): ");
     List<String> ps = new ArrayList<>();
     for (Selection.Pick p : r.selection().picks()) ps.add("<b>" + esc(p.expert()) + "</b> <span class=\"muted\">(" + esc(p.reason()) + ")</span>");
@@ -147,7 +147,7 @@ public final class SelectReport {
           .append("</td><td>").append(esc(e)).append("</td>");
       for (String p : proxies) {
         Score s = by.get(e).get(p);
-        h.append("<td class=\"n\">").append(s == null ? "" : s.ok() ? String.format(Locale.ROOT, "%.4f", s.score()) : "<span class=\"bad\">failed</span>").append("</td>");
+        h.append("<td class=\"n\">").append(s == null ? "" : s.ok() ? String.format(Locale.ROOT, "%.4f", s.score()) : "<span class=\"bad\" title=\"" + esc(s.reason()) + "\">" + s.status().id() + "</span>").append("</td>");
       }
       Selector.ExpertRun run = runs.get(e);
       Expert m = meta.get(e);

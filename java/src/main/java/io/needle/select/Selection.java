@@ -5,12 +5,12 @@ import java.util.List;
 /**
  * The experts picked for fine-tuning.
  *
- * @param strategy how they were picked
+ * @param strategy the strategy's id
  * @param budget how many fine-tunes were allowed
- * @param proxy the task-aware proxy used
+ * @param proxy the task-aware proxy used (null if none)
  * @param picks the picked experts, in order of choice
  */
-public record Selection(Strategy strategy, int budget, String proxy, List<Pick> picks) {
+public record Selection(String strategy, int budget, String proxy, List<Pick> picks) {
   public Selection {
     picks = List.copyOf(picks);
   }

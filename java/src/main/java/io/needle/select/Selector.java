@@ -9,8 +9,9 @@ import io.needle.data.Images;
 import io.needle.data.Labels;
 import io.needle.embed.EmbeddingCache;
 import io.needle.embed.Pipeline;
-import io.needle.proxy.Options;
+import io.needle.proxy.ExpertInput;
 import io.needle.proxy.Proxy;
+import io.needle.proxy.Settings;
 import io.needle.zoo.Expert;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -37,15 +38,16 @@ public final class Selector {
    * @param imageBatch images per inference call
    * @param backend scoring backend: auto, java, cpu or cuda
    * @param proxies proxies to compute; the first ranks the task-aware picks
-   * @param options proxy parameters
+   * @param settings proxy parameters
    * @param strategy how to pick
    * @param budget how many experts to pick
    */
-  public record Config(String device, int threads, int imageBatch, String backend, List<Proxy> proxies, Options options,
+  public record Config(String device, int threads, int imageBatch, String backend, List<Proxy> proxies, Settings settings,
       Strategy strategy, int budget) {
     public Config {
       if (proxies.isEmpty()) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "no proxy chosen");
       if (budget < 1) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "budget must be at least 1");
+      proxies = List.copyOf(proxies);
     }
   }
 
@@ -88,24 +90,24 @@ public final class Selector {
     double[] embedSeconds = {0, 0};
     String backendName;
     int scoreBatch = 8;
-    BlockingQueue<Embedding> queue = new ArrayBlockingQueue<>(2 * scoreBatch);
-    Embedding end = new Embedding("", new float[1], 1, 1);
+    BlockingQueue<ExpertInput> queue = new ArrayBlockingQueue<>(2 * scoreBatch);
+    ExpertInput end = ExpertInput.of(new Embedding("", new float[1], 1, 1));
     ExecutorService scorer = Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "needle-scorer");
       t.setDaemon(true);
       return t;
     });
-    try (Needle needle = Needle.builder().backend(c.backend()).threads(c.threads()).proxies(c.proxies()).options(c.options()).batch(scoreBatch).build()) {
+    try (Needle needle = Needle.builder().backend(c.backend()).threads(c.threads()).proxies(c.proxies()).settings(c.settings()).batch(scoreBatch).build()) {
       backendName = needle.backend().name();
       // scoring runs beside inference: it takes whatever embeddings are ready, up to a batch at a time
       Future<?> scoring = scorer.submit(() -> {
-        List<Embedding> ready = new ArrayList<>();
+        List<ExpertInput> ready = new ArrayList<>();
         while (true) {
           ready.clear();
           ready.add(queue.take());
           queue.drainTo(ready, scoreBatch - 1);
           boolean last = ready.remove(end);
-          if (!ready.isEmpty()) scores.addAll(needle.score(labels, ready));
+          if (!ready.isEmpty()) scores.addAll(needle.scoreInputs(labels, ready, null));
           if (last) return null;
         }
       });
@@ -116,7 +118,7 @@ public final class Selector {
           runs.add(new ExpertRun(e.id(), x.cols(), cached, s, device));
           embedSeconds[cached ? 1 : 0] += s;
           progress(++done[0], e, 0);
-          put(queue, x, scoring);
+          put(queue, new ExpertInput(x, null, e.meta()), scoring);
         }
 
         @Override
@@ -157,20 +159,30 @@ public final class Selector {
     Map<String, Integer> order = new LinkedHashMap<>();
     for (Expert e : pool) order.put(e.id(), order.size());
     List<Score> sorted = new ArrayList<>(scores);
+    List<String> proxyIds = c.proxies().stream().map(Proxy::id).toList();
     sorted.sort(java.util.Comparator.comparingInt((Score s) -> order.getOrDefault(s.expert(), Integer.MAX_VALUE))
-        .thenComparingInt(s -> c.proxies().indexOf(Proxy.parse(s.proxy()))));
+        .thenComparingInt(s -> proxyIds.indexOf(s.proxy())));
     for (Score s : sorted)
-      if (!s.ok() && problems.stream().noneMatch(p -> p.subject().equals(s.expert()) || p.subject().startsWith(s.expert() + " (")))
-        problems.add(new Problem(s.expert(), s.error()));
+      if (s.status() == Score.Status.FAILED && problems.stream().noneMatch(p -> p.subject().equals(s.expert()) || p.subject().startsWith(s.expert() + " (")))
+        problems.add(new Problem(s.expert(), s.reason()));
     long ts = System.nanoTime();
-    Selection sel = c.strategy().select(pool, sorted, c.proxies().get(0).id(), c.budget());
+    Selection sel = Strategies.select(c.strategy(), context(pool, sorted, proxyIds.get(0), c.budget()));
     seconds.put("select", (System.nanoTime() - ts) / 1e9);
     seconds.put("total", (System.nanoTime() - t0) / 1e9);
     return new Result(List.copyOf(sorted), List.copyOf(problems), List.copyOf(runs), sel, Collections.unmodifiableMap(seconds), backendName);
   }
 
+  /** @return the strategy's view of a task's scores */
+  public static SelectionContext context(List<Expert> pool, List<Score> scores, String proxy, int budget) {
+    Map<String, Expert.Metadata> meta = new LinkedHashMap<>();
+    for (Expert e : pool) meta.put(e.id(), e.meta());
+    Map<String, Map<String, Score>> byProxy = new LinkedHashMap<>();
+    for (Score s : scores) byProxy.computeIfAbsent(s.proxy(), k -> new LinkedHashMap<>()).put(s.expert(), s);
+    return new SelectionContext(pool.stream().map(Expert::id).toList(), meta, byProxy, proxy, budget);
+  }
+
   /** Hands an embedding to the scorer, failing fast if the scorer has died. */
-  private static void put(BlockingQueue<Embedding> q, Embedding x, Future<?> scoring) {
+  private static void put(BlockingQueue<ExpertInput> q, ExpertInput x, Future<?> scoring) {
     try {
       while (!q.offer(x, 100, java.util.concurrent.TimeUnit.MILLISECONDS)) {
         if (scoring.isDone()) {

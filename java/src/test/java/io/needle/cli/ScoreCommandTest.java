@@ -65,7 +65,7 @@ class ScoreCommandTest {
         "--proxy", "knn-loo,knn-split,linear", "--out", csv.toString(), "--batch", "3");
     assertEquals(Main.PARTIAL, r.code(), r.err());
     List<String> lines = Files.readAllLines(csv);
-    assertEquals("expert,proxy,score,status,error", lines.get(0));
+    assertEquals("expert,proxy,score,status,reason", lines.get(0));
     assertEquals(1 + 9 * 3, lines.size());
     Map<String, String> loo = lines.stream().skip(1).filter(l -> l.contains(",knn-loo,"))
         .collect(Collectors.toMap(l -> l.substring(0, l.indexOf(',')), l -> l));
@@ -102,7 +102,7 @@ class ScoreCommandTest {
     Path json = dir.resolve("s.json"), arrow = dir.resolve("s.arrow");
     assertEquals(Main.OK, run("score", "--embeddings", emb.toString(), "--labels", labels.toString(), "--out", json.toString(), "--quiet").code());
     String text = Files.readString(json);
-    assertTrue(text.contains("\"expert\": \"clean_d8\", \"proxy\": \"knn-loo\", \"score\": 0.9233333333333333, \"status\": \"ok\", \"error\": null"), text);
+    assertTrue(text.contains("\"expert\": \"clean_d8\", \"proxy\": \"knn-loo\", \"score\": 0.9233333333333333, \"status\": \"ok\", \"reason\": null"), text);
     assertEquals(Main.OK, run("score", "--embeddings", emb.toString(), "--labels", labels.toString(), "--out", arrow.toString(), "--backend", "java", "--quiet").code());
     try (RootAllocator a = new RootAllocator(); var ch = Files.newByteChannel(arrow); ArrowFileReader rd = new ArrowFileReader(ch, a)) {
       rd.loadNextBatch();

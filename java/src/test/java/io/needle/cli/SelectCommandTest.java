@@ -27,7 +27,7 @@ class SelectCommandTest {
   static Map<String, Double> knnLoo(Path rankingCsv) throws Exception {
     Map<String, Double> out = new HashMap<>();
     List<String> lines = Files.readAllLines(rankingCsv);
-    assertEquals("expert,proxy,score,status,error,rank", lines.get(0));
+    assertEquals("expert,proxy,score,status,reason,rank", lines.get(0));
     for (String l : lines.subList(1, lines.size())) {
       String[] f = l.split(",");
       if (f[1].equals("knn-loo")) out.put(f[0], Double.parseDouble(f[2]));

@@ -74,7 +74,7 @@ class InputTest {
   private static void assertBad(Path f, String words) {
     NeedleException e = assertThrows(NeedleException.class, () -> {
       if (f.getFileName().toString().startsWith("l")) Experts.labels(f);
-      else new Experts.Source("x", f, null).load();
+      else new Experts.Source("x", f, null, null).load();
     });
     assertEquals(NeedleException.Code.BAD_INPUT, e.code());
     assertTrue(e.getMessage().contains(f.toString()) && e.getMessage().contains(words), e.getMessage());

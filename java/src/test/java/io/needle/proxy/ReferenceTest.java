@@ -40,7 +40,7 @@ class ReferenceTest {
         boolean cosine = r[1].equals("cosine");
         int k = Integer.parseInt(r[2]), correct = Integer.parseInt(r[4]);
         Embedding e = Fixtures.expert(expert);
-        double acc = Knn.leaveOneOut(b, List.of(e), labels.classes0(), Options.defaults().withK(k).withCosine(cosine))[0];
+        double acc = Knn.leaveOneOut(b, List.of(e), labels.classes0(), k, cosine)[0];
         long got = Math.round(acc * labels.size());
         if (cosine && expert.equals("ties_int")) {
           // seven rows have mathematically equal cosines that differ by one rounding unit (fixtures README)
@@ -74,7 +74,7 @@ class ReferenceTest {
     Split split = fixtureSplit();
     try (Backend b = TestBackends.open(name)) {
       for (String[] r : Fixtures.csv("knn_split_reference.csv")) {
-        double acc = Knn.trainVal(b, List.of(Fixtures.expert(r[0])), labels.classes0(), split, Options.defaults())[0];
+        double acc = Knn.trainVal(b, List.of(Fixtures.expert(r[0])), labels.classes0(), split, 1, false)[0];
         assertEquals(Integer.parseInt(r[2]), Math.round(acc * split.val().length), name + " " + r[0]);
       }
     }
@@ -89,11 +89,11 @@ class ReferenceTest {
     try (Backend b = TestBackends.open(name)) {
       for (String[] r : Fixtures.csv("linear_reference.csv")) {
         Embedding e = Fixtures.expert(r[0]);
-        double acc = LinearProbe.score(b, List.of(e), labels.classes0(), labels.classes(), split, Options.defaults())[0];
+        double acc = LinearProbe.score(b, List.of(e), labels.classes0(), labels.classes(), split, LinearProbe.Params.defaults())[0];
         // validation accuracy within one example of scikit-learn's (60 validation examples)
         assertEquals(Double.parseDouble(r[2]), acc, 1.0 / 60 + 1e-9, name + " " + r[0] + " accuracy");
         try (Tensor x = b.put(Split.rows(e.data(), e.cols(), split.train()), split.train().length, e.cols())) {
-          float[] w = LinearProbe.lbfgs(b, List.of(x), ytrain, labels.classes(), Options.defaults()).get(0);
+          float[] w = LinearProbe.lbfgs(b, List.of(x), ytrain, labels.classes(), LinearProbe.Params.defaults()).get(0);
           double obj = LinearProbe.sklearnObjective(b, x, ytrain, labels.classes(), w, 1.0);
           double ref = Double.parseDouble(r[3]);
           assertEquals(ref, obj, 1e-3 * ref, name + " " + r[0] + " objective");

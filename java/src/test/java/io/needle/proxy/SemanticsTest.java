@@ -40,7 +40,7 @@ class SemanticsTest {
   void singletonClassIsAlwaysWrongUnderLeaveOneOut() {
     float[] x = {0, 0.1f, 0.2f, 10, 10.1f};
     Labels labels = Labels.of(new int[] {7, 7, 7, 9, 3}, "y");
-    double acc = Knn.leaveOneOut(new io.needle.engine.JavaBackend(1), List.of(new Embedding("e", x, 5, 1)), labels.classes0(), Options.defaults())[0];
+    double acc = Knn.leaveOneOut(new io.needle.engine.JavaBackend(1), List.of(new Embedding("e", x, 5, 1)), labels.classes0(), 1, false)[0];
     assertEquals(3.0 / 5, acc, 0);
   }
 
@@ -67,8 +67,8 @@ class SemanticsTest {
     int[] y = {0, 1, 0, 1};
     Labels l = Labels.of(y, "y");
     Embedding e = new Embedding("e", x, 4, 2);
-    double cos = Knn.leaveOneOut(new io.needle.engine.JavaBackend(1), List.of(e), l.classes0(), Options.defaults().withCosine(true))[0];
-    double euc = Knn.leaveOneOut(new io.needle.engine.JavaBackend(1), List.of(e), l.classes0(), Options.defaults())[0];
+    double cos = Knn.leaveOneOut(new io.needle.engine.JavaBackend(1), List.of(e), l.classes0(), 1, true)[0];
+    double euc = Knn.leaveOneOut(new io.needle.engine.JavaBackend(1), List.of(e), l.classes0(), 1, false)[0];
     assertEquals(1.0, cos, 0);
     assertEquals(0.5, euc, 0);
   }
@@ -84,7 +84,7 @@ class SemanticsTest {
       for (int p = 0; p < d; p++) x[i * d + p] = (float) (r.nextGaussian() * 0.3 + (p == 0 ? 2 * y[i] - 1 : 0));
     }
     Labels l = Labels.of(y, "y");
-    Options o = Options.defaults().withSolver("sgd").withSgd(200, 64, 3);
+    LinearProbe.Params o = new LinearProbe.Params(1.0, "sgd", 500, 1e-5, 200, 64, 3, 0);
     double acc = LinearProbe.score(new io.needle.engine.JavaBackend(1), List.of(new Embedding("e", x, n, d)), l.classes0(), 2,
         Split.stratified(l, 0.2, 0), o)[0];
     assertEquals(1.0, acc, 0.051);

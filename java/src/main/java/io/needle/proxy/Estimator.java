@@ -1,0 +1,48 @@
+package io.needle.proxy;
+
+import io.needle.NeedleException;
+import io.needle.Score;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A proxy computed expert by expert (most of the field's estimators): implement {@link #estimate}. Each expert is
+ * isolated: a {@link NeedleException} fails that expert alone ({@code NOT_APPLICABLE} makes it undefined), and a
+ * non-finite result is a failure naming the expert and the proxy, never a value.
+ */
+public abstract class Estimator implements Proxy {
+  /**
+   * @return the estimate for one expert
+   * @throws NeedleException NOT_APPLICABLE when the estimator does not apply, BAD_INPUT for unusable input
+   */
+  protected abstract double estimate(TaskData task, ExpertInput expert);
+
+  @Override
+  public List<Score> score(TaskData task, List<ExpertInput> experts) {
+    List<Score> out = new ArrayList<>(experts.size());
+    for (ExpertInput e : experts) out.add(scoreOne(this, task, e));
+    return out;
+  }
+
+  /** Runs {@link #estimate} on one expert and turns the outcome into a score. */
+  static Score scoreOne(Estimator p, TaskData task, ExpertInput e) {
+    try {
+      double v = p.estimate(task, e);
+      if (!Double.isFinite(v)) return Score.failed(e.id(), p.id(), e.id() + ": " + p.id() + " is " + v + " (numerically unstable on this embedding)");
+      return Score.ok(e.id(), p.id(), v);
+    } catch (NeedleException ex) {
+      String m = ex.getMessage().startsWith(e.id()) ? ex.getMessage() : e.id() + ": " + p.id() + ": " + ex.getMessage();
+      return ex.code() == NeedleException.Code.NOT_APPLICABLE ? Score.undefined(e.id(), p.id(), m) : Score.failed(e.id(), p.id(), m);
+    }
+  }
+
+  /** @return a NOT_APPLICABLE exception with this reason */
+  protected static NeedleException notApplicable(String reason) {
+    return new NeedleException(NeedleException.Code.NOT_APPLICABLE, reason);
+  }
+
+  @Override
+  public String toString() {
+    return id();
+  }
+}
