@@ -1,0 +1,84 @@
+package io.needle.proxy;
+
+/**
+ * Principal component scores as scikit-learn's {@code PCA(k).fit_transform} computes them (centred, signs fixed so the
+ * largest-magnitude entry of each sample-side column is positive): exact (the full SVD, from the eigendecomposition of
+ * the smaller Gram matrix) or randomised ({@code svd_solver='randomized'} with a numpy-seeded test matrix, the given
+ * power iterations without normalisation, 10 oversamples), which is what the authors of PARC ran.
+ */
+final class Pca {
+  private Pca() {}
+
+  /** @return the n x k scores of the k largest exact principal components */
+  static double[] exact(double[] x, int n, int d, int k) {
+    double[] xc = x.clone();
+    Dense.center(xc, n, d);
+    double[] scores;
+    if (n < d) {
+      Dense.Eigen e = Dense.eigh(Dense.gramRows(xc, n, d), n);
+      scores = new double[n * k];
+      for (int j = 0; j < k; j++) {
+        double s = Math.sqrt(Math.max(e.values()[j], 0));
+        for (int i = 0; i < n; i++) scores[i * k + j] = e.vectors()[i * n + j] * s;
+      }
+    } else {
+      Dense.Eigen e = Dense.eigh(Dense.gramCols(xc, n, d), d);
+      double[] v = new double[d * k];
+      for (int r = 0; r < d; r++) for (int j = 0; j < k; j++) v[r * k + j] = e.vectors()[r * d + j];
+      scores = Dense.mult(xc, n, d, v, k);
+    }
+    flipSigns(scores, n, k);
+    return scores;
+  }
+
+  /** @return the n x k scores of scikit-learn's randomised PCA with this seed and power iterations */
+  static double[] randomized(double[] x, int n, int d, int k, long seed, int powerIterations) {
+    boolean transpose = n < d;
+    int rows = transpose ? d : n, cols = transpose ? n : d, size = k + 10;
+    if (size >= cols) return exact(x, n, d, k);  // the range finder spans everything: the exact PCA
+    double[] xc = x.clone();
+    Dense.center(xc, n, d);
+    double[] m = transpose ? transpose(xc, n, d) : xc;  // rows x cols
+    NumpyRandom rnd = new NumpyRandom(seed);
+    double[] q = new double[cols * size];
+    for (int i = 0; i < q.length; i++) q[i] = rnd.nextGaussian();
+    for (int it = 0; it < powerIterations; it++) {
+      double[] mq = Dense.mult(m, rows, cols, q, size);       // rows x size
+      q = Dense.multTransA(m, rows, cols, mq, size);          // cols x size
+    }
+    double[] basis = Dense.orthonormalBasis(Dense.mult(m, rows, cols, q, size), rows, size);  // rows x size
+    double[] b = Dense.multTransA(basis, rows, size, m, cols);  // size x cols
+    // B B^T = Uhat S^2 Uhat^T
+    Dense.Eigen e = Dense.eigh(Dense.gramRows(b, size, cols), size);
+    double[] uhat = new double[size * k];
+    for (int r = 0; r < size; r++) for (int j = 0; j < k; j++) uhat[r * k + j] = e.vectors()[r * size + j];
+    double[] u = Dense.mult(basis, rows, size, uhat, k);  // rows x k: left singular vectors of M
+    double[] scores;
+    if (!transpose) {
+      scores = new double[n * k];
+      for (int j = 0; j < k; j++) {
+        double s = Math.sqrt(Math.max(e.values()[j], 0));
+        for (int i = 0; i < n; i++) scores[i * k + j] = u[i * k + j] * s;
+      }
+    } else {
+      scores = Dense.mult(xc, n, d, u, k);  // samples projected on the top axes
+    }
+    flipSigns(scores, n, k);
+    return scores;
+  }
+
+  private static double[] transpose(double[] x, int n, int d) {
+    double[] t = new double[n * d];
+    for (int i = 0; i < n; i++) for (int j = 0; j < d; j++) t[j * n + i] = x[i * d + j];
+    return t;
+  }
+
+  /** Makes the largest-magnitude entry of each column positive (scikit-learn's {@code svd_flip} on the sample side). */
+  static void flipSigns(double[] s, int n, int k) {
+    for (int j = 0; j < k; j++) {
+      int arg = 0;
+      for (int i = 1; i < n; i++) if (Math.abs(s[i * k + j]) > Math.abs(s[arg * k + j])) arg = i;
+      if (s[arg * k + j] < 0) for (int i = 0; i < n; i++) s[i * k + j] = -s[i * k + j];
+    }
+  }
+}
