@@ -68,7 +68,7 @@ final class SelectCommand implements Callable<Integer> {
     Selector.Config cfg = new Selector.Config(task.device, task.threads, task.imageBatch, proxy.backend, ps, o, strat, budget);
     Selector.Result r;
     try (EmbeddingCache c = noCache ? null : EmbeddingCache.open(cacheRoot(cache).resolve(images.hash().substring(0, 16)))) {
-      r = Selector.run(zoo.experts(), zoo.problems(), images, c, cfg,
+      r = Selector.run(zoo, images, c, cfg,
           (done, total, current, n, nt) -> bar.show("embed", done, total, "experts", current + (n > 0 ? " " + n + "/" + nt : "")));
     }
     bar.clear();

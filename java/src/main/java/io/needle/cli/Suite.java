@@ -56,7 +56,7 @@ final class Suite {
       double read = (System.nanoTime() - r0) / 1e9;
       Selector.Result r;
       try (EmbeddingCache c = cacheRoot == null ? null : EmbeddingCache.open(cacheRoot.resolve(images.hash().substring(0, 16)))) {
-        r = Selector.run(zoo.experts(), zoo.problems(), images, c, cfg,
+        r = Selector.run(zoo, images, c, cfg,
             (done, total, current, k, nt) -> bar.show(label, done, total, "experts", current + (k > 0 ? " " + k + "/" + nt : "")));
       }
       bar.clear();

@@ -16,6 +16,8 @@ import java.util.Map;
 public record TaskSignals(Map<String, Embedding> outputs, Map<String, List<String>> columns, Map<String, double[]> priors) {
   /** The output name of [001]'s expert-prediction network. */
   public static final String EXPERT_PREDICTION = "expert-prediction";
+  /** A key of {@code columns} present when the expert-prediction network's columns are a softmax over experts. */
+  public static final String SOFTMAX = "expert-prediction:softmax";
   /** The output name of [001]'s generic upstream classifier. */
   public static final String GENERIC_CLASSIFIER = "generic-classifier";
 

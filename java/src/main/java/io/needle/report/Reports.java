@@ -98,14 +98,25 @@ public final class Reports {
       }
       sb.append('\n');
     }
-    for (Score.Status st : List.of(Score.Status.FAILED, Score.Status.UNDEFINED)) {
-      List<Score> not = scores.stream().filter(s -> s.status() == st).toList();
-      if (!not.isEmpty()) {
-        sb.append('\n').append(st.id()).append(":\n");
-        Map<String, String> seen = new LinkedHashMap<>();
-        for (Score s : not) seen.merge(s.reason(), s.proxy(), (a, b) -> a + "," + b);
-        seen.forEach((msg, p) -> sb.append("  [").append(p).append("] ").append(msg).append('\n'));
+    List<Score> failed = scores.stream().filter(s -> s.status() == Score.Status.FAILED).toList();
+    if (!failed.isEmpty()) {
+      sb.append("\nfailed:\n");
+      Map<String, String> seen = new LinkedHashMap<>();
+      for (Score s : failed) seen.merge(s.reason(), s.proxy(), (a, b) -> a + "," + b);
+      seen.forEach((msg, p) -> sb.append("  [").append(p).append("] ").append(msg).append('\n'));
+    }
+    // undefined scores are usually one reason for many experts: said once per proxy and reason
+    Map<String, List<String>> undefined = new LinkedHashMap<>();
+    for (Score s : scores)
+      if (s.status() == Score.Status.UNDEFINED) {
+        String r = s.reason().startsWith(s.expert() + ": ") ? s.reason().substring(s.expert().length() + 2) : s.reason();
+        if (r.startsWith(s.proxy() + ": ")) r = r.substring(s.proxy().length() + 2);
+        undefined.computeIfAbsent("[" + s.proxy() + "] " + r, k -> new ArrayList<>()).add(s.expert());
       }
+    if (!undefined.isEmpty()) {
+      sb.append("\nundefined (the proxy does not apply):\n");
+      undefined.forEach((msg, es) -> sb.append("  ").append(msg).append(" (").append(es.size() == 1 ? es.get(0)
+          : es.size() + " experts: " + String.join(", ", es.subList(0, Math.min(4, es.size()))) + (es.size() > 4 ? ", ..." : "")).append(")\n"));
     }
     return sb.toString();
   }

@@ -10,6 +10,9 @@ import io.needle.data.Labels;
 import io.needle.embed.EmbeddingCache;
 import io.needle.embed.Pipeline;
 import io.needle.proxy.ExpertInput;
+import io.needle.proxy.TaskSignals;
+import io.needle.zoo.Selectors;
+import io.needle.zoo.Zoo;
 import io.needle.proxy.Proxy;
 import io.needle.proxy.Settings;
 import io.needle.zoo.Expert;
@@ -78,11 +81,22 @@ public final class Selector {
     void update(int done, int total, String current, int images, int imageTotal);
   }
 
-  /** Runs the selection; the cache may be null. */
-  public static Result run(List<Expert> pool, List<Problem> zooProblems, Images images, EmbeddingCache cache, Config c, Progress progress) {
+  /** Runs the selection on a zoo's experts (with its selectors, if any); the cache may be null. */
+  public static Result run(Zoo zoo, Images images, EmbeddingCache cache, Config c, Progress progress) {
+    return run(zoo.experts(), zoo.problems(), zoo.selectors(), images, cache, c, progress);
+  }
+
+  /**
+   * Runs the selection; the selectors and the cache may be null. Proxies that need a task-level model (EPN, KL) have it
+   * computed first, through the same pipeline and cache as the experts.
+   */
+  public static Result run(List<Expert> pool, List<Problem> zooProblems, Selectors selectors, Images images, EmbeddingCache cache,
+      Config c, Progress progress) {
     Labels labels = images.labelSet();
     List<Problem> problems = Collections.synchronizedList(new ArrayList<>(zooProblems));
     images.problems().forEach(problems::add);
+    boolean wantsSignals = c.proxies().stream().anyMatch(p -> p.needs().contains(Proxy.Need.TASK_MODEL));
+    TaskSignals signals = wantsSignals && selectors != null ? signals(selectors, images, cache, c, problems) : null;
     List<ExpertRun> runs = new ArrayList<>();
     List<Score> scores = Collections.synchronizedList(new ArrayList<>());
     Map<String, Double> seconds = new LinkedHashMap<>();
@@ -107,7 +121,7 @@ public final class Selector {
           ready.add(queue.take());
           queue.drainTo(ready, scoreBatch - 1);
           boolean last = ready.remove(end);
-          if (!ready.isEmpty()) scores.addAll(needle.scoreInputs(labels, ready, null));
+          if (!ready.isEmpty()) scores.addAll(needle.scoreInputs(labels, ready, signals));
           if (last) return null;
         }
       });
@@ -170,6 +184,36 @@ public final class Selector {
     seconds.put("select", (System.nanoTime() - ts) / 1e9);
     seconds.put("total", (System.nanoTime() - t0) / 1e9);
     return new Result(List.copyOf(sorted), List.copyOf(problems), List.copyOf(runs), sel, Collections.unmodifiableMap(seconds), backendName);
+  }
+
+  /** Runs the zoo's selector models on the task's images; a selector that fails is a problem, and its proxies undefined. */
+  private static TaskSignals signals(Selectors sel, Images images, EmbeddingCache cache, Config c, List<Problem> problems) {
+    List<Expert> models = new ArrayList<>();
+    if (sel.expertPrediction() != null) models.add(sel.expertPrediction());
+    if (sel.genericClassifier() != null) models.add(sel.genericClassifier());
+    Map<String, Embedding> outputs = new LinkedHashMap<>();
+    Map<String, List<String>> columns = new LinkedHashMap<>();
+    new Pipeline(c.device(), c.threads(), c.imageBatch()).run(models, images, cache, new Pipeline.Listener() {
+      @Override
+      public void embedded(Expert e, Embedding x, boolean cached, double s, String device) {
+        boolean epn = e == sel.expertPrediction();
+        List<String> cols = epn ? sel.epnExperts() : sel.upstreamClasses();
+        if (x.cols() != cols.size()) {
+          problems.add(new Problem(e.file().getFileName().toString(), "gives " + x.cols() + " outputs but " + Selectors.FILE + " names " + cols.size()));
+          return;
+        }
+        String key = epn ? TaskSignals.EXPERT_PREDICTION : TaskSignals.GENERIC_CLASSIFIER;
+        outputs.put(key, x);
+        columns.put(key, cols);
+        if (epn && sel.epnSoftmax()) columns.put(TaskSignals.SOFTMAX, List.of());
+      }
+
+      @Override
+      public void failed(Expert e, String message) {
+        problems.add(new Problem(e.file().getFileName().toString(), message));
+      }
+    });
+    return new TaskSignals(outputs, columns, sel.priors());
   }
 
   /** @return the strategy's view of a task's scores */

@@ -42,12 +42,19 @@ public final class Zoo {
   private final List<Expert> experts;
   private final List<Problem> problems;
   private final Map<Path, OnnxFile.Info> info;
+  private final Selectors selectors;
 
-  private Zoo(Path dir, List<Expert> experts, List<Problem> problems, Map<Path, OnnxFile.Info> info) {
+  private Zoo(Path dir, List<Expert> experts, List<Problem> problems, Map<Path, OnnxFile.Info> info, Selectors selectors) {
     this.dir = dir;
     this.experts = List.copyOf(experts);
     this.problems = List.copyOf(problems);
     this.info = info;
+    this.selectors = selectors;
+  }
+
+  /** @return the zoo's task-level selectors ({@code selectors/selectors.json}), or null when it has none */
+  public Selectors selectors() {
+    return selectors;
   }
 
   /** @return the zoo folder */
@@ -72,7 +79,7 @@ public final class Zoo {
 
   /** @return the experts a pool admits (problems are kept) */
   public Zoo filter(Pool pool) {
-    return new Zoo(dir, experts.stream().filter(pool::admits).toList(), problems, info);
+    return new Zoo(dir, experts.stream().filter(pool::admits).toList(), problems, info, selectors);
   }
 
   /**
@@ -145,7 +152,13 @@ public final class Zoo {
     }
     if (experts.isEmpty() && problems.isEmpty())
       throw new NeedleException(NeedleException.Code.BAD_INPUT, dir + ": no experts (no *.onnx files and no " + MANIFEST + ")");
-    return new Zoo(root, experts, problems, info);
+    Selectors selectors = null;
+    try {
+      selectors = Selectors.read(root);
+    } catch (NeedleException ex) {
+      problems.add(new Problem(Selectors.FILE, ex.getMessage()));
+    }
+    return new Zoo(root, experts, problems, info, selectors);
   }
 
   private static void entry(Path root, JsonNode e, List<Expert> out, Map<Path, OnnxFile.Info> info) {
