@@ -3,6 +3,7 @@ package io.needle.eval;
 import io.needle.NeedleException;
 import io.needle.Score;
 import io.needle.proxy.Proxies;
+import io.needle.select.Learned;
 import io.needle.select.Selection;
 import io.needle.select.SelectionContext;
 import io.needle.select.Strategies;
@@ -161,6 +162,8 @@ public final class Evaluation {
     Set<String> missingMeta = new TreeSet<>();
     Map<String, Expert.Metadata> metaById = new HashMap<>();
     meta.forEach((k, v) -> metaById.put(k, v.meta()));
+    // the pool and oracle of every task first: learned strategies train on the other tasks
+    List<View> views = new ArrayList<>();
     for (String task : tasks) {
       Map<String, Double> acc = new LinkedHashMap<>();
       for (Map.Entry<String, Double> e : oracle.accuracy().get(task).entrySet()) {
@@ -176,12 +179,30 @@ public final class Evaluation {
         warnings.add("task '" + task + "': no expert of the pool has an oracle value: left out");
         continue;
       }
-      String group = groups.get(task);
       List<String> pool = List.copyOf(acc.keySet());
+      views.add(new View(task, acc, new SelectionContext(pool, metaById, scores.scores().get(task), null, 1)));
+    }
+    List<String> correlated = new ArrayList<>(proxies);
+    for (Instance in : instances) if (in.strategy() instanceof Learned) correlated.add(in.label());
+    for (int ti = 0; ti < views.size(); ti++) {
+      View view = views.get(ti);
+      String task = view.task();
+      Map<String, Double> acc = view.oracle();
+      String group = groups.get(task);
+      List<String> pool = view.context().pool();
       double best = Collections.max(acc.values());
       List<String> bestIds = pool.stream().filter(e -> acc.get(e) == best).toList();
-      Map<String, Map<String, Score>> taskScores = scores.scores().get(task);
-      SelectionContext base = new SelectionContext(pool, metaById, taskScores, null, 1);
+      Map<String, Map<String, Score>> taskScores = view.context().scores();
+      SelectionContext base = view.context();
+      // learned strategies: trained leave-one-task-out, never on the task they score
+      Map<Instance, Strategy> trained = new LinkedHashMap<>();
+      for (Instance in : instances)
+        if (in.strategy() instanceof Learned l) {
+          List<Learned.Task> others = new ArrayList<>();
+          for (int tj = 0; tj < views.size(); tj++)
+            if (tj != ti) others.add(new Learned.Task(views.get(tj).context(), views.get(tj).oracle()));
+          trained.put(in, l.train(others));
+        }
       for (String p : proxies) {
         Map<String, Score> s = taskScores.getOrDefault(p, Map.of());
         List<String> ranked = base.byProxy(p);
@@ -195,6 +216,12 @@ public final class Evaluation {
         double[] y = ranked.stream().mapToDouble(acc::get).toArray();
         corr.add(new Correlation(task, group, p, ranked.size(), Stats.weightedTau(x, y), Stats.pearson(x, y)));
       }
+      for (Map.Entry<Instance, Strategy> t : trained.entrySet()) {
+        Map<String, Double> r = ((Learned) t.getValue()).rankScores(base);
+        double[] x = pool.stream().mapToDouble(r::get).toArray();
+        double[] y = pool.stream().mapToDouble(acc::get).toArray();
+        corr.add(new Correlation(task, group, t.getKey().label(), pool.size(), Stats.weightedTau(x, y), Stats.pearson(x, y)));
+      }
       double[] sorted = acc.values().stream().mapToDouble(Double::doubleValue).sorted().toArray();
       for (int b : cfg.budgets()) {
         Map<String, Double> value = new HashMap<>();
@@ -202,7 +229,7 @@ public final class Evaluation {
         budgetRows.add(random(task, group, b, sorted, best, bestIds));
         for (Instance in : instances) {
           SelectionContext ctx = new SelectionContext(pool, metaById, taskScores, in.proxy(), b);
-          List<String> picks = in.strategy().pick(ctx).stream().map(Selection.Pick::expert).toList();
+          List<String> picks = trained.getOrDefault(in, in.strategy()).pick(ctx).stream().map(Selection.Pick::expert).toList();
           double s = picks.stream().mapToDouble(acc::get).max().orElse(Double.NaN);
           budgetRows.add(new Row(task, group, in.label(), b, picks, s, best, bestIds, best - s, relative(best, s), s == best ? 1 : picks.isEmpty() ? Double.NaN : 0));
         }
@@ -241,7 +268,7 @@ public final class Evaluation {
     }
     List<CorrelationSummary> cs = new ArrayList<>();
     int[][] draws = Stats.draws(used.size(), cfg.resamples(), cfg.seed() + scopes.size());
-    for (String p : proxies) {
+    for (String p : correlated) {
       List<Correlation> c = used.stream().map(t -> corr.stream().filter(x -> x.task.equals(t) && x.proxy.equals(p)).findFirst().orElse(null)).toList();
       double[] tau = c.stream().mapToDouble(x -> x == null ? Double.NaN : x.weightedTau).toArray();
       double[] r = c.stream().mapToDouble(x -> x == null ? Double.NaN : x.pearson).toArray();
@@ -250,6 +277,9 @@ public final class Evaluation {
     return new Result(used, Collections.unmodifiableMap(groups), List.copyOf(strategies), List.copyOf(cfg.budgets()), List.copyOf(rows),
         List.copyOf(summaries), List.copyOf(corr), List.copyOf(cs), List.copyOf(deltas), List.copyOf(warnings), cfg.resamples());
   }
+
+  /** One task as evaluated: its pool's oracle values and what strategies see of it. */
+  private record View(String task, Map<String, Double> oracle, SelectionContext context) {}
 
   /** A strategy as evaluated: with the proxy it ranks by, under its table name. */
   private record Instance(String label, Strategy strategy, String proxy) {}

@@ -1,0 +1,243 @@
+package io.needle.select;
+
+import io.needle.NeedleException;
+import io.needle.Score;
+import io.needle.proxy.Dense;
+import io.needle.proxy.Proxies;
+import io.needle.zoo.Expert;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.function.Function;
+
+/**
+ * {@code fused}: one ranking learned from every signal at hand. Each expert of a task is described by its within-task
+ * rank under every proxy (in the proxy's direction) and under each metadata field (task-agnostic score, upstream size,
+ * parameters), scaled to [0, 1] with 1 the best and 0.5 for a missing value; a ridge regression from these features to
+ * the within-task standardised fine-tuned accuracy is fitted on other tasks, with its strength chosen by an inner
+ * leave-one-task-out search for the best mean weighted Kendall tau. Where architecture dominates fine-tuning, the model
+ * learns to read metadata; where experts share an architecture and differ by what they learned, it learns the
+ * feature-based estimators; in between, their mix.
+ */
+public final class Fused implements Strategy, Learned {
+  private static final double[] LAMBDAS = {0.01, 0.1, 1, 10, 100};
+  /** Metadata features and how they are read. */
+  static final Map<String, Function<Expert.Metadata, Double>> META = new LinkedHashMap<>();
+
+  static {
+    META.put("meta:score", m -> m.score());
+    META.put("meta:upstream-size", m -> m.upstreamSize() == null ? null : (double) m.upstreamSize());
+    META.put("meta:parameters", m -> m.parameters() == null ? null : (double) m.parameters());
+  }
+
+  /** 1 for the first expert in the task-agnostic order ([004]), else 0: lets a linear model keep metadata's top pick on top. */
+  static final String META_TOP = "meta:top";
+
+  private final List<String> features;
+  private final double[] weights;
+  private final double lambda;
+
+  /** An untrained fused strategy (the service instance). */
+  public Fused() {
+    this(null, null, Double.NaN);
+  }
+
+  /**
+   * A trained fused strategy.
+   *
+   * @param features feature names: proxy ids and {@code meta:*} fields
+   * @param weights one per feature
+   * @param lambda the ridge strength it was fitted with
+   */
+  public Fused(List<String> features, double[] weights, double lambda) {
+    this.features = features == null ? null : List.copyOf(features);
+    this.weights = weights == null ? null : weights.clone();
+    this.lambda = lambda;
+  }
+
+  @Override
+  public String id() {
+    return "fused";
+  }
+
+  @Override
+  public String description() {
+    return "a ridge model over every proxy's and metadata field's within-task rank, trained on tasks with an oracle";
+  }
+
+  /** @return feature name → weight, or an empty map when untrained */
+  public Map<String, Double> weights() {
+    Map<String, Double> m = new LinkedHashMap<>();
+    if (features != null) for (int i = 0; i < features.size(); i++) m.put(features.get(i), weights[i]);
+    return m;
+  }
+
+  /** @return the ridge strength of the trained model (NaN when untrained) */
+  public double lambda() {
+    return lambda;
+  }
+
+  @Override
+  public List<Selection.Pick> pick(SelectionContext ctx) {
+    if (features == null)
+      throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "strategy fused needs a trained model: needle evaluate --save-model FILE on a benchmark with an oracle, then --model FILE");
+    Map<String, Double> s = rankScores(ctx);
+    List<String> order = ctx.pool().stream()
+        .sorted(Comparator.comparingDouble((String e) -> -s.get(e)).thenComparing(Comparator.naturalOrder())).toList();
+    List<Selection.Pick> out = new ArrayList<>();
+    for (int i = 0; i < Math.min(ctx.budget(), order.size()); i++)
+      out.add(new Selection.Pick(order.get(i), s.get(order.get(i)), "rank " + (i + 1) + " by the fused model"));
+    return out;
+  }
+
+  @Override
+  public Map<String, Double> rankScores(SelectionContext ctx) {
+    double[][] x = features(ctx, features);
+    Map<String, Double> out = new LinkedHashMap<>();
+    for (int e = 0; e < ctx.pool().size(); e++) {
+      double s = 0;
+      for (int f = 0; f < weights.length; f++) s += weights[f] * x[e][f];
+      out.put(ctx.pool().get(e), s);
+    }
+    return out;
+  }
+
+  @Override
+  public Strategy train(List<Task> tasks) {
+    if (tasks.isEmpty()) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "fused: no task to train on");
+    TreeSet<String> proxies = new TreeSet<>();
+    for (Task t : tasks) t.context().scores().forEach((p, m) -> {
+      if (m.values().stream().anyMatch(Score::ok)) proxies.add(p);
+    });
+    List<String> names = new ArrayList<>(proxies);
+    if (tasks.stream().allMatch(t -> !t.context().metadata().isEmpty())) {
+      names.addAll(META.keySet());
+      names.add(META_TOP);
+    }
+    double bestTau = Double.NEGATIVE_INFINITY, bestLambda = LAMBDAS[0];
+    if (tasks.size() > 2) {
+      for (double l : LAMBDAS) {
+        double tau = 0;
+        for (int held = 0; held < tasks.size(); held++) {
+          List<Task> rest = new ArrayList<>(tasks);
+          Task h = rest.remove(held);
+          Fused m = fit(rest, names, l);
+          Map<String, Double> s = m.rankScores(h.context());
+          tau += tau(h, s);
+        }
+        if (tau > bestTau + 1e-12) {
+          bestTau = tau;
+          bestLambda = l;
+        }
+      }
+    } else bestLambda = 1;
+    return fit(tasks, names, bestLambda);
+  }
+
+  private static double tau(Task t, Map<String, Double> s) {
+    List<String> pool = t.context().pool();
+    double[] a = pool.stream().mapToDouble(s::get).toArray();
+    double[] b = pool.stream().mapToDouble(t.oracle()::get).toArray();
+    double v = io.needle.eval.Stats.weightedTau(a, b);
+    return Double.isNaN(v) ? 0 : v;
+  }
+
+  /** Ridge regression of the standardised oracle on the centred features, pooled over tasks. */
+  static Fused fit(List<Task> tasks, List<String> names, double lambda) {
+    int k = names.size();
+    double[] a = new double[k * k], b = new double[k];
+    for (Task t : tasks) {
+      double[][] x = features(t.context(), names);
+      List<String> pool = t.context().pool();
+      int n = pool.size();
+      double[] y = new double[n];
+      double my = 0;
+      for (int e = 0; e < n; e++) my += y[e] = t.oracle().get(pool.get(e));
+      my /= n;
+      double sd = 0;
+      for (int e = 0; e < n; e++) sd += (y[e] - my) * (y[e] - my);
+      sd = Math.sqrt(sd / n);
+      if (sd == 0) continue;  // every expert equal: nothing to learn from this task
+      // the top of the ranking is what regret sees: experts weighted 1/(1 + oracle rank), as weighted Kendall tau
+      Integer[] order = new Integer[n];
+      for (int e = 0; e < n; e++) order[e] = e;
+      java.util.Arrays.sort(order, (p, q) -> Double.compare(y[q], y[p]));
+      double[] w = new double[n];
+      double wsum = 0;
+      for (int r = 0; r < n; r++) wsum += w[order[r]] = 1.0 / (1 + r);
+      double[] mx = new double[k];
+      double mw = 0;
+      for (int e = 0; e < n; e++) {
+        for (int f = 0; f < k; f++) mx[f] += w[e] * x[e][f] / wsum;
+        mw += w[e] * (y[e] - my) / sd / wsum;
+      }
+      for (int e = 0; e < n; e++) {
+        double ye = (y[e] - my) / sd - mw, we = w[e] / wsum;
+        for (int f = 0; f < k; f++) {
+          double xf = x[e][f] - mx[f];
+          b[f] += we * xf * ye;
+          for (int g = 0; g < k; g++) a[f * k + g] += we * xf * (x[e][g] - mx[g]);
+        }
+      }
+    }
+    for (int f = 0; f < k; f++) a[f * k + f] += lambda;
+    double[] w = Dense.solveSpd(a, k, b, 1);
+    return new Fused(names, w, lambda);
+  }
+
+  /** @return per pool expert, the named features: within-task ranks in [0, 1] (1 = best), 0.5 when missing */
+  static double[][] features(SelectionContext ctx, List<String> names) {
+    List<String> pool = ctx.pool();
+    int n = pool.size();
+    double[][] x = new double[n][names.size()];
+    for (int f = 0; f < names.size(); f++) {
+      String name = names.get(f);
+      Double[] v = new Double[n];
+      boolean higher = true;
+      if (name.equals(META_TOP)) {
+        String top = ctx.byMetadata().get(0);
+        for (int e = 0; e < n; e++) x[e][f] = pool.get(e).equals(top) ? 1 : 0;
+        continue;
+      }
+      if (META.containsKey(name)) {
+        for (int e = 0; e < n; e++) {
+          Expert.Metadata m = ctx.metadata().get(pool.get(e));
+          v[e] = m == null ? null : META.get(name).apply(m);
+        }
+      } else {
+        Map<String, Score> s = ctx.scores().getOrDefault(name, Map.of());
+        higher = Proxies.higherIsBetter(name);
+        for (int e = 0; e < n; e++) {
+          Score sc = s.get(pool.get(e));
+          v[e] = sc != null && sc.ok() ? sc.score() : null;
+        }
+      }
+      double[] r = ranks(v, higher);
+      for (int e = 0; e < n; e++) x[e][f] = r[e];
+    }
+    return x;
+  }
+
+  /** Within-task ranks scaled to [0, 1], 1 the best, ties averaged, missing values 0.5. */
+  static double[] ranks(Double[] v, boolean higherIsBetter) {
+    int n = v.length;
+    List<Integer> have = new ArrayList<>();
+    for (int i = 0; i < n; i++) if (v[i] != null && Double.isFinite(v[i])) have.add(i);
+    double[] out = new double[n];
+    java.util.Arrays.fill(out, 0.5);
+    int m = have.size();
+    if (m < 2) return out;
+    have.sort(Comparator.comparingDouble(i -> higherIsBetter ? v[i] : -v[i]));
+    for (int a = 0; a < m; ) {
+      int b = a;
+      while (b + 1 < m && v[have.get(b + 1)].doubleValue() == v[have.get(a)].doubleValue()) b++;
+      double r = ((a + b) / 2.0) / (m - 1);
+      for (int t = a; t <= b; t++) out[have.get(t)] = r;
+      a = b + 1;
+    }
+    return out;
+  }
+}

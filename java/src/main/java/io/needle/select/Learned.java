@@ -1,0 +1,25 @@
+package io.needle.select;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A strategy that learns how to combine signals from tasks with a fine-tune oracle. {@code needle evaluate} trains it
+ * leave-one-task-out (no task is ever scored by a model trained on it); {@code needle select} uses a model trained on a
+ * benchmark and saved with {@code needle evaluate --save-model}.
+ */
+public interface Learned {
+  /**
+   * A training task.
+   *
+   * @param context the task's scores and metadata (its budget is not used)
+   * @param oracle fine-tuned accuracy of each expert of the context's pool
+   */
+  record Task(SelectionContext context, Map<String, Double> oracle) {}
+
+  /** @return this strategy trained on the given tasks */
+  Strategy train(List<Task> tasks);
+
+  /** @return the value the trained strategy ranks each expert of the pool by (higher is better) */
+  Map<String, Double> rankScores(SelectionContext ctx);
+}
