@@ -53,6 +53,32 @@ public interface Backend extends AutoCloseable {
     return out;
   }
 
+  // ---- float64 dense linear algebra: the estimators' Gram, covariance and eigen problems ----
+  // The defaults are the reference implementations in Dense (plain loops and EJML); native backends override them.
+
+  /**
+   * The float64 Gram matrix of a row-major {@code rows x cols} matrix: X^T X ({@code cols x cols}) when
+   * {@code byColumns}, else X X^T ({@code rows x rows}).
+   */
+  default double[] gram(double[] x, int rows, int cols, boolean byColumns) {
+    return byColumns ? Dense.gramCols(x, rows, cols) : Dense.gramRows(x, rows, cols);
+  }
+
+  /** The eigendecomposition of a symmetric {@code n x n} matrix, eigenvalues descending (the input is not modified). */
+  default Dense.Eigen eigh(double[] a, int n) {
+    return Dense.eigh(a, n);
+  }
+
+  /** Solves A X = B for a symmetric positive definite A ({@code n x n}) and B ({@code n x m}); neither is modified. */
+  default double[] solveSpd(double[] a, int n, double[] b, int m) {
+    return Dense.solveSpd(a, n, b, m);
+  }
+
+  /** @return log det A of a symmetric positive definite A (not modified) */
+  default double logDetSpd(double[] a, int n) {
+    return Dense.logDetSpd(a, n);
+  }
+
   /** Releases native resources held by the backend itself (tensors are closed separately). */
   @Override
   default void close() {}

@@ -1,5 +1,6 @@
 package io.needle.proxy;
 
+import io.needle.engine.Dense;
 import java.util.List;
 
 /**
@@ -36,7 +37,7 @@ public final class Gbc extends Estimator {
     int n = task.size(), d = e.embedding().cols(), c = task.classes();
     int k = Math.min(task.settings().get(DIMS), Math.min(n, d));
     boolean spherical = task.settings().get(GAUSSIAN).equals("spherical");
-    double[] f = Pca.exact(Dense.of(e.embedding()), n, d, k);
+    double[] f = Pca.exact(task.backend(), Dense.of(e.embedding()), n, d, k);
     int[][] members = Dense.members(task.y(), c);
     double[] mu = Sfda.means(f, k, members);
     double[][] var = new double[c][];

@@ -1,10 +1,15 @@
 package io.needle.proxy;
 
+import io.needle.engine.Backend;
+import io.needle.engine.Dense;
+import java.util.function.DoubleUnaryOperator;
+
 /**
  * {@code hscore}: H-score (Bao et al., ICIP 2019): tr(cov(f)^+ cov(g)), where g_i is the mean feature of example i's
  * class; both covariances with ddof = 1 and the pseudo-inverse cutting eigenvalues at or below 1e-15 of the largest, as
  * the authors' implementation in TLlib ({@code tllib.ranking.h_score}). With {@code cov(g) = Σ_c n_c d_c d_c^T / (N−1)},
- * d_c = μ_c − μ, this is (1/(N−1)) Σ_c n_c d_c^T cov(f)^+ d_c, computed in the eigenbasis of cov(f).
+ * d_c = μ_c − μ, this is (1/(N−1)) Σ_c n_c d_c^T cov(f)^+ d_c, computed in the eigenbasis of the smaller Gram matrix
+ * (F^T F, or F F^T when D > N: the same non-zero spectrum, and d_c lies in the span of the centred examples).
  *
  * <p>Where D ≥ N the covariance is singular and the score saturates at C − 1 (every class is separable); the shrinkage
  * form {@code hscore-shrinkage} is the one to use there.
@@ -24,9 +29,33 @@ public final class HScore extends Estimator {
   protected double estimate(TaskData task, ExpertInput e) {
     int n = task.size(), d = e.embedding().cols(), c = task.classes();
     double[] f = Dense.of(e.embedding());
-    double[] cov = Dense.gramCols(centered(f, n, d), n, d);
-    for (int i = 0; i < cov.length; i++) cov[i] /= n - 1;
-    return traceInvTimesBetween(cov, d, classDeviations(f, n, d, task.y(), c), c, 1.0 / (n - 1));
+    double[] dev = classDeviations(f, n, d, task.y(), c);
+    // (1/(N-1)) sum_c n_c d_c^T pinv(Xc^T Xc / (N-1)) d_c = sum_c n_c d_c^T pinv(Xc^T Xc) d_c
+    return quadraticForms(task.backend(), centered(f, n, d), n, d, dev, c, lambda -> lambda, true);
+  }
+
+  /**
+   * Σ over the columns b of B (d x c) of b^T A^-1 b, where A shares its eigenvectors with Xc^T Xc (eigenvalues λ) and has
+   * eigenvalues {@code denom(λ)}; B must lie in the row space of Xc. Computed on the smaller Gram matrix: Xc^T Xc
+   * (d x d) when n ≥ d, else Xc Xc^T (n x n), where v_k^T b = u_k^T Xc b / sqrt(λ_k). With {@code cut}, eigenvalues at
+   * or below 1e-15 of the largest are left out (numpy's pinv); without, only exact zeros of the dual side.
+   */
+  static double quadraticForms(Backend backend, double[] xc, int n, int d, double[] b, int c, DoubleUnaryOperator denom, boolean cut) {
+    boolean primal = n >= d;
+    int m = primal ? d : n;
+    Dense.Eigen eig = backend.eigh(backend.gram(xc, n, d, primal), m);
+    double[] p = eig.project(primal ? b : Dense.mult(xc, n, d, b, c), c);
+    double max = 0;
+    for (double v : eig.values()) max = Math.max(max, Math.abs(v));
+    double limit = cut || !primal ? 1e-15 * max : -1, s = 0;
+    for (int k = 0; k < m; k++) {
+      double lam = eig.values()[k];
+      if (Math.abs(lam) <= limit) continue;
+      double q = 0;
+      for (int j = 0; j < c; j++) q += p[k * c + j] * p[k * c + j];
+      s += (primal ? q : q / lam) / denom.applyAsDouble(lam);
+    }
+    return s;
   }
 
   /** @return a centred copy */
@@ -53,23 +82,4 @@ public final class HScore extends Estimator {
     return out;
   }
 
-  /**
-   * @return scale · tr(A^+ B B^T) for a symmetric PSD A (d x d) and B (d x c): Σ over eigenpairs with λ above 1e-15 of
-   *     the largest |λ| of |v^T B|² / λ (numpy's pinv cut-off)
-   */
-  static double traceInvTimesBetween(double[] a, int d, double[] b, int c, double scale) {
-    Dense.Eigen eig = Dense.eigh(a, d);
-    double[] p = eig.project(b, c);
-    double max = 0;
-    for (double v : eig.values()) max = Math.max(max, Math.abs(v));
-    double cut = 1e-15 * max, s = 0;
-    for (int k = 0; k < d; k++) {
-      double lam = eig.values()[k];
-      if (Math.abs(lam) <= cut) continue;
-      double q = 0;
-      for (int j = 0; j < c; j++) q += p[k * c + j] * p[k * c + j];
-      s += q / lam;
-    }
-    return scale * s;
-  }
 }

@@ -1,5 +1,8 @@
 package io.needle.proxy;
 
+import io.needle.engine.Backend;
+import io.needle.engine.Dense;
+
 /**
  * {@code hscore-shrinkage}: the shrinkage-regularised H-score (Ibrahim et al., "Newer is not always better: rethinking
  * transferability metrics", 2022): cov(f) replaced by the Ledoit-Wolf estimate Σ_a = (1−a) S + a (tr S / D) I of the
@@ -22,13 +25,22 @@ public final class HScoreShrinkage extends Estimator {
     int n = task.size(), d = e.embedding().cols(), c = task.classes();
     double[] f = Dense.of(e.embedding());
     Dense.center(f, n, d);
-    double[] s = Dense.gramCols(f, n, d);
-    for (int i = 0; i < s.length; i++) s[i] /= n;
-    double a = ledoitWolf(f, s, n, d);
-    double mu = trace(s, d) / d;
-    for (int i = 0; i < s.length; i++) s[i] *= 1 - a;
-    for (int j = 0; j < d; j++) s[j * d + j] += a * mu;
-    return HScore.traceInvTimesBetween(s, d, HScore.classDeviations(f, n, d, task.y(), c), c, (1 - a) / (n - 1));
+    Backend b = task.backend();
+    // the Ledoit-Wolf statistics from the smaller Gram matrix G: tr S = tr G / n, |S|_F = |G|_F / n, row norms
+    boolean primal = n >= d;
+    int m = primal ? d : n;
+    double[] g = b.gram(f, n, d, primal);
+    double[] rowNorm2 = new double[n];
+    for (int i = 0; i < n; i++)
+      if (primal) for (int j = 0; j < d; j++) rowNorm2[i] += f[i * d + j] * f[i * d + j];
+      else rowNorm2[i] = g[i * n + i];
+    double trS = trace(g, m) / n, frob2 = 0;
+    for (double v : g) frob2 += v * v;
+    double a = ledoitWolf(rowNorm2, trS, frob2 / ((double) n * n), n, d);
+    double mu = trS / d;
+    double[] dev = HScore.classDeviations(f, n, d, task.y(), c);
+    // eigenvalues of the shrunk covariance: (1-a) lambda/n + a mu, lambda those of F^T F
+    return (1 - a) * HScore.quadraticForms(b, f, n, d, dev, c, lam -> (1 - a) * lam / n + a * mu, false) / (n - 1);
   }
 
   static double trace(double[] s, int d) {
@@ -40,22 +52,18 @@ public final class HScoreShrinkage extends Estimator {
   /**
    * The Ledoit-Wolf shrinkage of centred data, as scikit-learn's {@code ledoit_wolf_shrinkage}.
    *
-   * @param x centred n x d data
-   * @param s its biased covariance X^T X / n
+   * @param rowNorm2 the squared norm of each (centred) example
+   * @param trS the trace of the biased covariance S = X^T X / n
+   * @param frob2 the sum of the squared entries of S
    */
-  static double ledoitWolf(double[] x, double[] s, int n, int d) {
+  static double ledoitWolf(double[] rowNorm2, double trS, double frob2, int n, int d) {
     if (d == 1) return 0;
-    double mu = trace(s, d) / d;
+    double mu = trS / d;
     double beta = 0;  // sum of <X2^T, X2> = sum_i (sum_j x_ij^2)^2
-    for (int i = 0; i < n; i++) {
-      double r = 0;
-      for (int j = 0; j < d; j++) r += x[i * d + j] * x[i * d + j];
-      beta += r * r;
-    }
-    double delta = 0;  // sum of squared entries of X^T X, over n^2
-    for (double v : s) delta += v * v;
+    for (double r : rowNorm2) beta += r * r;
+    double delta = frob2;  // sum of squared entries of X^T X, over n^2
     double b = (beta / n - delta) / ((double) d * n);
-    double dl = (delta - 2 * mu * trace(s, d) + d * mu * mu) / d;
+    double dl = (delta - 2 * mu * trS + d * mu * mu) / d;
     b = Math.min(b, dl);
     return b == 0 ? 0 : b / dl;
   }

@@ -1,5 +1,7 @@
 package io.needle.proxy;
 
+import io.needle.engine.Dense;
+
 /**
  * {@code logme}: LogME, the log maximum evidence of a Bayesian linear model from the features to each one-hot label
  * column, averaged over classes (You et al., ICML 2021, "LogME: Practical Assessment of Pre-trained Models for
@@ -35,7 +37,7 @@ public final class LogMe extends Estimator {
     double[] proj;  // k x c: x = U^T y per class
     int k;
     if (n > d) {
-      Dense.Eigen eig = Dense.eigh(Dense.gramCols(f, n, d), d);
+      Dense.Eigen eig = task.backend().eigh(task.backend().gram(f, n, d, true), d);
       k = 0;
       while (k < d && Math.sqrt(Math.max(eig.values()[k], 0)) > 1e-10) k++;
       // U^T y = V_k^T F^T y / s
@@ -49,7 +51,7 @@ public final class LogMe extends Estimator {
         for (int q = 0; q < c; q++) proj[j * c + q] = all[j * c + q] / s;
       }
     } else {
-      Dense.Eigen eig = Dense.eigh(Dense.gramRows(f, n, d), n);
+      Dense.Eigen eig = task.backend().eigh(task.backend().gram(f, n, d, false), n);
       k = n;
       sigma = new double[k];
       for (int j = 0; j < k; j++) sigma[j] = Math.max(eig.values()[j], 0);

@@ -1,5 +1,6 @@
 package io.needle.proxy;
 
+import io.needle.engine.Dense;
 import java.util.Arrays;
 import java.util.List;
 
@@ -38,7 +39,7 @@ public final class Parc extends Estimator {
     int n = task.size(), d = e.embedding().cols();
     int k = Math.min(task.settings().get(DIMS), Math.min(n, d));
     double[] x = Dense.of(e.embedding());
-    double[] f = task.settings().get(PCA).equals("exact") ? Pca.exact(x, n, d, k) : Pca.randomized(x, n, d, k, 1919, 1);
+    double[] f = task.settings().get(PCA).equals("exact") ? Pca.exact(task.backend(), x, n, d, k) : Pca.randomized(task.backend(), x, n, d, k, 1919, 1);
     standardize(f, n, k);
     // rows centred and scaled to unit length: their dot products are the row correlations
     for (int i = 0; i < n; i++) {
@@ -49,7 +50,7 @@ public final class Parc extends Estimator {
       s = Math.sqrt(s);
       for (int j = 0; j < k; j++) f[i * k + j] = (f[i * k + j] - m) / s;
     }
-    double[] corr = Dense.gramRows(f, n, k);
+    double[] corr = task.backend().gram(f, n, k, false);
     int pairs = n * (n - 1) / 2;
     double[] a = new double[pairs];
     double[] b = new double[pairs];

@@ -1,5 +1,8 @@
 package io.needle.proxy;
 
+import io.needle.engine.Backend;
+import io.needle.engine.Dense;
+
 /**
  * Principal component scores as scikit-learn's {@code PCA(k).fit_transform} computes them (centred, signs fixed so the
  * largest-magnitude entry of each sample-side column is positive): exact (the full SVD, from the eigendecomposition of
@@ -10,19 +13,19 @@ final class Pca {
   private Pca() {}
 
   /** @return the n x k scores of the k largest exact principal components */
-  static double[] exact(double[] x, int n, int d, int k) {
+  static double[] exact(Backend b, double[] x, int n, int d, int k) {
     double[] xc = x.clone();
     Dense.center(xc, n, d);
     double[] scores;
     if (n < d) {
-      Dense.Eigen e = Dense.eigh(Dense.gramRows(xc, n, d), n);
+      Dense.Eigen e = b.eigh(b.gram(xc, n, d, false), n);
       scores = new double[n * k];
       for (int j = 0; j < k; j++) {
         double s = Math.sqrt(Math.max(e.values()[j], 0));
         for (int i = 0; i < n; i++) scores[i * k + j] = e.vectors()[i * n + j] * s;
       }
     } else {
-      Dense.Eigen e = Dense.eigh(Dense.gramCols(xc, n, d), d);
+      Dense.Eigen e = b.eigh(b.gram(xc, n, d, true), d);
       double[] v = new double[d * k];
       for (int r = 0; r < d; r++) for (int j = 0; j < k; j++) v[r * k + j] = e.vectors()[r * d + j];
       scores = Dense.mult(xc, n, d, v, k);
@@ -32,10 +35,10 @@ final class Pca {
   }
 
   /** @return the n x k scores of scikit-learn's randomised PCA with this seed and power iterations */
-  static double[] randomized(double[] x, int n, int d, int k, long seed, int powerIterations) {
+  static double[] randomized(Backend be, double[] x, int n, int d, int k, long seed, int powerIterations) {
     boolean transpose = n < d;
     int rows = transpose ? d : n, cols = transpose ? n : d, size = k + 10;
-    if (size >= cols) return exact(x, n, d, k);  // the range finder spans everything: the exact PCA
+    if (size >= cols) return exact(be, x, n, d, k);  // the range finder spans everything: the exact PCA
     double[] xc = x.clone();
     Dense.center(xc, n, d);
     double[] m = transpose ? transpose(xc, n, d) : xc;  // rows x cols
@@ -49,7 +52,7 @@ final class Pca {
     double[] basis = Dense.orthonormalBasis(Dense.mult(m, rows, cols, q, size), rows, size);  // rows x size
     double[] b = Dense.multTransA(basis, rows, size, m, cols);  // size x cols
     // B B^T = Uhat S^2 Uhat^T
-    Dense.Eigen e = Dense.eigh(Dense.gramRows(b, size, cols), size);
+    Dense.Eigen e = be.eigh(be.gram(b, size, cols, false), size);
     double[] uhat = new double[size * k];
     for (int r = 0; r < size; r++) for (int j = 0; j < k; j++) uhat[r * k + j] = e.vectors()[r * size + j];
     double[] u = Dense.mult(basis, rows, size, uhat, k);  // rows x k: left singular vectors of M

@@ -1,5 +1,7 @@
 package io.needle.proxy;
 
+import io.needle.engine.Dense;
+
 /**
  * {@code transrate}: TransRate (Huang et al., ICML 2022), the coding rate of the features minus the mean coding rate of
  * each class's features: R(Z) = ½ ln det(I + Z^T Z / (n ε)) with n the rows of Z and ε = 1e-4, on features centred over
@@ -31,18 +33,18 @@ public final class TransRate extends Estimator {
     double eps = task.settings().get(EPS);
     double[] f = Dense.of(e.embedding());
     Dense.center(f, n, d);
-    double r = rate(f, n, d, eps), rc = 0;
-    for (int[] m : Dense.members(task.y(), c)) rc += rate(Dense.rows(f, d, m), m.length, d, eps);
+    double r = rate(task.backend(), f, n, d, eps), rc = 0;
+    for (int[] m : Dense.members(task.y(), c)) rc += rate(task.backend(), Dense.rows(f, d, m), m.length, d, eps);
     return r - rc / c;
   }
 
   /** @return ½ ln det(I + Z^T Z / (n ε)) */
-  static double rate(double[] z, int n, int d, double eps) {
-    double[] g = n < d ? Dense.gramRows(z, n, d) : Dense.gramCols(z, n, d);
+  static double rate(io.needle.engine.Backend b, double[] z, int n, int d, double eps) {
+    double[] g = b.gram(z, n, d, n >= d);
     int m = Math.min(n, d);
     double a = 1 / (n * eps);
     for (int i = 0; i < g.length; i++) g[i] *= a;
     for (int i = 0; i < m; i++) g[i * m + i] += 1;
-    return 0.5 * Dense.logDetSpd(g, m);
+    return 0.5 * b.logDetSpd(g, m);
   }
 }

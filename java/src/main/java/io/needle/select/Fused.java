@@ -1,8 +1,8 @@
 package io.needle.select;
 
+import io.needle.engine.Dense;
 import io.needle.NeedleException;
 import io.needle.Score;
-import io.needle.proxy.Dense;
 import io.needle.proxy.Proxies;
 import io.needle.zoo.Expert;
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package io.needle.proxy;
+package io.needle.engine;
 
 import io.needle.NeedleException;
 import io.needle.data.Embedding;
@@ -179,7 +179,7 @@ public final class Dense {
   }
 
   /** @return true if every value is finite */
-  static boolean finite(double... v) {
+  public static boolean finite(double... v) {
     for (double x : v) if (!Double.isFinite(x)) return false;
     return true;
   }
