@@ -131,7 +131,7 @@ public final class Needle implements AutoCloseable {
 
   /** Scores in-memory float arrays, one row-major {@code n x d[t]} matrix per expert, for labels of any integers. */
   public List<Score> score(int[] labels, Map<String, float[]> experts) {
-    Labels l = Labels.of(labels, "labels");
+    Labels l = Labels.anyClasses(labels, "labels");
     List<Embedding> list = new ArrayList<>();
     experts.forEach((name, x) -> {
       if (x.length % labels.length != 0)
@@ -159,6 +159,13 @@ public final class Needle implements AutoCloseable {
 
   private List<Score> score(Labels labels, List<String> names, List<Supplier<ExpertInput>> loaders, TaskSignals signals, Progress progress) {
     TaskData task = new TaskData(backend, labels, settings, signals);
+    if (labels.classes() < 2) {  // nothing to rank against: every score undefined, none failed
+      List<Score> out = new ArrayList<>();
+      for (String name : names)
+        for (Proxy p : proxies)
+          out.add(Score.undefined(name, p.id(), name + ": " + p.id() + ": the task has a single class (label " + labels.original(0) + "): no proxy applies"));
+      return out;
+    }
     for (Proxy p : proxies) {
       String w = p.warning(task);
       if (w != null) LOG.log(System.Logger.Level.WARNING, w);

@@ -25,6 +25,19 @@ public final class Labels {
    * @throws NeedleException BAD_INPUT if there are fewer than 2 examples or fewer than 2 classes
    */
   public static Labels of(int[] values, String source) {
+    Labels l = anyClasses(values, source);
+    if (l.classes() < 2)
+      throw new NeedleException(NeedleException.Code.BAD_INPUT, source + ": all " + values.length + " examples have the same label " + values[0] + "; need at least 2 classes");
+    return l;
+  }
+
+  /**
+   * As {@link #of}, but a single class is allowed (the library then scores every proxy as undefined, rather than
+   * refusing the call).
+   *
+   * @throws NeedleException BAD_INPUT if there are fewer than 2 examples
+   */
+  public static Labels anyClasses(int[] values, String source) {
     if (values.length < 2) throw new NeedleException(NeedleException.Code.BAD_INPUT, source + ": need at least 2 examples, got " + values.length);
     TreeMap<Integer, Integer> ids = new TreeMap<>();
     for (int v : values) ids.put(v, 0);
@@ -34,7 +47,6 @@ public final class Labels {
       original[c] = e.getKey();
       e.setValue(c++);
     }
-    if (c < 2) throw new NeedleException(NeedleException.Code.BAD_INPUT, source + ": all " + values.length + " examples have the same label " + values[0] + "; need at least 2 classes");
     int[] classOf = new int[values.length];
     int[] counts = new int[c];
     for (int i = 0; i < values.length; i++) counts[classOf[i] = ids.get(values[i])]++;

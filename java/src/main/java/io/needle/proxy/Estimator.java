@@ -27,6 +27,8 @@ public abstract class Estimator implements Proxy {
   /** Runs {@link #estimate} on one expert and turns the outcome into a score. */
   static Score scoreOne(Estimator p, TaskData task, ExpertInput e) {
     try {
+      if (p.needs().contains(Need.EMBEDDINGS) && constant(e.embedding()))
+        return Score.failed(e.id(), p.id(), e.id() + ": " + p.id() + ": every example has the same embedding (constant features): nothing to estimate from");
       double v = p.estimate(task, e);
       if (!Double.isFinite(v)) return Score.failed(e.id(), p.id(), e.id() + ": " + p.id() + " is " + v + " (numerically unstable on this embedding)");
       return Score.ok(e.id(), p.id(), v);
@@ -34,6 +36,14 @@ public abstract class Estimator implements Proxy {
       String m = ex.getMessage().startsWith(e.id()) ? ex.getMessage() : e.id() + ": " + p.id() + ": " + ex.getMessage();
       return ex.code() == NeedleException.Code.NOT_APPLICABLE ? Score.undefined(e.id(), p.id(), m) : Score.failed(e.id(), p.id(), m);
     }
+  }
+
+  /** @return whether every row of the embedding is the same */
+  static boolean constant(io.needle.data.Embedding x) {
+    float[] v = x.data();
+    int d = x.cols();
+    for (int i = 1; i < x.rows(); i++) for (int j = 0; j < d; j++) if (v[i * d + j] != v[j]) return false;
+    return true;
   }
 
   /** @return a NOT_APPLICABLE exception with this reason */
