@@ -67,7 +67,7 @@ final class DemoCommand implements Callable<Integer> {
     List<Tasks.Task> tasks = Tasks.read(d.resolve("tasks"));
     Path oracleFile = d.resolve("oracle.csv");
     Oracle oracle = Oracle.read(oracleFile);
-    List<Proxy> ps = proxy.proxies(List.of("knn-loo", "knn-split", "linear"));
+    List<Proxy> ps = proxy.proxies(List.of("all"));
     System.out.println("needle demo: " + tasks.size() + " tasks x " + zoo.experts().size() + " experts from " + d);
     long cpu0 = cpuNanos();
     Selector.Config cfg = new Selector.Config(device, threads, 32, proxy.backend, ps, proxy.settings(0), Strategies.get("hybrid"), 2);
@@ -76,7 +76,8 @@ final class DemoCommand implements Callable<Integer> {
     long cached = run.tasks().stream().flatMap(t -> t.result().experts().stream()).filter(Selector.ExpertRun::cached).count();
     long runs = run.tasks().stream().mapToLong(t -> t.result().experts().size()).sum();
 
-    Evaluation.Config ec = new Evaluation.Config(zoo.experts(), null, EvaluateCommand.groups(tasks), EvaluateCommand.budgets(budget), resamples, 0);
+    Evaluation.Config ec = new Evaluation.Config(zoo.experts(), null, EvaluateCommand.groups(tasks), EvaluateCommand.budgets(budget), resamples, 0,
+        secondsPerExpert(run, ps));
     Evaluation.Result r = Evaluation.run(oracle, Suite.scoreTable(run.tasks()), ec);
     System.out.println();
     EvaluateCommand.print(r, out.resolve("evaluation"), "The bundled benchmark " + d + ": scores from needle demo against " + oracleFile);
@@ -97,6 +98,17 @@ final class DemoCommand implements Callable<Integer> {
     Main.printLeftOut(run.problems());
     System.err.println("needle: wrote " + out.resolve(Suite.SCORES) + ", " + out.resolve("evaluation").resolve("report.html") + " and a selection report per task under " + out.resolve("tasks"));
     return run.problems().isEmpty() && zoo.problems().isEmpty() ? Main.OK : Main.PARTIAL;
+  }
+
+  /** Scoring seconds per expert and task of each proxy, over the whole run. */
+  static java.util.Map<String, Double> secondsPerExpert(Suite.Run run, List<Proxy> ps) {
+    java.util.Map<String, Double> out = new java.util.LinkedHashMap<>();
+    long scored = run.tasks().stream().mapToLong(t -> t.result().experts().size()).sum();
+    for (Proxy p : ps) {
+      double s = run.tasks().stream().mapToDouble(t -> t.result().seconds().getOrDefault(p.id(), 0.0)).sum();
+      if (scored > 0) out.put(p.id(), s / scored);
+    }
+    return out;
   }
 
   private static JsonNode cost(Path f) {

@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
 /** The options {@code needle score}, {@code select} and {@code demo} share: which proxies, how, on which backend. */
 final class ProxyOptions {
   @Option(names = "--proxy", split = ",", paramLabel = "P",
-      description = "proxies, comma separated, or all (see needle proxies; default: knn-loo; demo: knn-loo,knn-split,linear); the first ranks")
+      description = "proxies, comma separated, or all (see needle proxies; default: knn-loo; demo: all); the first ranks")
   List<String> proxies;
 
   @Option(names = "--backend", defaultValue = "auto", description = "scoring backend: auto, java, cpu or cuda (default: ${DEFAULT-VALUE})")

@@ -68,14 +68,32 @@ public final class Evaluation {
       Stats.Interval relative, Stats.Interval zero) {}
 
   /**
-   * How a proxy's scores on a task agree with the oracle over the pool.
+   * How a proxy's scores (or a strategy's ranking) on a task agree with the oracle over the pool.
    *
    * @param n experts with both a score and an oracle value
+   * @param weightedTau weighted Kendall τ (hyperbolic weights, as the SFDA paper reports)
+   * @param kendallTau Kendall's τ-b
+   * @param top1 1 if its first expert is one of the oracle's best, else 0
    */
-  public record Correlation(String task, String group, String proxy, int n, double weightedTau, double pearson) {}
+  public record Correlation(String task, String group, String proxy, int n, double weightedTau, double kendallTau, double pearson, double top1) {
+    static Correlation of(String task, String group, String proxy, double[] score, double[] oracle) {
+      int arg = -1;
+      double max = Double.NEGATIVE_INFINITY, best = Double.NEGATIVE_INFINITY;
+      for (int i = 0; i < score.length; i++) {
+        best = Math.max(best, oracle[i]);
+        if (score[i] > max) {
+          max = score[i];
+          arg = i;
+        }
+      }
+      return new Correlation(task, group, proxy, score.length, Stats.weightedTau(score, oracle), Stats.kendallTau(score, oracle),
+          Stats.pearson(score, oracle), arg < 0 ? Double.NaN : oracle[arg] == best ? 1 : 0);
+    }
+  }
 
-  /** A proxy's correlations averaged over tasks, with bootstrap 95% intervals. */
-  public record CorrelationSummary(String proxy, Stats.Interval weightedTau, Stats.Interval pearson) {}
+  /** A proxy's (or strategy's) correlations averaged over tasks, with bootstrap 95% intervals. */
+  public record CorrelationSummary(String proxy, Stats.Interval weightedTau, Stats.Interval kendallTau, Stats.Interval pearson,
+      Stats.Interval top1) {}
 
   /**
    * [004] eq. 2 between two strategies on a task: (s1 − s2) / (1 − min(s1, s2)); positive when the first is better.
@@ -85,11 +103,17 @@ public final class Evaluation {
   /** Everything an evaluation found. */
   public record Result(List<String> tasks, Map<String, String> groups, List<String> strategies, List<Integer> budgets,
       List<Row> rows, List<Summary> summaries, List<Correlation> correlations, List<CorrelationSummary> correlationSummaries,
-      List<Delta> deltas, List<String> warnings, int resamples) {
+      List<Delta> deltas, List<String> warnings, int resamples, Map<String, Double> secondsPerExpert) {
 
     /** @return the row of a task, strategy and budget, or null */
     public Row row(String task, String strategy, int budget) {
       for (Row r : rows) if (r.task.equals(task) && r.strategy.equals(strategy) && r.budget == budget) return r;
+      return null;
+    }
+
+    /** @return the correlation summary of a proxy or strategy, or null */
+    public CorrelationSummary correlation(String name) {
+      for (CorrelationSummary c : correlationSummaries) if (c.proxy.equals(name)) return c;
       return null;
     }
 
@@ -109,9 +133,15 @@ public final class Evaluation {
    * @param budgets the budgets B to evaluate, each at least 1
    * @param resamples bootstrap resamples (0: no intervals)
    * @param seed bootstrap seed
+   * @param secondsPerExpert proxy id → scoring seconds per expert and task, when known (from the run that made the scores)
    */
   public record Config(List<Expert> experts, io.needle.zoo.Pool pool, Map<String, String> groups, List<Integer> budgets,
-      int resamples, long seed) {}
+      int resamples, long seed, Map<String, Double> secondsPerExpert) {
+    /** A configuration without timings. */
+    public Config(List<Expert> experts, io.needle.zoo.Pool pool, Map<String, String> groups, List<Integer> budgets, int resamples, long seed) {
+      this(experts, pool, groups, budgets, resamples, seed, Map.of());
+    }
+  }
 
   private Evaluation() {}
 
@@ -183,6 +213,7 @@ public final class Evaluation {
       views.add(new View(task, acc, new SelectionContext(pool, metaById, scores.scores().get(task), null, 1)));
     }
     List<String> correlated = new ArrayList<>(proxies);
+    if (metadata) correlated.add(AGNOSTIC);
     for (Instance in : instances) if (in.strategy() instanceof Learned) correlated.add(in.label());
     for (int ti = 0; ti < views.size(); ti++) {
       View view = views.get(ti);
@@ -214,13 +245,19 @@ public final class Evaluation {
         double sign = Proxies.higherIsBetter(p) ? 1 : -1;
         double[] x = ranked.stream().mapToDouble(e -> sign * s.get(e).score()).toArray();
         double[] y = ranked.stream().mapToDouble(acc::get).toArray();
-        corr.add(new Correlation(task, group, p, ranked.size(), Stats.weightedTau(x, y), Stats.pearson(x, y)));
+        corr.add(Correlation.of(task, group, p, x, y));
+      }
+      if (metadata) {
+        List<String> order = base.byMetadata();
+        double[] x = pool.stream().mapToDouble(e -> -order.indexOf(e)).toArray();
+        double[] y = pool.stream().mapToDouble(acc::get).toArray();
+        corr.add(Correlation.of(task, group, AGNOSTIC, x, y));
       }
       for (Map.Entry<Instance, Strategy> t : trained.entrySet()) {
         Map<String, Double> r = ((Learned) t.getValue()).rankScores(base);
         double[] x = pool.stream().mapToDouble(r::get).toArray();
         double[] y = pool.stream().mapToDouble(acc::get).toArray();
-        corr.add(new Correlation(task, group, t.getKey().label(), pool.size(), Stats.weightedTau(x, y), Stats.pearson(x, y)));
+        corr.add(Correlation.of(task, group, t.getKey().label(), x, y));
       }
       double[] sorted = acc.values().stream().mapToDouble(Double::doubleValue).sorted().toArray();
       for (int b : cfg.budgets()) {
@@ -270,12 +307,14 @@ public final class Evaluation {
     int[][] draws = Stats.draws(used.size(), cfg.resamples(), cfg.seed() + scopes.size());
     for (String p : correlated) {
       List<Correlation> c = used.stream().map(t -> corr.stream().filter(x -> x.task.equals(t) && x.proxy.equals(p)).findFirst().orElse(null)).toList();
-      double[] tau = c.stream().mapToDouble(x -> x == null ? Double.NaN : x.weightedTau).toArray();
-      double[] r = c.stream().mapToDouble(x -> x == null ? Double.NaN : x.pearson).toArray();
-      cs.add(new CorrelationSummary(p, Stats.bootstrap(tau, draws), Stats.bootstrap(r, draws)));
+      cs.add(new CorrelationSummary(p, Stats.bootstrap(Stats.values(c, x -> x == null ? Double.NaN : x.weightedTau), draws),
+          Stats.bootstrap(Stats.values(c, x -> x == null ? Double.NaN : x.kendallTau), draws),
+          Stats.bootstrap(Stats.values(c, x -> x == null ? Double.NaN : x.pearson), draws),
+          Stats.bootstrap(Stats.values(c, x -> x == null ? Double.NaN : x.top1), draws)));
     }
     return new Result(used, Collections.unmodifiableMap(groups), List.copyOf(strategies), List.copyOf(cfg.budgets()), List.copyOf(rows),
-        List.copyOf(summaries), List.copyOf(corr), List.copyOf(cs), List.copyOf(deltas), List.copyOf(warnings), cfg.resamples());
+        List.copyOf(summaries), List.copyOf(corr), List.copyOf(cs), List.copyOf(deltas), List.copyOf(warnings), cfg.resamples(),
+        cfg.secondsPerExpert() == null ? Map.of() : Map.copyOf(cfg.secondsPerExpert()));
   }
 
   /** One task as evaluated: its pool's oracle values and what strategies see of it. */

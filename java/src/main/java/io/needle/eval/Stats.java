@@ -63,6 +63,25 @@ public final class Stats {
     return rank;
   }
 
+  /**
+   * Kendall's τ-b (ties corrected, as {@code scipy.stats.kendalltau}); O(n²).
+   *
+   * @return τ in [-1, 1], or NaN when n &lt; 2 or either side is constant
+   */
+  public static double kendallTau(double[] x, double[] y) {
+    int n = x.length;
+    if (n != y.length) throw new IllegalArgumentException("lengths differ");
+    double num = 0, dx = 0, dy = 0;
+    for (int i = 0; i < n; i++)
+      for (int j = i + 1; j < n; j++) {
+        int sx = Integer.signum(Double.compare(x[i], x[j])), sy = Integer.signum(Double.compare(y[i], y[j]));
+        num += sx * sy;
+        dx += Math.abs(sx);
+        dy += Math.abs(sy);
+      }
+    return dx == 0 || dy == 0 ? Double.NaN : num / Math.sqrt(dx * dy);
+  }
+
   /** @return Pearson's r, or NaN when n &lt; 2 or either side is constant */
   public static double pearson(double[] x, double[] y) {
     int n = x.length;

@@ -81,20 +81,27 @@ public final class Parc extends Estimator {
     return pearson(ranks(a), ranks(b));
   }
 
+  /** @return 1-based ranks, ties averaged (primitive sort, then each value's first and last position by binary search) */
   static double[] ranks(double[] v) {
-    int n = v.length;
-    Integer[] idx = new Integer[n];
-    for (int i = 0; i < n; i++) idx[i] = i;
-    Arrays.sort(idx, (p, q) -> Double.compare(v[p], v[q]));
-    double[] r = new double[n];
-    for (int i = 0; i < n; ) {
-      int j = i;
-      while (j + 1 < n && v[idx[j + 1]] == v[idx[i]]) j++;
-      double avg = (i + j) / 2.0 + 1;
-      for (int t = i; t <= j; t++) r[idx[t]] = avg;
-      i = j + 1;
+    double[] sorted = v.clone();
+    Arrays.sort(sorted);
+    double[] r = new double[v.length];
+    for (int i = 0; i < v.length; i++) {
+      int lo = lowerBound(sorted, v[i]), hi = lowerBound(sorted, Math.nextUp(v[i])) - 1;
+      r[i] = (lo + hi) / 2.0 + 1;
     }
     return r;
+  }
+
+  /** @return the first index whose value is not below {@code x} */
+  private static int lowerBound(double[] a, double x) {
+    int lo = 0, hi = a.length;
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      if (a[mid] < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   static double pearson(double[] a, double[] b) {

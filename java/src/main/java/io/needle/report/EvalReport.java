@@ -83,14 +83,58 @@ public final class EvalReport {
       }
       sb.append(table(head, rows));
     }
+    sb.append("\nSide by side: every proxy and strategy (mean over tasks; relative regret in %, agreement of its ranking with the oracle,\n"
+        + "scoring seconds per expert and task on top of the shared embedding)\n");
+    sb.append(table(sideBySideHead(r), sideBySide(r)));
     if (!r.correlationSummaries().isEmpty()) {
       sb.append("\nAgreement of each proxy with the oracle over the pool, mean over tasks\n");
       List<List<String>> rows = new ArrayList<>();
       for (Evaluation.CorrelationSummary c : r.correlationSummaries())
-        rows.add(List.of(c.proxy(), ci(c.weightedTau(), 1, 3), ci(c.pearson(), 1, 3)));
-      sb.append(table(List.of("proxy", "weighted Kendall tau", "Pearson r"), rows));
+        rows.add(List.of(c.proxy(), ci(c.weightedTau(), 1, 3), ci(c.kendallTau(), 1, 3), ci(c.pearson(), 1, 3), fmt(c.top1().mean(), 2)));
+      sb.append(table(List.of("proxy", "weighted Kendall tau", "Kendall tau", "Pearson r", "top-1 hit"), rows));
     }
     return sb.toString();
+  }
+
+  static List<String> sideBySideHead(Result r) {
+    List<String> head = new ArrayList<>(List.of("proxy / strategy"));
+    for (int b : r.budgets()) head.add("B=" + b);
+    head.addAll(List.of("w.tau", "tau", "pearson", "top-1", "s/expert"));
+    return head;
+  }
+
+  /** Rows of the side-by-side table: every strategy (with its regret) and every ranking with a correlation. */
+  static List<List<String>> sideBySide(Result r) {
+    java.util.LinkedHashSet<String> names = new java.util.LinkedHashSet<>(r.strategies());
+    r.correlationSummaries().forEach(c -> names.add(c.proxy()));
+    List<List<String>> rows = new ArrayList<>();
+    for (String s : names) {
+      List<String> row = new ArrayList<>();
+      row.add(s);
+      for (int b : r.budgets()) {
+        Summary x = r.summary(Evaluation.ALL, s, b);
+        row.add(x == null ? "" : fmt(x.relative().mean() * 100, 1));
+      }
+      Evaluation.CorrelationSummary c = r.correlation(s);
+      row.add(c == null ? "" : fmt(c.weightedTau().mean(), 3));
+      row.add(c == null ? "" : fmt(c.kendallTau().mean(), 3));
+      row.add(c == null ? "" : fmt(c.pearson().mean(), 3));
+      row.add(c == null ? "" : fmt(c.top1().mean(), 2));
+      row.add(seconds(r, s));
+      rows.add(row);
+    }
+    return rows;
+  }
+
+  /** Scoring seconds per expert of a proxy or strategy: its proxy's, all proxies' for fused, none for metadata and random. */
+  private static String seconds(Result r, String s) {
+    Map<String, Double> t = r.secondsPerExpert();
+    if (t.isEmpty()) return "";
+    if (s.equals(Evaluation.RANDOM) || s.equals(Evaluation.AGNOSTIC)) return "0";
+    String p = s.startsWith("hybrid-") ? s.substring(7) : s;
+    if (t.containsKey(p)) return String.format(Locale.ROOT, "%.4f", t.get(p));
+    double all = t.values().stream().mapToDouble(Double::doubleValue).sum();
+    return String.format(Locale.ROOT, "%.4f", all);  // a learned strategy reads every proxy
   }
 
   private static List<String[]> pairs(Result r) {
@@ -174,13 +218,15 @@ public final class EvalReport {
     for (Summary s : r.summaries())
       summary.append(Csv.field(s.scope())).append(',').append(s.strategy()).append(',').append(s.budget()).append(',').append(s.tasks())
           .append(',').append(interval(s.absolute())).append(',').append(interval(s.relative())).append(',').append(interval(s.zero())).append('\n');
-    StringBuilder corr = new StringBuilder("task,group,proxy,experts,weighted_tau,pearson\n");
+    StringBuilder corr = new StringBuilder("task,group,proxy,experts,weighted_tau,kendall_tau,pearson,top1\n");
     for (Evaluation.Correlation c : r.correlations())
       corr.append(Csv.field(c.task())).append(',').append(Csv.field(c.group())).append(',').append(c.proxy()).append(',').append(c.n())
-          .append(',').append(num(c.weightedTau())).append(',').append(num(c.pearson())).append('\n');
-    StringBuilder corrMean = new StringBuilder("proxy,weighted_tau,weighted_tau_lo,weighted_tau_hi,pearson,pearson_lo,pearson_hi\n");
+          .append(',').append(num(c.weightedTau())).append(',').append(num(c.kendallTau())).append(',').append(num(c.pearson()))
+          .append(',').append(num(c.top1())).append('\n');
+    StringBuilder corrMean = new StringBuilder("proxy,weighted_tau,weighted_tau_lo,weighted_tau_hi,kendall_tau,kendall_tau_lo,kendall_tau_hi,pearson,pearson_lo,pearson_hi,top1,top1_lo,top1_hi\n");
     for (Evaluation.CorrelationSummary c : r.correlationSummaries())
-      corrMean.append(c.proxy()).append(',').append(interval(c.weightedTau())).append(',').append(interval(c.pearson())).append('\n');
+      corrMean.append(c.proxy()).append(',').append(interval(c.weightedTau())).append(',').append(interval(c.kendallTau())).append(',')
+          .append(interval(c.pearson())).append(',').append(interval(c.top1())).append('\n');
     StringBuilder delta = new StringBuilder("task,budget,first,second,relative_delta\n");
     for (Evaluation.Delta d : r.deltas())
       delta.append(Csv.field(d.task())).append(',').append(d.budget()).append(',').append(d.first()).append(',').append(d.second())
@@ -212,6 +258,18 @@ public final class EvalReport {
     StringBuilder h = new StringBuilder(Html.head("Needle evaluation"));
     h.append("<h1>Needle: regret of model search</h1>\n<p>").append(Html.esc(title)).append("</p>\n<pre>")
         .append(Html.esc(text.lines().findFirst().orElse(""))).append("</pre>\n");
+    h.append("<h2>Every proxy and strategy side by side</h2>\n<table><tr>");
+    for (String c : sideBySideHead(r)) h.append("<th>").append(Html.esc(c)).append("</th>");
+    h.append("</tr>\n");
+    for (List<String> row : sideBySide(r)) {
+      h.append("<tr>");
+      for (int i = 0; i < row.size(); i++) h.append(i == 0 ? "<td>" : "<td class=\"n\">").append(Html.esc(row.get(i))).append("</td>");
+      h.append("</tr>\n");
+    }
+    h.append("</table>\n<p class=\"muted\">B=k: mean relative regret in % at budget k ([004] eq. 2); w.tau: weighted Kendall tau of its"
+        + " ranking with the fine-tuned accuracies; top-1: fraction of tasks whose first pick is an oracle best; s/expert: scoring seconds"
+        + " per expert and task, beside the shared embedding cost.</p>\n");
+    h.append("<h2>Weighted Kendall tau with the oracle</h2>\n").append(tauBars(r));
     h.append("<h2>Mean relative regret against the budget</h2>\n");
     h.append(lines(r, true));
     h.append("<h2>Fraction of tasks with zero regret against the budget</h2>\n");
@@ -235,6 +293,31 @@ public final class EvalReport {
       s.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/><text x=\"%d\" y=\"%d\">%s</text>\n",
           x, y + 16 * i, COLORS[i % COLORS.length], x + 14, y + 16 * i + 9, Html.esc(strategies.get(i))));
     return s.toString();
+  }
+
+  /** Horizontal bars of each ranking's mean weighted tau, with its 95% interval. */
+  private static String tauBars(Result r) {
+    List<Evaluation.CorrelationSummary> cs = r.correlationSummaries().stream().filter(c -> Double.isFinite(c.weightedTau().mean())).toList();
+    int left = 150, w = 400, row = 18, top = 20;
+    StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "<svg width=\"%d\" height=\"%d\">\n", left + w + 60, top + row * cs.size() + 30));
+    double zero = left + w / 2.0;  // tau in [-1, 1]
+    for (double t : new double[] {-1, -0.5, 0, 0.5, 1}) {
+      double x = zero + t * w / 2;
+      sb.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#ddd\"/><text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n",
+          x, top - 4, x, top + row * cs.size(), x, top + row * cs.size() + 14, fmt(t, 1)));
+    }
+    for (int i = 0; i < cs.size(); i++) {
+      Evaluation.CorrelationSummary c = cs.get(i);
+      double m = c.weightedTau().mean(), y = top + i * row;
+      double x0 = Math.min(zero, zero + m * w / 2), bw = Math.abs(m) * w / 2;
+      sb.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>", left - 6, y + 12, Html.esc(c.proxy())));
+      sb.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"12\" fill=\"%s\"/>", x0, y + 2, bw, COLORS[i % COLORS.length]));
+      if (Double.isFinite(c.weightedTau().lo()))
+        sb.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>",
+            zero + c.weightedTau().lo() * w / 2, y + 8, zero + c.weightedTau().hi() * w / 2, y + 8));
+      sb.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n", left + w + 6.0, y + 12, fmt(m, 3)));
+    }
+    return sb.append("</svg>\n").toString();
   }
 
   /** Mean relative regret (or zero-regret fraction) against the budget, a line per strategy. */
