@@ -81,6 +81,8 @@ final class DemoCommand implements Callable<Integer> {
     Evaluation.Result r = Evaluation.run(oracle, Suite.scoreTable(run.tasks()), ec);
     System.out.println();
     EvaluateCommand.print(r, out.resolve("evaluation"), "The bundled benchmark " + d + ": scores from needle demo against " + oracleFile);
+    if (r.models().containsKey("fused"))
+      EvaluateCommand.saveModel(r, out.resolve("evaluation").resolve("fused-model.json"), "trained by needle demo on " + r.tasks().size() + " tasks of " + d);
 
     System.out.println();
     System.out.println("Cost");

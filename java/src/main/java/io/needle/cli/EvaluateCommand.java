@@ -50,6 +50,9 @@ final class EvaluateCommand implements Callable<Integer> {
   @Option(names = "--out", paramLabel = "DIR", description = "write regret.csv, summary.csv, correlation*.csv, relative-delta.csv and report.html here")
   Path out;
 
+  @Option(names = "--save-model", paramLabel = "FILE", description = "write the fused strategy trained on every task here, for needle select --model")
+  Path saveModel;
+
   @Override
   public Integer call() {
     if (pool != null && zoo == null) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "--pool needs --zoo (the experts' metadata)");
@@ -64,7 +67,16 @@ final class EvaluateCommand implements Callable<Integer> {
     Evaluation.Config cfg = new Evaluation.Config(experts, pool == null ? null : Pool.parse(pool), groups, budgets(budget), resamples, seed);
     Evaluation.Result r = Evaluation.run(Oracle.read(oracle), ScoreTable.read(scores), cfg);
     print(r, out, "Scores " + scores + " against the oracle " + oracle + (pool != null ? ", pool " + pool : ""));
+    if (saveModel != null) saveModel(r, saveModel, "trained on " + r.tasks().size() + " tasks of " + oracle + " with scores " + scores);
     return Main.OK;
+  }
+
+  /** Writes the fused model trained on every task, if the evaluation has one. */
+  static void saveModel(Evaluation.Result r, Path file, String note) {
+    if (!(r.models().get("fused") instanceof io.needle.select.Fused f))
+      throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "--save-model: no fused model was trained (it needs at least one task)");
+    f.save(file, note);
+    System.err.println("needle: wrote the fused model (" + f.weights().size() + " features) to " + file);
   }
 
   static void print(Evaluation.Result r, Path out, String title) {

@@ -18,7 +18,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "needle", mixinStandardHelpOptions = true, version = "needle 0.1.0",
     description = "Which of my pre-trained models should I transfer to this dataset?",
-    subcommands = {SelectCommand.class, EvaluateCommand.class, DemoCommand.class, EmbedCommand.class, ScoreCommand.class, ZooCommand.class, DoctorCommand.class},
+    subcommands = {SelectCommand.class, EvaluateCommand.class, DemoCommand.class, EmbedCommand.class, ScoreCommand.class, ProxiesCommand.class, ZooCommand.class, DoctorCommand.class},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:every expert scored", "1:some experts, files or images failed; the rest were used and written",
         "2:usage error", "3:bad task input (labels, dataset, folder, no experts)", "4:requested backend not usable here",

@@ -29,8 +29,11 @@ final class SelectCommand implements Callable<Integer> {
 
   @Mixin ProxyOptions proxy;
 
-  @Option(names = "--strategy", defaultValue = "task-aware", description = "task-aware, task-agnostic or hybrid (default: ${DEFAULT-VALUE})")
+  @Option(names = "--strategy", defaultValue = "task-aware", description = "task-aware, task-agnostic, hybrid or fused (with --model) (default: ${DEFAULT-VALUE})")
   String strategy;
+
+  @Option(names = "--model", paramLabel = "FILE", description = "a trained fused model (needle evaluate --save-model); implies --strategy fused")
+  Path model;
 
   @Option(names = "--budget", defaultValue = "1", description = "how many experts to pick (default: ${DEFAULT-VALUE})")
   int budget;
@@ -50,7 +53,7 @@ final class SelectCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     List<Proxy> ps = proxy.proxies();
-    Strategy strat = Strategies.get(strategy);
+    Strategy strat = model != null ? io.needle.select.Fused.load(model) : Strategies.get(strategy);
     Settings o = proxy.settings(task.seed);
     ProgressBar bar = new ProgressBar(quiet);
     long t0 = System.nanoTime();

@@ -100,10 +100,14 @@ public final class Evaluation {
    */
   public record Delta(String task, int budget, String first, String second, double delta) {}
 
-  /** Everything an evaluation found. */
+  /**
+   * Everything an evaluation found.
+   *
+   * @param models each learned strategy trained on every evaluated task, by name (to save and use on new tasks)
+   */
   public record Result(List<String> tasks, Map<String, String> groups, List<String> strategies, List<Integer> budgets,
       List<Row> rows, List<Summary> summaries, List<Correlation> correlations, List<CorrelationSummary> correlationSummaries,
-      List<Delta> deltas, List<String> warnings, int resamples, Map<String, Double> secondsPerExpert) {
+      List<Delta> deltas, List<String> warnings, int resamples, Map<String, Double> secondsPerExpert, Map<String, Strategy> models) {
 
     /** @return the row of a task, strategy and budget, or null */
     public Row row(String task, String strategy, int budget) {
@@ -314,7 +318,16 @@ public final class Evaluation {
     }
     return new Result(used, Collections.unmodifiableMap(groups), List.copyOf(strategies), List.copyOf(cfg.budgets()), List.copyOf(rows),
         List.copyOf(summaries), List.copyOf(corr), List.copyOf(cs), List.copyOf(deltas), List.copyOf(warnings), cfg.resamples(),
-        cfg.secondsPerExpert() == null ? Map.of() : Map.copyOf(cfg.secondsPerExpert()));
+        cfg.secondsPerExpert() == null ? Map.of() : Map.copyOf(cfg.secondsPerExpert()), trainedOnAll(instances, views));
+  }
+
+  /** Each learned strategy trained on every task (for use on new tasks; the evaluation itself never uses these). */
+  private static Map<String, Strategy> trainedOnAll(List<Instance> instances, List<View> views) {
+    Map<String, Strategy> out = new LinkedHashMap<>();
+    List<Learned.Task> all = new ArrayList<>();
+    for (View v : views) all.add(new Learned.Task(v.context(), v.oracle()));
+    for (Instance in : instances) if (in.strategy() instanceof Learned l && !all.isEmpty()) out.put(in.label(), l.train(all));
+    return out;
   }
 
   /** One task as evaluated: its pool's oracle values and what strategies see of it. */

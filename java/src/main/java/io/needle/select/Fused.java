@@ -80,6 +80,45 @@ public final class Fused implements Strategy, Learned {
     return lambda;
   }
 
+  /**
+   * Writes the trained model as JSON: {@code {"strategy": "fused", "lambda": ..., "weights": {feature: weight}, "note": ...}}.
+   *
+   * @param note where it was trained (benchmark, tasks), kept in the file for whoever uses it
+   */
+  public void save(java.nio.file.Path file, String note) {
+    if (features == null) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "fused: nothing to save, the model is untrained");
+    var om = new com.fasterxml.jackson.databind.ObjectMapper();
+    var doc = om.createObjectNode();
+    doc.put("strategy", id());
+    doc.put("lambda", lambda);
+    var w = doc.putObject("weights");
+    for (int i = 0; i < features.size(); i++) w.put(features.get(i), weights[i]);
+    doc.put("note", note);
+    io.needle.data.AtomicWrite.write(file, out -> out.write(om.writerWithDefaultPrettyPrinter().writeValueAsBytes(doc)));
+  }
+
+  /**
+   * Reads a model written by {@link #save}.
+   *
+   * @throws NeedleException BAD_INPUT naming the file and the problem
+   */
+  public static Fused load(java.nio.file.Path file) {
+    try {
+      var doc = new com.fasterxml.jackson.databind.ObjectMapper().readTree(file.toFile());
+      if (!"fused".equals(doc.path("strategy").asText()) || !doc.path("weights").isObject())
+        throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": not a fused model (expected {\"strategy\": \"fused\", \"weights\": {...}})");
+      List<String> names = new ArrayList<>();
+      List<Double> w = new ArrayList<>();
+      doc.get("weights").fields().forEachRemaining(e -> {
+        names.add(e.getKey());
+        w.add(e.getValue().asDouble());
+      });
+      return new Fused(names, w.stream().mapToDouble(Double::doubleValue).toArray(), doc.path("lambda").asDouble(Double.NaN));
+    } catch (java.io.IOException e) {
+      throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": " + e.getMessage());
+    }
+  }
+
   @Override
   public List<Selection.Pick> pick(SelectionContext ctx) {
     if (features == null)

@@ -1,0 +1,97 @@
+package io.needle.select;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.needle.Score;
+import io.needle.eval.Evaluation;
+import io.needle.eval.Oracle;
+import io.needle.eval.ScoreTable;
+import io.needle.zoo.Expert;
+import io.needle.zoo.Preprocess;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The fused strategy on synthetic benchmarks where the truth is known: it learns which signal predicts fine-tuned
+ * accuracy, evaluation trains it leave-one-task-out (a task that contradicts the others is scored by what the others
+ * taught), and a saved model ranks as the trained one.
+ */
+class FusedTest {
+  @TempDir Path dir;
+
+  static final int TASKS = 6, EXPERTS = 12;
+
+  /** Proxy "good" tracks the oracle (plus noise), "noise" does not; metadata score is random. */
+  static Object[] benchmark(long seed, int contrarian) {
+    Random r = new Random(seed);
+    Map<String, Map<String, Map<String, Score>>> scores = new LinkedHashMap<>();
+    Map<String, Map<String, Double>> acc = new LinkedHashMap<>();
+    List<Expert> experts = new java.util.ArrayList<>();
+    for (int e = 0; e < EXPERTS; e++)
+      experts.add(new Expert("e" + e, Path.of("e" + e + ".onnx"), null, null, null, 0, Preprocess.DEFAULT,
+          new Expert.Metadata("a", 1000L + e, 8, "u", 100L, r.nextDouble(), List.of())));
+    for (int t = 0; t < TASKS; t++) {
+      String task = "t" + t;
+      Map<String, Score> good = new LinkedHashMap<>(), noise = new LinkedHashMap<>();
+      Map<String, Double> a = new LinkedHashMap<>();
+      for (int e = 0; e < EXPERTS; e++) {
+        double v = 0.5 + 0.4 * r.nextDouble();
+        a.put("e" + e, v);
+        double g = t == contrarian ? -v : v + 0.02 * r.nextGaussian();
+        good.put("e" + e, Score.ok("e" + e, "good", g));
+        noise.put("e" + e, Score.ok("e" + e, "noise", r.nextGaussian()));
+      }
+      scores.put(task, Map.of("good", good, "noise", noise));
+      acc.put(task, a);
+    }
+    return new Object[] {new ScoreTable(scores), new Oracle(acc), experts};
+  }
+
+  @SuppressWarnings("unchecked")
+  static Evaluation.Result evaluate(Object[] b) {
+    return Evaluation.run((Oracle) b[1], (ScoreTable) b[0],
+        new Evaluation.Config((List<Expert>) b[2], null, Map.of(), List.of(1, 2), 0, 0));
+  }
+
+  @Test
+  void learnsTheSignalThatPredictsFineTuning() {
+    Evaluation.Result r = evaluate(benchmark(1, -1));
+    double fused = r.correlation("fused").weightedTau().mean(), good = r.correlation("good").weightedTau().mean();
+    assertTrue(fused > 0.8 && fused > good - 0.05, "fused " + fused + ", good " + good);
+    Fused m = (Fused) r.models().get("fused");
+    assertTrue(m.weights().get("good") > 5 * Math.abs(m.weights().get("noise")), m.weights().toString());
+    assertTrue(m.weights().get("good") > 5 * Math.abs(m.weights().get("meta:score")), m.weights().toString());
+  }
+
+  @Test
+  void evaluationNeverTrainsOnTheTaskItScores() {
+    // on t0 the proxy is reversed: a model that had seen t0 could not rank it as badly as one trained on the rest
+    Evaluation.Result r = evaluate(benchmark(2, 0));
+    Evaluation.Row row = r.row("t0", "fused", 1);
+    Evaluation.Row byGood = r.row("t0", "good", 1);
+    assertEquals(byGood.picks(), row.picks(), "trained on the other tasks, fused follows the proxy, also where it is wrong");
+    assertTrue(row.absolute() > 0.2, "and pays for it on t0: " + row.absolute());
+  }
+
+  @Test
+  void savedModelRanksAsTheTrainedOne() {
+    Object[] b = benchmark(3, -1);
+    Evaluation.Result r = evaluate(b);
+    Fused m = (Fused) r.models().get("fused");
+    Path f = dir.resolve("fused.json");
+    m.save(f, "test");
+    Fused back = Fused.load(f);
+    assertEquals(m.weights(), back.weights());
+    Map<String, Map<String, Score>> t0 = ((ScoreTable) b[0]).scores().get("t0");
+    Map<String, Expert.Metadata> meta = new LinkedHashMap<>();
+    for (Object o : (List<?>) b[2]) meta.put(((Expert) o).id(), ((Expert) o).meta());
+    SelectionContext ctx = new SelectionContext(List.copyOf(meta.keySet()), meta, t0, null, 3);
+    assertEquals(m.pick(ctx), back.pick(ctx));
+  }
+}
