@@ -160,6 +160,18 @@ public final class Dense {
     return 2 * s;
   }
 
+  /**
+   * @return the lower Cholesky factor L (row-major, A = L L^T) of a symmetric positive definite A (not modified)
+   * @throws NeedleException BAD_INPUT if A is not positive definite
+   */
+  public static double[] cholesky(double[] a, int n) {
+    var ch = DecompositionFactory_DDRM.chol(n, true);
+    if (!ch.decompose(DMatrixRMaj.wrap(n, n, a.clone()))) throw new NeedleException(NeedleException.Code.BAD_INPUT, "matrix is not positive definite");
+    double[] l = ch.getT(null).data;
+    for (int i = 0; i < n; i++) for (int j = i + 1; j < n; j++) l[i * n + j] = 0;
+    return l;
+  }
+
   /** @return an orthonormal basis (n x m, row-major) of the column space of the n x m matrix {@code a}, m <= n */
   public static double[] orthonormalBasis(double[] a, int n, int m) {
     var qr = DecompositionFactory_DDRM.qr(n, m);

@@ -14,18 +14,27 @@ final class Pca {
 
   /** @return the n x k scores of the k largest exact principal components */
   static double[] exact(Backend b, double[] x, int n, int d, int k) {
+    return exact(b, x, n, d, k, Double.NaN);
+  }
+
+  /**
+   * @param ratio if not NaN, k is instead the fewest components whose cumulative explained-variance ratio exceeds it
+   *     (scikit-learn's {@code PCA(n_components=ratio)}); the scores then have that many columns
+   * @return the n x k scores of the k largest exact principal components
+   */
+  static double[] exact(Backend b, double[] x, int n, int d, int k, double ratio) {
     double[] xc = x.clone();
     Dense.center(xc, n, d);
     double[] scores;
+    Dense.Eigen e = b.eigh(b.gram(xc, n, d, n >= d), Math.min(n, d));
+    if (!Double.isNaN(ratio)) k = componentsFor(e.values(), ratio);
     if (n < d) {
-      Dense.Eigen e = b.eigh(b.gram(xc, n, d, false), n);
       scores = new double[n * k];
       for (int j = 0; j < k; j++) {
         double s = Math.sqrt(Math.max(e.values()[j], 0));
         for (int i = 0; i < n; i++) scores[i * k + j] = e.vectors()[i * n + j] * s;
       }
     } else {
-      Dense.Eigen e = b.eigh(b.gram(xc, n, d, true), d);
       double[] v = new double[d * k];
       for (int r = 0; r < d; r++) for (int j = 0; j < k; j++) v[r * k + j] = e.vectors()[r * d + j];
       scores = Dense.mult(xc, n, d, v, k);
@@ -68,6 +77,18 @@ final class Pca {
     }
     flipSigns(scores, n, k);
     return scores;
+  }
+
+  /** @return the fewest leading eigenvalues whose share of the total exceeds {@code ratio} (strictly) */
+  static int componentsFor(double[] values, double ratio) {
+    double total = 0;
+    for (double v : values) total += Math.max(v, 0);
+    double cum = 0;
+    for (int k = 0; k < values.length; k++) {
+      cum += Math.max(values[k], 0);
+      if (cum / total > ratio) return k + 1;
+    }
+    return values.length;
   }
 
   private static double[] transpose(double[] x, int n, int d) {
