@@ -126,17 +126,47 @@ public final class Selector {
         }
       });
       int[] done = {0};
-      new Pipeline(c.device(), c.threads(), c.imageBatch()).run(pool, images, cache, new Pipeline.Listener() {
+      // experts whose upstream logits a proxy needs are followed by a run of their logits output (same model, same
+      // cache); the expert goes to scoring once both are in, or without logits (and a note) if that run failed
+      boolean wantsLogits = c.proxies().stream().anyMatch(p -> p.needs().contains(Proxy.Need.UPSTREAM_LOGITS));
+      List<Expert> runList = new ArrayList<>();
+      for (Expert e : pool) {
+        runList.add(e);
+        if (wantsLogits && e.logits() != null) runList.add(e.logitsExpert());
+      }
+      Map<String, Embedding> waiting = new java.util.HashMap<>(), waitingLogits = new java.util.HashMap<>();
+      java.util.Set<String> noLogits = new java.util.HashSet<>();
+      new Pipeline(c.device(), c.threads(), c.imageBatch()).run(runList, images, cache, new Pipeline.Listener() {
         @Override
         public void embedded(Expert e, Embedding x, boolean cached, double s, String device) {
-          runs.add(new ExpertRun(e.id(), x.cols(), cached, s, device));
           embedSeconds[cached ? 1 : 0] += s;
+          if (e.id().endsWith(Expert.LOGITS_SUFFIX)) {
+            Embedding emb = waiting.remove(base(e));
+            if (emb != null) put(queue, new ExpertInput(emb, x, e.meta()), scoring);
+            else waitingLogits.put(base(e), x);
+            return;
+          }
+          runs.add(new ExpertRun(e.id(), x.cols(), cached, s, device));
           progress(++done[0], e, 0);
-          put(queue, new ExpertInput(x, null, e.meta()), scoring);
+          if (!wantsLogits || e.logits() == null || noLogits.remove(e.id())) put(queue, new ExpertInput(x, null, e.meta()), scoring);
+          else if (waitingLogits.containsKey(e.id())) put(queue, new ExpertInput(x, waitingLogits.remove(e.id()), e.meta()), scoring);
+          else waiting.put(e.id(), x);
+        }
+
+        private String base(Expert e) {
+          return e.id().substring(0, e.id().length() - Expert.LOGITS_SUFFIX.length());
         }
 
         @Override
         public void failed(Expert e, String message) {
+          if (e.id().endsWith(Expert.LOGITS_SUFFIX)) {
+            problems.add(new Problem(base(e), "upstream logits '" + e.output() + "' unusable, scored without them: " + message));
+            Embedding emb = waiting.remove(base(e));
+            if (emb != null) put(queue, new ExpertInput(emb, null, e.meta()), scoring);
+            else noLogits.add(base(e));
+            return;
+          }
+          waitingLogits.remove(e.id());
           // embedder messages start with "<id> (<file>): "; the subject says that once
           String prefix = e.id() + " (" + e.file().getFileName() + "): ";
           problems.add(new Problem(e.id() + " (" + e.file().getFileName() + ")", message.startsWith(prefix) ? message.substring(prefix.length()) : message));

@@ -14,9 +14,22 @@ import java.util.List;
  * @param adapterIndex the value fed to {@code adapterInput}
  * @param preprocess how images are prepared
  * @param meta what is known of the expert (task-agnostic ranking and pools use it)
+ * @param logits the tensor holding the expert's upstream classifier outputs (for LEEP, NCE), or null when it has none
  */
 public record Expert(String id, Path file, String input, String output, String adapterInput, long adapterIndex,
-    Preprocess preprocess, Metadata meta) {
+    Preprocess preprocess, Metadata meta, String logits) {
+  /** An expert without upstream logits. */
+  public Expert(String id, Path file, String input, String output, String adapterInput, long adapterIndex, Preprocess preprocess, Metadata meta) {
+    this(id, file, input, output, adapterInput, adapterIndex, preprocess, meta, null);
+  }
+
+  /** The suffix of the id under which an expert's upstream logits are computed and cached. */
+  public static final String LOGITS_SUFFIX = "#logits";
+
+  /** @return the same model and adapter with its upstream logits as the output, or null when it has none */
+  public Expert logitsExpert() {
+    return logits == null ? null : new Expert(id + LOGITS_SUFFIX, file, input, logits, adapterInput, adapterIndex, preprocess, meta, null);
+  }
 
   /** @return true if this expert is one adapter of a packed model */
   public boolean adapter() {

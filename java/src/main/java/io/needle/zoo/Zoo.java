@@ -31,7 +31,7 @@ public final class Zoo {
   /** The manifest's file name. */
   public static final String MANIFEST = "zoo.json";
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9._+@-]+");
-  private static final Set<String> ENTRY_KEYS = Set.of("id", "file", "input", "output", "preprocess", "architecture",
+  private static final Set<String> ENTRY_KEYS = Set.of("id", "file", "input", "output", "logits", "preprocess", "architecture",
       "parameters", "dimension", "upstream", "upstream_size", "score", "tags", "adapters");
   private static final Set<String> ADAPTER_KEYS = Set.of("input", "count", "experts");
   private static final Set<String> ADAPTER_EXPERT_KEYS = Set.of("name", "index", "architecture", "parameters", "dimension",
@@ -171,17 +171,19 @@ public final class Zoo {
     String stem = f.getFileName().toString().replaceFirst("\\.onnx$", "");
     String id = e.hasNonNull("id") ? text(e, "id") : sanitize(stem);
     if (!ID.matcher(id).matches()) throw bad("id '" + id + "' may use only letters, digits and . _ + - @");
-    String output = text(e, "output");
+    String output = text(e, "output"), logits = text(e, "logits");
     OnnxFile.Info in = info.containsKey(f) ? info.get(f) : model(root, f);
     info.put(f, in);
     if (output != null && !in.values().contains(output))
       throw bad(f.getFileName() + ": no tensor named '" + output + "' in the graph (outputs: " + in.outputs() + ")");
+    if (logits != null && !in.values().contains(logits))
+      throw bad(f.getFileName() + ": no tensor named '" + logits + "' (\"logits\") in the graph (outputs: " + in.outputs() + ")");
     Preprocess pre = preprocess(e.get("preprocess"));
     Expert.Metadata meta = meta(e, in);
     String input = text(e, "input");
     JsonNode adapters = e.get("adapters");
     if (adapters == null || adapters.isNull()) {
-      out.add(new Expert(id, f, input, output, null, 0, pre, meta));
+      out.add(new Expert(id, f, input, output, null, 0, pre, meta, logits));
       return;
     }
     if (!adapters.isObject()) throw bad("\"adapters\" must be an object {\"input\": ..., \"count\" or \"experts\": ...}");
@@ -199,12 +201,12 @@ public final class Zoo {
         String name = a.hasNonNull("name") ? text(a, "name") : String.valueOf(i);
         long index = a.hasNonNull("index") ? integer(a, "index") : i;
         Expert.Metadata m = merge(meta, a);
-        group.add(new Expert(id + "@" + name, f, input, output, selector, index, pre, m));
+        group.add(new Expert(id + "@" + name, f, input, output, selector, index, pre, m, logits));
       }
     } else {
       long count = adapters.hasNonNull("count") ? integer(adapters, "count") : 0;
       if (count < 1) throw bad("adapters needs \"count\" (a positive integer) or an \"experts\" list");
-      for (int i = 0; i < count; i++) group.add(new Expert(id + "@" + i, f, input, output, selector, i, pre, meta));
+      for (int i = 0; i < count; i++) group.add(new Expert(id + "@" + i, f, input, output, selector, i, pre, meta, logits));
     }
     for (Expert x : group)
       if (!ID.matcher(x.id()).matches()) throw bad("adapter id '" + x.id() + "' may use only letters, digits and . _ + - @");

@@ -164,4 +164,37 @@ class ManifestTest {
     assertEquals(List.of("logits", "features"), more.outputs());
     assertEquals(List.of("inside.weights"), OnnxFile.inspect(Files.readAllBytes(EmbedTest.onnx("inside.onnx")), "x").externalData());
   }
+
+  @Test
+  void upstreamLogitsNamedInTheManifestFeedLeepAndNce() throws Exception {
+    Zoo z = zoo("""
+        {"experts": [{"id": "with", "file": "two-outputs.onnx", "output": "embedding", "logits": "logits"},
+                     {"id": "without", "file": "two-outputs.onnx", "output": "embedding"}]}
+        """, "two-outputs.onnx");
+    assertTrue(z.problems().isEmpty(), z.problems().toString());
+    Images im = images();
+    io.needle.select.Selector.Config cfg = new io.needle.select.Selector.Config("cpu", 1, 32, "java",
+        io.needle.proxy.Proxies.parse(List.of("leep", "nce", "knn-loo")), io.needle.proxy.Settings.defaults(),
+        io.needle.select.Strategies.get("task-aware"), 1);
+    io.needle.select.Selector.Result r = io.needle.select.Selector.run(z, im, null, cfg, null);
+    Map<String, io.needle.Score> by = new java.util.HashMap<>();
+    for (io.needle.Score s : r.scores()) by.put(s.expert() + "/" + s.proxy(), s);
+    assertTrue(by.get("with/leep").ok() && by.get("with/nce").ok(), by.toString());
+    assertEquals(io.needle.Score.Status.UNDEFINED, by.get("without/leep").status());
+    assertTrue(by.get("without/leep").reason().contains("upstream classifier outputs"), by.get("without/leep").reason());
+    assertEquals(by.get("with/knn-loo").score(), by.get("without/knn-loo").score(), 0, "the same embedding either way");
+    // the same value as LEEP on the logits output computed directly
+    Expert logits = z.experts().get(0).logitsExpert();
+    Embedding zl = (Embedding) EmbedTest.run(List.of(logits), im).get(logits.id());
+    Embedding x = (Embedding) EmbedTest.run(List.of(z.experts().get(0)), im).get("with");
+    try (io.needle.Needle n = io.needle.Needle.builder().backend("java").proxies("leep").build()) {
+      double want = n.scoreInputs(im.labelSet(), List.of(new io.needle.proxy.ExpertInput(x, new Embedding("with", zl.data(), zl.rows(), zl.cols()), null)), null).get(0).score();
+      assertEquals(want, by.get("with/leep").score(), 1e-12);
+    }
+    // a logits tensor the graph does not have is an entry problem naming it
+    Zoo bad = zoo("""
+        {"experts": [{"id": "x", "file": "two-outputs.onnx", "logits": "nope"}]}
+        """);
+    assertTrue(bad.problems().toString().contains("nope"), bad.problems().toString());
+  }
 }
