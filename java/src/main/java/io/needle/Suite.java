@@ -1,8 +1,5 @@
-package io.needle.cli;
+package io.needle;
 
-import io.needle.NeedleException;
-import io.needle.Problem;
-import io.needle.Score;
 import io.needle.data.AtomicWrite;
 import io.needle.data.Csv;
 import io.needle.data.Images;
@@ -26,18 +23,39 @@ import java.util.Map;
  * score table {@code scores.csv} ({@code task,expert,proxy,score,status,error}, what {@code needle evaluate} reads) is
  * rewritten atomically after every task, so a killed run keeps what it finished (and its embeddings are cached).
  */
-final class Suite {
+public final class Suite {
   private Suite() {}
 
   /** One task's selection. */
-  record TaskRun(Tasks.Task task, Images images, Selector.Result result, double readSeconds) {}
+  public record TaskRun(Tasks.Task task, Images images, Selector.Result result, double readSeconds) {}
 
   /** What a suite run produced. */
-  record Run(List<TaskRun> tasks, List<Problem> problems, double seconds) {}
+  public record Run(List<TaskRun> tasks, List<Problem> problems, double seconds) {}
 
-  static final String SCORES = "scores.csv";
+  /** Told about progress and about tasks left out, from the calling thread. */
+  public interface Listener {
+    /** Task {@code label} ("task 2/9 digits"): {@code done} of {@code total} experts; {@code detail} the current one. */
+    default void progress(String label, int done, int total, String detail) {}
 
-  static Run run(Zoo zoo, List<Tasks.Task> tasks, Selector.Config cfg, int n, long seed, Path cacheRoot, Path out, ProgressBar bar, boolean quiet) {
+    /** A task finished (or was skipped). */
+    default void taskDone() {}
+
+    /** A task could not be read and is skipped. */
+    default void skipped(Tasks.Task task, String reason) {}
+  }
+
+  /** The combined score table's file name under {@code out}. */
+  public static final String SCORES = "scores.csv";
+
+  /**
+   * Selects on every task in turn with the same zoo, configuration and cache.
+   *
+   * @param n examples per task (a stratified, seeded subsample)
+   * @param cacheRoot the embedding cache root (one folder per dataset below it), or null for none
+   * @param out where scores.csv and a report per task go (rewritten after every task), or null
+   * @throws NeedleException BAD_INPUT when no task could be read
+   */
+  public static Run run(Zoo zoo, List<Tasks.Task> tasks, Selector.Config cfg, int n, long seed, Path cacheRoot, Path out, Listener listener) {
     long t0 = System.nanoTime();
     List<TaskRun> runs = new ArrayList<>();
     List<Problem> problems = new ArrayList<>();
@@ -50,16 +68,16 @@ final class Suite {
         images = Images.open(t.train()).subsample(n, seed);
       } catch (NeedleException e) {
         problems.add(new Problem("task " + t.name(), e.getMessage()));
-        if (!quiet) System.err.println("needle: task " + t.name() + ": " + e.getMessage() + " (skipped)");
+        listener.skipped(t, e.getMessage());
         continue;
       }
       double read = (System.nanoTime() - r0) / 1e9;
       Selector.Result r;
       try (EmbeddingCache c = cacheRoot == null ? null : EmbeddingCache.open(cacheRoot.resolve(images.hash().substring(0, 16)))) {
         r = Selector.run(zoo, images, c, cfg,
-            (done, total, current, k, nt) -> bar.show(label, done, total, "experts", current + (k > 0 ? " " + k + "/" + nt : "")));
+            (done, total, current, k, nt) -> listener.progress(label, done, total, current + (k > 0 ? " " + k + "/" + nt : "")));
       }
-      bar.clear();
+      listener.taskDone();
       runs.add(new TaskRun(t, images, r, read));
       for (Problem p : r.problems())
         if (!zoo.problems().contains(p)) problems.add(new Problem(t.name() + ": " + p.subject(), p.message()));
@@ -72,7 +90,8 @@ final class Suite {
     return new Run(List.copyOf(runs), List.copyOf(problems), (System.nanoTime() - t0) / 1e9);
   }
 
-  static void writeScores(Path file, List<TaskRun> runs) {
+  /** Writes the combined score table ({@code task} then the score CSV's columns) atomically. */
+  public static void writeScores(Path file, List<TaskRun> runs) {
     StringBuilder sb = new StringBuilder("task,").append(String.join(",", Reports.CSV_HEADER)).append('\n');
     for (TaskRun t : runs)
       for (Score s : t.result().scores()) Reports.csvRow(sb.append(Csv.field(t.task().name())).append(','), s).append('\n');
@@ -80,7 +99,7 @@ final class Suite {
   }
 
   /** The scores of a run as {@code needle evaluate} reads them without a trip through the file. */
-  static ScoreTable scoreTable(List<TaskRun> runs) {
+  public static ScoreTable scoreTable(List<TaskRun> runs) {
     Map<String, Map<String, Map<String, Score>>> m = new LinkedHashMap<>();
     for (TaskRun t : runs)
       for (Score s : t.result().scores())

@@ -8,6 +8,7 @@ import io.needle.eval.Evaluation;
 import io.needle.eval.Oracle;
 import io.needle.proxy.Proxy;
 import io.needle.select.Selector;
+import io.needle.Suite;
 import io.needle.select.Strategies;
 import io.needle.zoo.Zoo;
 import java.io.IOException;
@@ -71,7 +72,7 @@ final class DemoCommand implements Callable<Integer> {
     System.out.println("needle demo: " + tasks.size() + " tasks x " + zoo.experts().size() + " experts from " + d);
     long cpu0 = cpuNanos();
     Selector.Config cfg = new Selector.Config(device, threads, 32, proxy.backend, ps, proxy.settings(0), Strategies.get("hybrid"), 2);
-    Suite.Run run = Suite.run(zoo, tasks, cfg, 1000, 0, noCache ? null : SelectCommand.cacheRoot(cache), out, new ProgressBar(quiet), quiet);
+    Suite.Run run = Suite.run(zoo, tasks, cfg, 1000, 0, noCache ? null : SelectCommand.cacheRoot(cache), out, ProgressBar.listener(new ProgressBar(quiet), quiet));
     double cpu = (cpuNanos() - cpu0) / 1e9;
     long cached = run.tasks().stream().flatMap(t -> t.result().experts().stream()).filter(Selector.ExpertRun::cached).count();
     long runs = run.tasks().stream().mapToLong(t -> t.result().experts().size()).sum();

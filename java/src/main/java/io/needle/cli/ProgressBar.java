@@ -28,4 +28,24 @@ final class ProgressBar {
   synchronized void clear() {
     if (on) err.print("\r" + " ".repeat(100) + "\r");
   }
+
+  /** @return a suite listener drawing on this bar and reporting skipped tasks on stderr unless quiet */
+  static io.needle.Suite.Listener listener(ProgressBar bar, boolean quiet) {
+    return new io.needle.Suite.Listener() {
+      @Override
+      public void progress(String label, int done, int total, String detail) {
+        bar.show(label, done, total, "experts", detail);
+      }
+
+      @Override
+      public void taskDone() {
+        bar.clear();
+      }
+
+      @Override
+      public void skipped(io.needle.data.Tasks.Task task, String reason) {
+        if (!quiet) System.err.println("needle: task " + task.name() + ": " + reason + " (skipped)");
+      }
+    };
+  }
 }

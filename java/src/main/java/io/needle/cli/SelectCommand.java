@@ -9,6 +9,7 @@ import io.needle.report.Reports;
 import io.needle.report.SelectReport;
 import io.needle.select.Selection;
 import io.needle.select.Selector;
+import io.needle.Suite;
 import io.needle.select.Strategies;
 import io.needle.select.Strategy;
 import io.needle.zoo.Zoo;
@@ -105,7 +106,7 @@ final class SelectCommand implements Callable<Integer> {
     List<io.needle.data.Tasks.Task> tasks = io.needle.data.Tasks.read(task.data);
     if (!quiet) System.err.println("needle: " + tasks.size() + " tasks in " + task.data + "; " + zoo.experts().size() + " experts");
     Selector.Config cfg = new Selector.Config(task.device, task.threads, task.imageBatch, proxy.backend, ps, o, strat, budget);
-    Suite.Run run = Suite.run(zoo, tasks, cfg, task.n, task.seed, noCache ? null : cacheRoot(cache), out, bar, quiet);
+    Suite.Run run = Suite.run(zoo, tasks, cfg, task.n, task.seed, noCache ? null : cacheRoot(cache), out, ProgressBar.listener(bar, quiet));
     for (Suite.TaskRun t : run.tasks()) {
       Selection sel = t.result().selection();
       System.out.println(t.task().name() + ": " + (sel.picks().isEmpty() ? "no pick" : String.join(", ",
