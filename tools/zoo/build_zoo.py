@@ -24,7 +24,8 @@ selectors/expert-prediction.onnx (predicts which semantic slice an image belongs
 selectors/generic-classifier.onnx (B with its 22-way upstream head) and selectors/label-priors.json
 (each expert's upstream label distribution).
 
-Torch modules of all experts are kept under tools/zoo/.build/ (not committed) for oracle.py.
+Torch modules of all experts are kept under tools/zoo/.build/ (not committed) for reference.py; oracle.py
+fine-tunes the committed ONNX files instead (onnx_experts.py).
 """
 import copy
 import gzip

@@ -1,39 +1,84 @@
 #!/usr/bin/python3
 """The fine-tune oracle of the mini-VTAB: fine-tune every expert on every task and record test accuracy.
 
-  /usr/bin/python3 tools/zoo/oracle.py [--workers 2]      # after build_zoo.py; resumable
+  /usr/bin/python3 tools/zoo/oracle.py [--workers 2] [--seeds 5]     # resumable: rerun to continue
+  /usr/bin/python3 tools/zoo/oracle.py --summarize                   # only rewrite oracle.csv & co. from runs.csv
+
+Weights: every fine-tune starts from the committed ONNX expert of examples/mini-vtab/zoo, loaded into its
+PyTorch architecture by onnx_experts.py (BatchNorm folded into the convolutions as in the ONNX files; checked
+against ONNX Runtime by verify_onnx_experts.py). Nothing under tools/zoo/.build is needed.
 
 Protocol (VTAB-1k style, scaled down): the full expert network plus a new linear head, Adam, batch BATCH,
-EPOCHS epochs with cosine decay, on the 800 training examples; the learning rate is chosen from LRS by the
-mean validation accuracy (the 200 validation examples) over SEEDS; the oracle accuracy is the mean test
-accuracy over SEEDS at that learning rate. Every run is appended to oracle/runs.csv as it finishes (so an
-interrupted oracle resumes where it stopped); oracle.csv (task,expert,accuracy) and oracle/cost.json (the
-CPU time the exhaustive fine-tuning took, on which machine) are written at the end.
+EPOCHS epochs with cosine decay, on the 800 training examples, for every learning rate of LRS and every seed
+0..SEEDS-1 (the seed sets the head's initialisation and the batch order).
+
+Divergence: a run is `diverged` when its validation accuracy (200 examples) is not clearly above chance,
+val_accuracy <= 1/C + 2*sqrt((1/C)(1-1/C)/200) for C classes (chance plus two standard errors of a random
+guesser), or when its logits are not finite. Diverged runs stay in runs.csv (diverged=1) and their logits
+are saved, but they are left out of every mean below.
+
+Oracle value: the learning rate is the one with the best mean validation accuracy over its non-diverged seeds
+(ties: the smaller rate; a rate whose seeds all diverged is not eligible); the oracle accuracy is the mean
+test accuracy over the non-diverged seeds at that rate. If every run of a (task, expert) pair diverged, all
+its runs are used instead (the expert is then at chance), and summary.csv says so.
+
+Outputs (examples/mini-vtab/):
+  oracle/runs.csv     every run: task,expert,lr,seed,val_accuracy,test_accuracy,diverged,seconds (CPU seconds)
+  oracle/logits/<task>/<expert>.npz   each run's test-set logits: key "lr<lr>_seed<seed>" (lr as %g, e.g.
+                      lr0.002_seed3), float16 [test_size, classes], rows in the order of the task's test IDX file
+  oracle.csv          task,expert,accuracy (the oracle value above)
+  oracle/summary.csv  task,expert,lr,seeds,diverged,accuracy,accuracy_std,val_accuracy,note
+  oracle/cost.json    the CPU time of the exhaustive fine-tuning, the protocol, the machine
+
+Resuming: a (task, expert) pair is one job; when it finishes, its logits file is replaced atomically, then its
+runs are appended to runs.csv and fsync'd. A killed oracle loses only the pairs in flight; on restart it
+redoes every (task, expert, lr, seed) run that runs.csv and the logits file do not both have (adding seeds
+with --seeds runs only the new ones).
 """
 import argparse
+import copy
 import csv
+import io
 import json
+import math
 import multiprocessing as mp
 import os
 import platform
 import sys
+import tempfile
 import time
+import zipfile
 
 import numpy as np
 import torch
-import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from build_zoo import BUILD, OUT, TRAIN, fit, accuracy  # noqa: E402
+from build_zoo import OUT, TRAIN, VAL, fit, tensor  # noqa: E402
 from data import read_idx  # noqa: E402
-from models import WithHead  # noqa: E402,F401  (the pickled experts need the classes importable)
+from models import WithHead  # noqa: E402
+from onnx_experts import expert_ids, load_expert  # noqa: E402
 
 LRS = [2e-3, 5e-4]
-SEEDS = [0, 1]
+SEEDS = 5
 EPOCHS = 8
 BATCH = 64
-RUNS = os.path.join(OUT, "oracle", "runs.csv")
-FIELDS = ["task", "expert", "lr", "seed", "val_accuracy", "test_accuracy", "seconds"]
+ORACLE = os.path.join(OUT, "oracle")
+RUNS = os.path.join(ORACLE, "runs.csv")
+LOGITS = os.path.join(ORACLE, "logits")
+FIELDS = ["task", "expert", "lr", "seed", "val_accuracy", "test_accuracy", "diverged", "seconds"]
+
+
+def key(lr, seed):
+    return f"lr{lr:g}_seed{seed}"
+
+
+def logits_path(task, expert):
+    return os.path.join(LOGITS, task, expert + ".npz")
+
+
+def chance_threshold(classes, n=VAL):
+    p = 1.0 / classes
+    return p + 2 * math.sqrt(p * (1 - p) / n)
 
 
 def load_task(t):
@@ -44,94 +89,192 @@ def load_task(t):
     return (x[:TRAIN], y[:TRAIN]), (x[TRAIN:], y[TRAIN:]), (tx, ty)
 
 
+@torch.no_grad()
+def logits_of(model, x, batch=500):
+    model.eval()
+    return np.concatenate([model(tensor(x[i:i + batch])).numpy() for i in range(0, len(x), batch)])
+
+
 def job(args):
-    task, expert = args
+    task, expert, runs = args
     torch.set_num_threads(1)
     (x, y), (vx, vy), (tx, ty) = load_task(task)
-    rows = []
-    for lr in LRS:
-        for seed in SEEDS:
-            t0 = time.process_time()
-            torch.manual_seed(seed)
-            body = torch.load(os.path.join(BUILD, expert.replace("@", "_") + ".pt"))
-            for p in body.parameters():
-                p.requires_grad_(True)
-            model = WithHead(body, task["classes"])
-            fit(model, x, y, EPOCHS, lr, seed, batch=BATCH)
-            rows.append(dict(task=task["name"], expert=expert, lr=lr, seed=seed,
-                             val_accuracy=round(accuracy(model, vx, vy), 4),
-                             test_accuracy=round(accuracy(model, tx, ty), 4),
-                             seconds=round(time.process_time() - t0, 2)))
-    return rows
+    body = load_expert(expert)
+    rows, logits = [], {}
+    for lr, seed in runs:
+        t0 = time.process_time()
+        torch.manual_seed(seed)
+        model = WithHead(copy.deepcopy(body), task["classes"])
+        for p in model.parameters():
+            p.requires_grad_(True)
+        fit(model, x, y, EPOCHS, lr, seed, batch=BATCH)
+        vl, tl = logits_of(model, vx), logits_of(model, tx)
+        val, test = float((vl.argmax(1) == vy).mean()), float((tl.argmax(1) == ty).mean())
+        diverged = not (np.isfinite(vl).all() and np.isfinite(tl).all()) or val <= chance_threshold(task["classes"])
+        logits[key(lr, seed)] = tl.astype(np.float16)
+        rows.append(dict(task=task["name"], expert=expert, lr=lr, seed=seed, val_accuracy=round(val, 4),
+                         test_accuracy=round(test, 4), diverged=int(diverged),
+                         seconds=round(time.process_time() - t0, 2)))
+    return task["name"], expert, rows, logits
+
+
+def read_logits(path):
+    if not os.path.exists(path):
+        return {}
+    try:
+        with np.load(path) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, zipfile.BadZipFile):
+        return {}                                 # unreadable: its runs are redone
+
+
+def write_logits(path, arrays):
+    """Atomically (a temporary file in the same folder, then rename), so a kill never leaves half a file."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **dict(sorted(arrays.items())))
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+    with os.fdopen(fd, "wb") as f:
+        f.write(buf.getvalue())
+        f.flush()
+        os.fsync(f.fileno())
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def read_runs():
+    if not os.path.exists(RUNS):
+        return []
+    with open(RUNS) as f:
+        text = f.read()
+    if not text.endswith("\n"):
+        text = text[:text.rfind("\n") + 1]      # a torn last line (killed mid-write) is dropped
+    return list(csv.DictReader(io.StringIO(text)))
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--seeds", type=int, default=SEEDS, help="seeds 0..N-1 per (task, expert, lr)")
     ap.add_argument("--only-task", default=None)
+    ap.add_argument("--summarize", action="store_true", help="only rewrite oracle.csv, summary.csv and cost.json")
     a = ap.parse_args()
     tasks = json.load(open(os.path.join(OUT, "tasks", "tasks.json")))["tasks"]
-    manifest = json.load(open(os.path.join(OUT, "zoo", "zoo.json")))["experts"]
-    experts = []
-    for e in manifest:
-        if "adapters" in e:
-            experts += [f"{e['id']}@{x['name']}" for x in e["adapters"]["experts"]]
-        else:
-            experts.append(e["id"])
-    os.makedirs(os.path.dirname(RUNS), exist_ok=True)
-    done = set()
-    if os.path.exists(RUNS):
-        with open(RUNS) as f:
-            for r in csv.DictReader(f):
-                done.add((r["task"], r["expert"]))
-    todo = [(t, e) for t in tasks for e in experts
-            if (t["name"], e) not in done and (a.only_task is None or t["name"] == a.only_task)]
-    print(f"{len(todo)} of {len(tasks) * len(experts)} (task, expert) pairs to fine-tune, "
-          f"{len(LRS) * len(SEEDS)} runs each, {a.workers} workers", flush=True)
-    new = not os.path.exists(RUNS)
+    experts = expert_ids()
+    seeds = list(range(a.seeds))
+    if a.summarize:
+        summarize(tasks, experts, seeds)
+        return
+    os.makedirs(ORACLE, exist_ok=True)
+    done = {}
+    for r in read_runs():
+        done.setdefault((r["task"], r["expert"]), set()).add(key(float(r["lr"]), int(r["seed"])))
+    todo = []
+    for t in tasks:
+        if a.only_task is not None and t["name"] != a.only_task:
+            continue
+        for e in experts:
+            have = done.get((t["name"], e), set())
+            if have:
+                have = have & set(read_logits(logits_path(t["name"], e)))
+            runs = [(lr, s) for lr in LRS for s in seeds if key(lr, s) not in have]
+            if runs:
+                todo.append((t, e, runs))
+    total = len(tasks) * len(experts) * len(LRS) * len(seeds)
+    print(f"{sum(len(r) for _, _, r in todo)} of {total} runs to do, in {len(todo)} (task, expert) jobs, "
+          f"{a.workers} workers", flush=True)
+    repair_tail(RUNS)
+    for d, _, fs in os.walk(LOGITS):            # temporary files of a killed write_logits
+        for x in fs:
+            if x.endswith(".tmp"):
+                os.remove(os.path.join(d, x))
+    new = not os.path.exists(RUNS) or os.path.getsize(RUNS) == 0
     t0 = time.time()
+    n = 0
     with open(RUNS, "a", newline="") as f, mp.get_context("fork").Pool(a.workers) as pool:
         w = csv.DictWriter(f, FIELDS)
         if new:
             w.writeheader()
-        for i, rows in enumerate(pool.imap_unordered(job, todo)):
-            w.writerows(rows)       # a pair is written whole, so a resumed run never repeats half of one
+            f.flush()
+        for i, (task, expert, rows, logits) in enumerate(pool.imap_unordered(job, todo)):
+            path = logits_path(task, expert)
+            write_logits(path, {**read_logits(path), **logits})   # logits first: a run in runs.csv has its logits
+            w.writerows(rows)
             f.flush()
             os.fsync(f.fileno())
-            print(f"[{i + 1}/{len(todo)}] {rows[0]['task']} {rows[0]['expert']}: "
-                  f"{max(r['test_accuracy'] for r in rows):.3f} ({time.time() - t0:.0f} s)", flush=True)
-    summarize(tasks, experts)
+            n += len(rows)
+            el = time.time() - t0
+            left = sum(len(r) for _, _, r in todo) - n
+            print(f"[{i + 1}/{len(todo)}] {time.strftime('%H:%M:%S')} {task} {expert}: test "
+                  f"{np.mean([r['test_accuracy'] for r in rows]):.3f}, {sum(r['diverged'] for r in rows)} diverged; "
+                  f"{n} runs in {el:.0f} s, ~{left * el / n / 60:.0f} min left", flush=True)
+    if a.only_task is None:
+        summarize(tasks, experts, seeds)
+    else:
+        print("--only-task: oracle.csv, summary.csv and cost.json left as they are (run --summarize when complete)")
 
 
-def summarize(tasks, experts):
-    with open(RUNS) as f:
-        runs = list(csv.DictReader(f))
+def repair_tail(path):
+    """Cuts a torn last line (the oracle killed mid-write) so the next append starts on a line of its own."""
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        return
+    with open(path, "rb+") as f:
+        data = f.read()
+        if not data.endswith(b"\n"):
+            f.truncate(data.rfind(b"\n") + 1)
+
+
+def summarize(tasks, experts, seeds):
+    latest = {}
+    for r in read_runs():                         # a run redone after a kill counts once (the latest)
+        latest[(r["task"], r["expert"], float(r["lr"]), int(r["seed"]))] = r
+    runs = list(latest.values())
     by = {}
     for r in runs:
         by.setdefault((r["task"], r["expert"]), []).append(r)
-    rows = []
+    rows, summary = [], []
     for t in tasks:
         for e in experts:
             rs = by.get((t["name"], e))
             if not rs:
                 continue
-            def mean(lr, k):
-                v = [float(r[k]) for r in rs if float(r["lr"]) == lr]
-                return sum(v) / len(v)
-            best = max(LRS, key=lambda lr: (mean(lr, "val_accuracy"), -lr))
-            rows.append((t["name"], e, round(mean(best, "test_accuracy"), 4)))
+            ok = [r for r in rs if r["diverged"] == "0"]
+            note = ""
+            if not ok:
+                ok, note = rs, "all runs diverged: means over all runs"
+            lrs = sorted({float(r["lr"]) for r in ok})
+
+            def at(lr, k):
+                return [float(r[k]) for r in ok if float(r["lr"]) == lr]
+            best = max(lrs, key=lambda lr: (np.mean(at(lr, "val_accuracy")), -lr))
+            acc = at(best, "test_accuracy")
+            div = sum(r["diverged"] == "1" for r in rs if float(r["lr"]) == best)
+            rows.append((t["name"], e, round(float(np.mean(acc)), 4)))
+            summary.append((t["name"], e, best, len(acc), div, round(float(np.mean(acc)), 4),
+                            round(float(np.std(acc)), 4), round(float(np.mean(at(best, "val_accuracy"))), 4), note))
     with open(os.path.join(OUT, "oracle.csv"), "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["task", "expert", "accuracy"])
         w.writerows(rows)
+    with open(os.path.join(ORACLE, "summary.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["task", "expert", "lr", "seeds", "diverged", "accuracy", "accuracy_std", "val_accuracy", "note"])
+        w.writerows(summary)
     cpu = sum(float(r["seconds"]) for r in runs)
-    cost = dict(fine_tunes=len(runs), pairs=len(by), cpu_seconds=round(cpu, 1),
-                cpu_seconds_per_pair=round(cpu / max(1, len(by)), 2),
-                protocol=dict(learning_rates=LRS, seeds=SEEDS, epochs=EPOCHS, batch=BATCH, optimizer="Adam, cosine decay",
-                              train=TRAIN, selection="mean validation accuracy over seeds", accuracy="mean test accuracy over seeds"),
+    size = sum(os.path.getsize(os.path.join(d, x)) for d, _, fs in os.walk(LOGITS) for x in fs) if os.path.isdir(LOGITS) else 0
+    cost = dict(fine_tunes=len(runs), diverged=sum(r["diverged"] == "1" for r in runs), pairs=len(by),
+                cpu_seconds=round(cpu, 1), cpu_seconds_per_pair=round(cpu / max(1, len(by)), 2),
+                protocol=dict(weights="the committed ONNX experts (BatchNorm folded), tools/zoo/onnx_experts.py",
+                              learning_rates=LRS, seeds=seeds, epochs=EPOCHS, batch=BATCH,
+                              optimizer="Adam, cosine decay", train=TRAIN,
+                              diverged="val_accuracy <= 1/C + 2*sqrt((1/C)(1-1/C)/200), or non-finite logits",
+                              selection="mean validation accuracy over the non-diverged seeds",
+                              accuracy="mean test accuracy over the non-diverged seeds"),
+                logits=dict(path="oracle/logits/<task>/<expert>.npz", key="lr<lr %g>_seed<seed>",
+                            dtype="float16", shape="[test_size, classes]", bytes=size),
                 machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
                         "one thread per fine-tune (process CPU time)")
-    with open(os.path.join(OUT, "oracle", "cost.json"), "w") as f:
+    with open(os.path.join(ORACLE, "cost.json"), "w") as f:
         json.dump(cost, f, indent=1)
         f.write("\n")
     print(json.dumps(cost, indent=1))
