@@ -41,6 +41,89 @@ static void brute(const float* q, int64_t nq, const float* b, int64_t nb, int d,
   }
 }
 
+// float64 linear algebra (BLAS/LAPACK) against naive loops: Gram both ways, eigh by reconstruction, SPD solve, log det
+static void linalg() {
+  if (!needle_cpu_has_lapack()) {
+    std::printf("SKIP linalg: %s\n", needle_cpu_lapack());
+    return;
+  }
+  std::printf("# lapack: %s\n", needle_cpu_lapack());
+  for (int rows : {1, 7, 120}) {
+    const int cols = 53;
+    auto xf = randn(rows, cols, 5 + rows);
+    std::vector<double> x(xf.begin(), xf.end());
+    bool ok = true;
+    for (int by_cols : {0, 1}) {
+      const int n = by_cols ? cols : rows;
+      std::vector<double> g((size_t)n * n, -1.0);
+      int rc = needle_cpu_gram(x.data(), rows, cols, by_cols, g.data(), 0);
+      ok &= rc == 0;
+      for (int a = 0; a < n && ok; ++a)
+        for (int b = 0; b < n; ++b) {
+          double s = 0;
+          for (int t = 0; t < (by_cols ? rows : cols); ++t)
+            s += by_cols ? x[(size_t)t * cols + a] * x[(size_t)t * cols + b] : x[(size_t)a * cols + t] * x[(size_t)b * cols + t];
+          ok &= std::fabs(s - g[(size_t)a * n + b]) <= 1e-12 * (1 + std::fabs(s)) && g[(size_t)a * n + b] == g[(size_t)b * n + a];
+        }
+    }
+    char what[80];
+    std::snprintf(what, sizeof what, "cpu gram %dx%d both orientations", rows, cols);
+    check(ok, what);
+  }
+  for (int n : {1, 5, 64}) {
+    // A = B B^T + n I: symmetric positive definite
+    auto bf = randn(n, n, 17 + n);
+    std::vector<double> a((size_t)n * n);
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < n; ++j) {
+        double s = i == j ? n : 0;
+        for (int t = 0; t < n; ++t) s += (double)bf[i * n + t] * bf[j * n + t];
+        a[(size_t)i * n + j] = s;
+      }
+    std::vector<double> work = a, val(n), vec((size_t)n * n);
+    int rc = needle_cpu_eigh(work.data(), n, val.data(), vec.data(), 0);
+    double err = 0, scale = std::fabs(val[0]);
+    bool desc = true;
+    for (int k = 1; k < n; ++k) desc &= val[k] <= val[k - 1];
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < n; ++j) {
+        double r = 0, o = 0;
+        for (int k = 0; k < n; ++k) {
+          r += vec[(size_t)i * n + k] * val[k] * vec[(size_t)j * n + k];
+          o += vec[(size_t)k * n + i] * vec[(size_t)k * n + j];
+        }
+        err = std::max({err, std::fabs(r - a[(size_t)i * n + j]) / scale, std::fabs(o - (i == j))});
+      }
+    char what[80];
+    std::snprintf(what, sizeof what, "cpu eigh n=%d (descending, V diag V^T = A, V^T V = I)", n);
+    check(rc == 0 && desc && err < 1e-10, what);
+    // solve with 3 right-hand sides and log det, against the residual and the eigenvalues
+    const int m = 3;
+    auto rf = randn(n, m, 23 + n);
+    std::vector<double> b(rf.begin(), rf.end()), xs = b;
+    rc = needle_cpu_solve_spd(a.data(), n, xs.data(), m, 0);
+    double res = 0;
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < m; ++j) {
+        double s = 0;
+        for (int t = 0; t < n; ++t) s += a[(size_t)i * n + t] * xs[(size_t)t * m + j];
+        res = std::max(res, std::fabs(s - b[(size_t)i * m + j]));
+      }
+    std::snprintf(what, sizeof what, "cpu solve_spd n=%d m=%d", n, m);
+    check(rc == 0 && res < 1e-9, what);
+    double ld = 0, want = 0;
+    for (double v : val) want += std::log(v);
+    rc = needle_cpu_logdet_spd(a.data(), n, &ld, 0);
+    std::snprintf(what, sizeof what, "cpu logdet_spd n=%d", n);
+    check(rc == 0 && std::fabs(ld - want) < 1e-9 * (1 + std::fabs(want)), what);
+  }
+  std::vector<double> indefinite = {1, 2, 2, 1}, rhs = {1, 1};
+  double ld = 0;
+  check(needle_cpu_solve_spd(indefinite.data(), 2, rhs.data(), 1, 0) == NEEDLE_ENOTPD &&
+            needle_cpu_logdet_spd(indefinite.data(), 2, &ld, 0) == NEEDLE_ENOTPD,
+        "cpu solve_spd and logdet_spd reject an indefinite matrix (NEEDLE_ENOTPD)");
+}
+
 int main() {
   std::printf("# cpu isa: %s\n", needle_cpu_isa());
   struct Case { int64_t nq, nb; int d, k; bool self; };
@@ -119,6 +202,7 @@ int main() {
     std::snprintf(what, sizeof what, "cpu softmax loss and gradient, %d classes", c);
     check(rc == 0 && std::fabs(loss - lref) < 1e-4 * (1 + lref) && err < 1e-4, what);
   }
+  linalg();
   std::printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

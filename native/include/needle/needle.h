@@ -22,6 +22,9 @@ extern "C" {
 #define NEEDLE_ENOMEM 2   /* host or device allocation failed */
 #define NEEDLE_ECUDA 3    /* a CUDA runtime call failed */
 #define NEEDLE_ENODEV 4   /* no usable CUDA device */
+#define NEEDLE_ENOTPD 5   /* a matrix that must be symmetric positive definite is not (Cholesky failed) */
+#define NEEDLE_ENOCONV 6  /* an iterative LAPACK solver did not converge */
+#define NEEDLE_ENOLAPACK 7 /* built without BLAS/LAPACK (NEEDLE_NO_LAPACK): the float64 functions are absent */
 
 /* Extra float32 candidates kept per row for the exact (float64) refinement: the fast GEMM-form distance
  * ||q||^2 + ||b||^2 - 2 q.b loses digits; candidates within its worst-case error bound are re-ranked exactly,
@@ -45,6 +48,32 @@ int needle_cpu_knn(const float* query, int64_t nq, const float* base, int64_t nb
  * loss = sum_i rw_i * -log softmax(x_i W^T + b)[y_i]; grad (c x (d + 1)) = d loss / d w. No regulariser here. */
 int needle_cpu_softmax_grad(const float* x, int32_t n, int32_t d, const int32_t* y, const float* rw, int32_t c,
                             const float* w, float* grad, double* loss, int32_t threads);
+
+/* ---- CPU float64 dense linear algebra (native/src/linalg.cpp), on the system's BLAS/LAPACK ----
+ * Matrices here are row-major float64. Where the library was built without BLAS/LAPACK every function below
+ * returns NEEDLE_ENOLAPACK and the caller computes another way. threads <= 0 means all cores; it sets
+ * OpenBLAS's thread count (process-wide) when the BLAS is OpenBLAS, and is ignored otherwise. */
+
+/* 1 if built with BLAS/LAPACK, else 0. */
+int needle_cpu_has_lapack(void);
+/* Which BLAS/LAPACK the float64 functions run on (e.g. OpenBLAS's configuration), or why there is none. */
+const char* needle_cpu_lapack(void);
+
+/* The Gram matrix of x (rows x cols): X^T X (cols x cols) when by_columns, else X X^T (rows x rows); exactly
+ * symmetric (one triangle by dsyrk, mirrored). */
+int needle_cpu_gram(const double* x, int64_t rows, int64_t cols, int32_t by_columns, double* out, int32_t threads);
+
+/* Symmetric eigendecomposition of a (n x n, overwritten) by dsyevd: values_desc (n) largest first; vectors
+ * (n x n) with column k the unit eigenvector of values_desc[k]. NEEDLE_ENOCONV if dsyevd does not converge. */
+int needle_cpu_eigh(double* a, int64_t n, double* values_desc, double* vectors, int32_t threads);
+
+/* Solves A X = B for a symmetric positive definite a (n x n, lower triangle read, not modified) and
+ * b (n x m, overwritten by X). NEEDLE_ENOTPD if the Cholesky factorisation fails. */
+int needle_cpu_solve_spd(const double* a, int64_t n, double* b, int64_t m, int32_t threads);
+
+/* log det A of a symmetric positive definite a (n x n, lower triangle read, not modified) into logdet.
+ * NEEDLE_ENOTPD if the Cholesky factorisation fails. */
+int needle_cpu_logdet_spd(const double* a, int64_t n, double* logdet, int32_t threads);
 
 /* ---- CUDA (cuda/) ---- */
 

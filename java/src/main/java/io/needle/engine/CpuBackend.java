@@ -1,6 +1,7 @@
 package io.needle.engine;
 
 import io.needle.NeedleException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
@@ -9,9 +10,20 @@ import org.bytedeco.javacpp.IntPointer;
  * C++ kernels through JavaCPP: a packed, blocked float32 GEMM (AVX2/FMA where the CPU has it) fused with
  * candidate selection, then an exact float64 re-rank; the softmax gradient in one pass over the data.
  * Tensors live in native memory so repeated gradient evaluations copy nothing.
+ *
+ * <p>The float64 linear algebra ({@link #gram}, {@link #eigh}, {@link #solveSpd}, {@link #logDetSpd}) runs on the
+ * system's BLAS/LAPACK (OpenBLAS: dsyrk, dsyevd, dpotrf/dpotrs, threaded) when the native library was built with
+ * one; otherwise, and for inputs holding NaN or infinities, it falls back to the Java reference in {@link Dense}
+ * (the reason logged once per process).
  */
 public final class CpuBackend implements Backend {
+  private static final System.Logger LOG = System.getLogger("io.needle.engine");
+  private static final AtomicBoolean NO_LAPACK_LOGGED = new AtomicBoolean();
+  // native return codes (needle.h)
+  private static final int ENOTPD = 5, ENOCONV = 6;
+
   private final int threads;
+  private final boolean lapack;
   private int[] labelsKey;
   private IntPointer labels;
 
@@ -23,6 +35,12 @@ public final class CpuBackend implements Backend {
     NativeLoader.Status s = status();
     if (!s.loaded()) throw new NeedleException(NeedleException.Code.BACKEND_UNAVAILABLE, "cpu backend: " + s.reason());
     this.threads = threads;
+    this.lapack = NativeCpu.needle_cpu_has_lapack() != 0;
+  }
+
+  /** @return whether the float64 linear algebra runs natively (BLAS/LAPACK) rather than in Java */
+  public boolean nativeLinearAlgebra() {
+    return lapack;
   }
 
   /** @return whether the native CPU library loads here, and why not */
@@ -38,7 +56,8 @@ public final class CpuBackend implements Backend {
   @Override
   public String describe() {
     return "C++ kernels, " + NativeCpu.needle_cpu_isa().getString() + ", "
-        + (threads > 0 ? threads : Runtime.getRuntime().availableProcessors()) + " threads";
+        + (threads > 0 ? threads : Runtime.getRuntime().availableProcessors()) + " threads; float64 linear algebra "
+        + (lapack ? "on " : "in Java (") + NativeCpu.needle_cpu_lapack().getString() + (lapack ? "" : ")");
   }
 
   static final class NativeTensor extends Shaped {
@@ -93,6 +112,85 @@ public final class CpuBackend implements Backend {
       check(NativeCpu.needle_cpu_softmax_grad(t.data, t.rows, t.cols, labels, rw, classes, wp, gp, loss, threads), "softmax");
       gp.get(grad);
       return loss.get();
+    }
+  }
+
+  // ---- float64 linear algebra on BLAS/LAPACK; the same results and failures as Dense's ----
+
+  /** @return whether to compute natively: LAPACK is built in, the shape is non-empty and every value is finite */
+  private boolean useNative(double[]... inputs) {
+    if (!lapack) {
+      if (NO_LAPACK_LOGGED.compareAndSet(false, true))
+        LOG.log(System.Logger.Level.INFO, "cpu backend: " + NativeCpu.needle_cpu_lapack().getString()
+            + "; gram, eigh, solveSpd and logDetSpd use the Java reference");
+      return false;
+    }
+    for (double[] a : inputs) for (double v : a) if (!Double.isFinite(v)) return false;  // Dense's NaN semantics
+    return true;
+  }
+
+  private static void shape(double[] a, long rows, long cols, String what) {
+    if (rows < 1 || cols < 1 || a.length != rows * cols)
+      throw Checks.invalid(what + ": a " + rows + " x " + cols + " matrix needs " + rows * cols + " values, got " + a.length);
+  }
+
+  @Override
+  public double[] gram(double[] x, int rows, int cols, boolean byColumns) {
+    long n = byColumns ? cols : rows;
+    if (rows < 1 || cols < 1 || n * n > Integer.MAX_VALUE - 8) return Backend.super.gram(x, rows, cols, byColumns);
+    shape(x, rows, cols, "gram");
+    if (!useNative(x)) return Backend.super.gram(x, rows, cols, byColumns);
+    try (DoublePointer xp = new DoublePointer(x); DoublePointer out = new DoublePointer(n * n)) {
+      check(NativeCpu.needle_cpu_gram(xp, rows, cols, byColumns ? 1 : 0, out, threads), "gram");
+      double[] g = new double[(int) (n * n)];
+      out.get(g);
+      return g;
+    }
+  }
+
+  @Override
+  public Dense.Eigen eigh(double[] a, int n) {
+    if (n < 1 || n > 30000) return Backend.super.eigh(a, n);  // dsyevd's 2n^2 workspace must fit a 32-bit int
+    shape(a, n, n, "eigh");
+    if (!useNative(a)) return Backend.super.eigh(a, n);
+    try (DoublePointer ap = new DoublePointer(a); DoublePointer vp = new DoublePointer(n);
+        DoublePointer ep = new DoublePointer((long) n * n)) {
+      int rc = NativeCpu.needle_cpu_eigh(ap, n, vp, ep, threads);
+      if (rc == ENOCONV) throw new NeedleException(NeedleException.Code.BAD_INPUT, "symmetric eigendecomposition did not converge");
+      check(rc, "eigh");
+      double[] values = new double[n], vectors = new double[n * n];
+      vp.get(values);
+      ep.get(vectors);
+      return new Dense.Eigen(values, vectors, n);
+    }
+  }
+
+  @Override
+  public double[] solveSpd(double[] a, int n, double[] b, int m) {
+    if (n < 1 || m < 1) return Backend.super.solveSpd(a, n, b, m);
+    shape(a, n, n, "solveSpd");
+    shape(b, n, m, "solveSpd right-hand side");
+    if (!useNative(a, b)) return Backend.super.solveSpd(a, n, b, m);
+    try (DoublePointer ap = new DoublePointer(a); DoublePointer bp = new DoublePointer(b)) {
+      int rc = NativeCpu.needle_cpu_solve_spd(ap, n, bp, m, threads);
+      if (rc == ENOTPD) throw new NeedleException(NeedleException.Code.BAD_INPUT, "matrix is not positive definite (singular covariance)");
+      check(rc, "solveSpd");
+      double[] out = new double[n * m];
+      bp.get(out);
+      return out;
+    }
+  }
+
+  @Override
+  public double logDetSpd(double[] a, int n) {
+    if (n < 1) return Backend.super.logDetSpd(a, n);
+    shape(a, n, n, "logDetSpd");
+    if (!useNative(a)) return Backend.super.logDetSpd(a, n);
+    try (DoublePointer ap = new DoublePointer(a); DoublePointer out = new DoublePointer(1)) {
+      int rc = NativeCpu.needle_cpu_logdet_spd(ap, n, out, threads);
+      if (rc == ENOTPD) throw new NeedleException(NeedleException.Code.BAD_INPUT, "matrix is not positive definite");
+      check(rc, "logDetSpd");
+      return out.get();
     }
   }
 

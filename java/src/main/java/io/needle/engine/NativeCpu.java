@@ -23,4 +23,17 @@ final class NativeCpu {
 
   static native int needle_cpu_softmax_grad(@Const FloatPointer x, int n, int d, @Const IntPointer y,
       @Const FloatPointer rw, int c, @Const FloatPointer w, FloatPointer grad, DoublePointer loss, int threads);
+
+  static native int needle_cpu_has_lapack();
+
+  static native @Cast("const char*") BytePointer needle_cpu_lapack();
+
+  static native int needle_cpu_gram(@Const DoublePointer x, long rows, long cols, int byColumns, DoublePointer out,
+      int threads);
+
+  static native int needle_cpu_eigh(DoublePointer a, long n, DoublePointer valuesDesc, DoublePointer vectors, int threads);
+
+  static native int needle_cpu_solve_spd(@Const DoublePointer a, long n, DoublePointer b, long m, int threads);
+
+  static native int needle_cpu_logdet_spd(@Const DoublePointer a, long n, DoublePointer logdet, int threads);
 }
