@@ -1,6 +1,5 @@
 package io.needle.select;
 
-import io.needle.engine.Dense;
 import io.needle.NeedleException;
 import io.needle.Score;
 import io.needle.proxy.Proxies;
@@ -16,9 +15,10 @@ import java.util.function.Function;
 /**
  * {@code fused}: one ranking learned from every signal at hand. Each expert of a task is described by its within-task
  * rank under every proxy (in the proxy's direction) and under each metadata field (task-agnostic score, upstream size,
- * parameters), scaled to [0, 1] with 1 the best and 0.5 for a missing value; a ridge regression from these features to
- * the within-task standardised fine-tuned accuracy is fitted on other tasks, with its strength chosen by an inner
- * leave-one-task-out search for the best mean weighted Kendall tau. Where architecture dominates fine-tuning, the model
+ * parameters), scaled to [0, 1] with 1 the best and 0.5 for a missing value, plus an indicator of the metadata's first
+ * pick; a non-negative ridge regression from these features to the within-task standardised fine-tuned accuracy
+ * (experts weighted 1/(1 + oracle rank), as weighted Kendall tau weighs them) is fitted on other tasks, with its
+ * strength chosen by an inner leave-one-task-out search for the best mean weighted Kendall tau. Where architecture dominates fine-tuning, the model
  * learns to read metadata; where experts share an architecture and differ by what they learned, it learns the
  * feature-based estimators; in between, their mix.
  */
@@ -35,6 +35,8 @@ public final class Fused implements Strategy, Learned {
 
   /** 1 for the first expert in the task-agnostic order ([004]), else 0: lets a linear model keep metadata's top pick on top. */
   static final String META_TOP = "meta:top";
+  /** The mean of every proxy's within-task rank. */
+  static final String CONSENSUS = "consensus";
 
   private final List<String> features;
   private final double[] weights;
@@ -126,10 +128,30 @@ public final class Fused implements Strategy, Learned {
     Map<String, Double> s = rankScores(ctx);
     List<String> order = ctx.pool().stream()
         .sorted(Comparator.comparingDouble((String e) -> -s.get(e)).thenComparing(Comparator.naturalOrder())).toList();
+    // with a budget above 1, hedge across architectures: fine-tuning outcomes of one architecture move together, so
+    // each next pick is the best-ranked expert of an architecture not yet picked, while any is left
     List<Selection.Pick> out = new ArrayList<>();
-    for (int i = 0; i < Math.min(ctx.budget(), order.size()); i++)
-      out.add(new Selection.Pick(order.get(i), s.get(order.get(i)), "rank " + (i + 1) + " by the fused model"));
+    java.util.Set<String> archs = new java.util.HashSet<>(), picked = new java.util.HashSet<>();
+    while (out.size() < Math.min(ctx.budget(), order.size())) {
+      String next = null;
+      for (String e : order)
+        if (!picked.contains(e) && !archs.contains(arch(ctx, e))) {
+          next = e;
+          break;
+        }
+      boolean fresh = next != null;
+      if (!fresh) for (String e : order) if (!picked.contains(e)) { next = e; break; }
+      picked.add(next);
+      archs.add(arch(ctx, next));
+      out.add(new Selection.Pick(next, s.get(next), "rank " + (order.indexOf(next) + 1) + " by the fused model"
+          + (out.isEmpty() || !fresh ? "" : ", best of another architecture")));
+    }
     return out;
+  }
+
+  private static String arch(SelectionContext ctx, String e) {
+    Expert.Metadata m = ctx.metadata().get(e);
+    return m == null || m.architecture() == null ? "expert:" + e : m.architecture();
   }
 
   @Override
@@ -152,6 +174,10 @@ public final class Fused implements Strategy, Learned {
       if (m.values().stream().anyMatch(Score::ok)) proxies.add(p);
     });
     List<String> names = new ArrayList<>(proxies);
+    if (Boolean.getBoolean("needle.fused.consensus")) {  // experiment: one consensus feature instead of each proxy
+      names.clear();
+      names.add(CONSENSUS);
+    }
     if (tasks.stream().allMatch(t -> !t.context().metadata().isEmpty())) {
       names.addAll(META.keySet());
       names.add(META_TOP);
@@ -223,8 +249,28 @@ public final class Fused implements Strategy, Learned {
       }
     }
     for (int f = 0; f < k; f++) a[f * k + f] += lambda;
-    double[] w = Dense.solveSpd(a, k, b, 1);
-    return new Fused(names, w, lambda);
+    return new Fused(names, nonNegative(a, b, k), lambda);
+  }
+
+  /**
+   * argmin ½ wᵀAw − bᵀw subject to w ≥ 0, by cyclic coordinate descent (A is positive definite: the ridge term). Every
+   * feature is oriented so that higher means better (a proxy in its own direction, metadata as [004] reads it), so a
+   * negative weight could only fit noise: the constraint leaves a useless signal at zero instead.
+   */
+  static double[] nonNegative(double[] a, double[] b, int k) {
+    double[] w = new double[k];
+    for (int sweep = 0; sweep < 10_000; sweep++) {
+      double change = 0;
+      for (int f = 0; f < k; f++) {
+        double r = b[f];
+        for (int g = 0; g < k; g++) if (g != f) r -= a[f * k + g] * w[g];
+        double v = Math.max(0, r / a[f * k + f]);
+        change = Math.max(change, Math.abs(v - w[f]));
+        w[f] = v;
+      }
+      if (change < 1e-12) break;
+    }
+    return w;
   }
 
   /** @return per pool expert, the named features: within-task ranks in [0, 1] (1 = best), 0.5 when missing */
@@ -236,6 +282,16 @@ public final class Fused implements Strategy, Learned {
       String name = names.get(f);
       Double[] v = new Double[n];
       boolean higher = true;
+      if (name.equals(CONSENSUS)) {
+        List<String> ps = new ArrayList<>(ctx.scores().keySet());
+        double[][] sub = features(ctx, ps);
+        for (int e = 0; e < n; e++) {
+          double m = 0;
+          for (double r : sub[e]) m += r;
+          x[e][f] = ps.isEmpty() ? 0.5 : m / ps.size();
+        }
+        continue;
+      }
       if (name.equals(META_TOP)) {
         String top = ctx.byMetadata().get(0);
         for (int e = 0; e < n; e++) x[e][f] = pool.get(e).equals(top) ? 1 : 0;
