@@ -18,7 +18,9 @@ import java.util.function.Function;
  * parameters), scaled to [0, 1] with 1 the best and 0.5 for a missing value, plus an indicator of the metadata's first
  * pick; a non-negative ridge regression from these features to the within-task standardised fine-tuned accuracy
  * (experts weighted 1/(1 + oracle rank), as weighted Kendall tau weighs them) is fitted on other tasks, with its
- * strength chosen by an inner leave-one-task-out search for the best mean weighted Kendall tau. Where architecture dominates fine-tuning, the model
+ * strength chosen by an inner leave-one-task-out search for the best mean weighted Kendall tau. Beyond the first pick it
+ * hedges across architectures (metadata {@code architecture}): each next pick is the best-ranked expert of an
+ * architecture not yet picked, while any is left. Where architecture dominates fine-tuning, the model
  * learns to read metadata; where experts share an architecture and differ by what they learned, it learns the
  * feature-based estimators; in between, their mix.
  */
