@@ -26,6 +26,7 @@
 extern "C" int needle_cpu_has_lapack(void) { return 0; }
 extern "C" const char* needle_cpu_lapack(void) { return NEEDLE_NO_LAPACK_REASON; }
 extern "C" int needle_cpu_gram(const double*, int64_t, int64_t, int32_t, double*, int32_t) { return NEEDLE_ENOLAPACK; }
+extern "C" int needle_cpu_gemm(const double*, const double*, int64_t, int64_t, int64_t, int32_t, double*, int32_t) { return NEEDLE_ENOLAPACK; }
 extern "C" int needle_cpu_eigh(double*, int64_t, double*, double*, int32_t) { return NEEDLE_ENOLAPACK; }
 extern "C" int needle_cpu_solve_spd(const double*, int64_t, double*, int64_t, int32_t) { return NEEDLE_ENOLAPACK; }
 extern "C" int needle_cpu_logdet_spd(const double*, int64_t, double*, int32_t) { return NEEDLE_ENOLAPACK; }
@@ -39,6 +40,9 @@ extern "C" int needle_cpu_logdet_spd(const double*, int64_t, double*, int32_t) {
 // Fortran BLAS/LAPACK (LP64: 32-bit integers). The trailing size_t arguments are gfortran's hidden lengths of
 // the character arguments; a library that does not expect them ignores them (the caller pops arguments).
 extern "C" {
+void dgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k, const double* alpha,
+            const double* a, const int* lda, const double* b, const int* ldb, const double* beta, double* c, const int* ldc,
+            size_t, size_t);
 void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k, const double* alpha, const double* a,
             const int* lda, const double* beta, double* c, const int* ldc, size_t, size_t);
 void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w, double* work,
@@ -126,6 +130,17 @@ extern "C" int needle_cpu_gram(const double* x, int64_t rows, int64_t cols, int3
   const double one = 1, zero = 0;
   dsyrk_("U", by_columns ? "N" : "T", &n, &k, &one, x, &lda, &zero, out, &n, 1, 1);
   mirror_lower(out, n);  // column-major upper = row-major lower
+  return NEEDLE_OK;
+}
+
+extern "C" int needle_cpu_gemm(const double* a, const double* b, int64_t n, int64_t k, int64_t m, int32_t trans_a, double* c,
+                               int32_t threads) {
+  if (!a || !b || !c || !fits(n) || !fits(k) || !fits(m)) return NEEDLE_EINVAL;
+  set_threads(threads);
+  // row-major C (n x m) is column-major C^T (m x n): C^T = B^T op(A)^T
+  const int M = (int)m, N = (int)n, K = (int)k, ldb = (int)m, lda = (int)(trans_a ? n : k);
+  const double one = 1, zero = 0;
+  dgemm_("N", trans_a ? "T" : "N", &M, &N, &K, &one, b, &ldb, a, &lda, &zero, c, &M, 1, 1);
   return NEEDLE_OK;
 }
 

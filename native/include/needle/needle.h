@@ -63,6 +63,9 @@ const char* needle_cpu_lapack(void);
  * symmetric (one triangle by dsyrk, mirrored). */
 int needle_cpu_gram(const double* x, int64_t rows, int64_t cols, int32_t by_columns, double* out, int32_t threads);
 
+/* A matrix product, row-major: c (n x m) = a b with a (n x k), or a^T b with a (k x n) when trans_a; by dgemm. */
+int needle_cpu_gemm(const double* a, const double* b, int64_t n, int64_t k, int64_t m, int32_t trans_a, double* c, int32_t threads);
+
 /* Symmetric eigendecomposition of a (n x n, overwritten) by dsyevd: values_desc (n) largest first; vectors
  * (n x n) with column k the unit eigenvector of values_desc[k]. NEEDLE_ENOCONV if dsyevd does not converge. */
 int needle_cpu_eigh(double* a, int64_t n, double* values_desc, double* vectors, int32_t threads);

@@ -64,6 +64,14 @@ public interface Backend extends AutoCloseable {
     return byColumns ? Dense.gramCols(x, rows, cols) : Dense.gramRows(x, rows, cols);
   }
 
+  /**
+   * A float64 matrix product, row-major: A B ({@code n x m}) for A {@code n x k}, or A^T B for A {@code k x n} when
+   * {@code transA}; B is {@code k x m}.
+   */
+  default double[] mult(double[] a, double[] b, int n, int k, int m, boolean transA) {
+    return transA ? Dense.multTransA(a, k, n, b, m) : Dense.mult(a, n, k, b, m);
+  }
+
   /** The eigendecomposition of a symmetric {@code n x n} matrix, eigenvalues descending (the input is not modified). */
   default Dense.Eigen eigh(double[] a, int n) {
     return Dense.eigh(a, n);

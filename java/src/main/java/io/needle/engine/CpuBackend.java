@@ -149,6 +149,20 @@ public final class CpuBackend implements Backend {
   }
 
   @Override
+  public double[] mult(double[] a, double[] b, int n, int k, int m, boolean transA) {
+    if (n < 1 || k < 1 || m < 1 || (long) n * m > Integer.MAX_VALUE - 8) return Backend.super.mult(a, b, n, k, m, transA);
+    shape(a, transA ? k : n, transA ? n : k, "mult");
+    shape(b, k, m, "mult");
+    if (!useNative(a) || !useNative(b)) return Backend.super.mult(a, b, n, k, m, transA);
+    try (DoublePointer ap = new DoublePointer(a); DoublePointer bp = new DoublePointer(b); DoublePointer cp = new DoublePointer((long) n * m)) {
+      check(NativeCpu.needle_cpu_gemm(ap, bp, n, k, m, transA ? 1 : 0, cp, threads), "gemm");
+      double[] c = new double[n * m];
+      cp.get(c);
+      return c;
+    }
+  }
+
+  @Override
   public Dense.Eigen eigh(double[] a, int n) {
     if (n < 1 || n > 30000) return Backend.super.eigh(a, n);  // dsyevd's 2n^2 workspace must fit a 32-bit int
     shape(a, n, n, "eigh");

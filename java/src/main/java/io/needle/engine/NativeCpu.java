@@ -31,6 +31,9 @@ final class NativeCpu {
   static native int needle_cpu_gram(@Const DoublePointer x, long rows, long cols, int byColumns, DoublePointer out,
       int threads);
 
+  static native int needle_cpu_gemm(@Const DoublePointer a, @Const DoublePointer b, long n, long k, long m, int transA, DoublePointer c,
+      int threads);
+
   static native int needle_cpu_eigh(DoublePointer a, long n, DoublePointer valuesDesc, DoublePointer vectors, int threads);
 
   static native int needle_cpu_solve_spd(@Const DoublePointer a, long n, DoublePointer b, long m, int threads);

@@ -44,7 +44,7 @@ public final class HScore extends Estimator {
     boolean primal = n >= d;
     int m = primal ? d : n;
     Dense.Eigen eig = backend.eigh(backend.gram(xc, n, d, primal), m);
-    double[] p = eig.project(primal ? b : Dense.mult(xc, n, d, b, c), c);
+    double[] p = eig.project(primal ? b : backend.mult(xc, b, n, d, c, false), c);
     double max = 0;
     for (double v : eig.values()) max = Math.max(max, Math.abs(v));
     double limit = cut || !primal ? 1e-15 * max : -1, s = 0;

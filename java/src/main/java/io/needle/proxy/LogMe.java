@@ -41,7 +41,7 @@ public final class LogMe extends Estimator {
       k = 0;
       while (k < d && Math.sqrt(Math.max(eig.values()[k], 0)) > 1e-10) k++;
       // U^T y = V_k^T F^T y / s
-      double[] fty = Dense.multTransA(f, n, d, onehot, c);
+      double[] fty = task.backend().mult(f, onehot, d, n, c, true);
       double[] all = eig.project(fty, c);
       sigma = new double[k];
       proj = new double[k * c];

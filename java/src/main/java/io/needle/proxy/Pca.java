@@ -37,7 +37,7 @@ final class Pca {
     } else {
       double[] v = new double[d * k];
       for (int r = 0; r < d; r++) for (int j = 0; j < k; j++) v[r * k + j] = e.vectors()[r * d + j];
-      scores = Dense.mult(xc, n, d, v, k);
+      scores = b.mult(xc, v, n, d, k, false);
     }
     flipSigns(scores, n, k);
     return scores;
@@ -55,16 +55,16 @@ final class Pca {
     double[] q = new double[cols * size];
     for (int i = 0; i < q.length; i++) q[i] = rnd.nextGaussian();
     for (int it = 0; it < powerIterations; it++) {
-      double[] mq = Dense.mult(m, rows, cols, q, size);       // rows x size
-      q = Dense.multTransA(m, rows, cols, mq, size);          // cols x size
+      double[] mq = be.mult(m, q, rows, cols, size, false);   // rows x size
+      q = be.mult(m, mq, cols, rows, size, true);             // cols x size
     }
-    double[] basis = Dense.orthonormalBasis(Dense.mult(m, rows, cols, q, size), rows, size);  // rows x size
-    double[] b = Dense.multTransA(basis, rows, size, m, cols);  // size x cols
+    double[] basis = Dense.orthonormalBasis(be.mult(m, q, rows, cols, size, false), rows, size);  // rows x size
+    double[] b = be.mult(basis, m, size, rows, cols, true);  // size x cols
     // B B^T = Uhat S^2 Uhat^T
     Dense.Eigen e = be.eigh(be.gram(b, size, cols, false), size);
     double[] uhat = new double[size * k];
     for (int r = 0; r < size; r++) for (int j = 0; j < k; j++) uhat[r * k + j] = e.vectors()[r * size + j];
-    double[] u = Dense.mult(basis, rows, size, uhat, k);  // rows x k: left singular vectors of M
+    double[] u = be.mult(basis, uhat, rows, size, k, false);  // rows x k: left singular vectors of M
     double[] scores;
     if (!transpose) {
       scores = new double[n * k];
@@ -73,7 +73,7 @@ final class Pca {
         for (int i = 0; i < n; i++) scores[i * k + j] = u[i * k + j] * s;
       }
     } else {
-      scores = Dense.mult(xc, n, d, u, k);  // samples projected on the top axes
+      scores = be.mult(xc, u, n, d, k, false);  // samples projected on the top axes
     }
     flipSigns(scores, n, k);
     return scores;

@@ -136,8 +136,8 @@ public final class Sfda extends Estimator {
       double[] g = b.gram(xw, n, d, false);
       double tau = a * mu0 * n / (1 - a);
       for (int i = 0; i < n; i++) g[i * n + i] += tau;
-      double[] t = b.solveSpd(g, n, Dense.mult(xw, n, d, muT, c), c);  // n x c
-      double[] corr = Dense.multTransA(xw, n, d, t, c);                 // d x c
+      double[] t = b.solveSpd(g, n, b.mult(xw, muT, n, d, c, false), c);  // n x c
+      double[] corr = b.mult(xw, t, d, n, c, true);                        // d x c
       w = new double[d * c];
       for (int i = 0; i < w.length; i++) w[i] = (muT[i] - corr[i]) / (a * mu0);
     }
@@ -147,7 +147,7 @@ public final class Sfda extends Estimator {
       for (int j = 0; j < d; j++) q += mu[k * d + j] * w[j * c + k];
       bias[k] = -0.5 * q + Math.log((double) members[k].length / n);
     }
-    double[] z = Dense.mult(x, n, d, w, c);
+    double[] z = b.mult(x, w, n, d, c, false);
     for (int i = 0; i < n; i++) for (int k = 0; k < c; k++) z[i * c + k] += bias[k];
     softmaxRows(z, n, c);
     return z;

@@ -121,6 +121,22 @@ class LinalgParityTest {
   }
 
   @Test
+  void multMatchesDenseBothWays() {
+    try (CpuBackend cpu = open()) {
+      for (int[] s : new int[][] {{1, 1, 1}, {3, 5, 2}, {120, 300, 42}, {300, 64, 10}}) {
+        int n = s[0], k = s[1], m = s[2];
+        double[] a = gaussian(n, k, n + k), at = gaussian(k, n, n * k), b = gaussian(k, m, m + 7);
+        double[] want = Dense.mult(a, n, k, b, m), got = cpu.mult(a, b, n, k, m, false);
+        double[] wantT = Dense.multTransA(at, k, n, b, m), gotT = cpu.mult(at, b, n, k, m, true);
+        for (int i = 0; i < want.length; i++) {
+          assertEquals(want[i], got[i], 1e-12 * Math.max(1, Math.abs(want[i])) * k, "A B " + n + "x" + k + "x" + m);
+          assertEquals(wantT[i], gotT[i], 1e-12 * Math.max(1, Math.abs(wantT[i])) * k, "A^T B " + n + "x" + k + "x" + m);
+        }
+      }
+    }
+  }
+
+  @Test
   void solveSpdMatchesDense() {
     try (CpuBackend b = open()) {
       for (int n : new int[] {1, 5, 300})
