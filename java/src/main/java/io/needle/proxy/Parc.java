@@ -1,7 +1,6 @@
 package io.needle.proxy;
 
 import io.needle.engine.Dense;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -51,16 +50,73 @@ public final class Parc extends Estimator {
       for (int j = 0; j < k; j++) f[i * k + j] = (f[i * k + j] - m) / s;
     }
     double[] corr = task.backend().gram(f, n, k, false);
-    int pairs = n * (n - 1) / 2;
-    double[] a = new double[pairs];
-    double[] b = new double[pairs];
+    // the label dissimilarity takes two values (0 within a class, 1 + 1/(C-1) between): Spearman's rho is then the
+    // point-biserial correlation of the feature dissimilarities' ranks with "between classes"
     int[] y = task.y();
-    for (int i = 0, p = 0; i < n; i++)
+    int pairs = n * (n - 1) / 2, between = 0;
+    for (int i = 0; i < n; i++) for (int j = i + 1; j < n; j++) if (y[i] != y[j]) between++;
+    long[] all = new long[pairs], cross = new long[between];
+    for (int i = 0, p = 0, q = 0; i < n; i++)
       for (int j = i + 1; j < n; j++, p++) {
-        a[p] = 1 - corr[i * n + j];
-        b[p] = y[i] == y[j] ? 0 : 1;
+        long key = sortable(1 - corr[i * n + j]);
+        all[p] = key;
+        if (y[i] != y[j]) cross[q++] = key;
       }
-    return 100 * spearman(a, b);
+    return 100 * spearmanBinary(all, cross);
+  }
+
+  /** @return a long whose unsigned order is the numeric order of {@code v} (-0.0 and 0.0 equal) */
+  static long sortable(double v) {
+    long bits = Double.doubleToLongBits(v + 0.0);
+    return bits ^ ((bits >> 63) | Long.MIN_VALUE);
+  }
+
+  /**
+   * Spearman's ρ between values (as {@link #sortable} keys, {@code all}) and a 0/1 indicator that is 1 exactly for the
+   * values in {@code ones} (a sub-multiset of {@code all}); ties get their average rank. Both arrays are sorted in place.
+   */
+  static double spearmanBinary(long[] all, long[] ones) {
+    radixSort(all);
+    radixSort(ones);
+    double p = all.length, n1 = ones.length, sumOnes = 0, sumSq = 0;
+    for (int lo = 0, o = 0; lo < all.length; ) {
+      int hi = lo;
+      while (hi + 1 < all.length && all[hi + 1] == all[lo]) hi++;
+      double r = (lo + hi) / 2.0 + 1;
+      sumSq += (hi - lo + 1) * r * r;
+      int c = 0;
+      while (o < ones.length && ones[o] == all[lo]) {
+        o++;
+        c++;
+      }
+      sumOnes += c * r;
+      lo = hi + 1;
+    }
+    double meanR = (p + 1) / 2, frac = n1 / p;
+    double cov = sumOnes / p - meanR * frac, varR = sumSq / p - meanR * meanR, varB = frac * (1 - frac);
+    return cov / Math.sqrt(varR * varB);
+  }
+
+  /** Sorts longs by their unsigned value: LSD radix sort, 16-bit digits, passes where every key agrees skipped. */
+  static void radixSort(long[] a) {
+    long[] buf = new long[a.length];
+    int[] count = new int[1 << 16];
+    long[] src = a, dst = buf;
+    for (int shift = 0; shift < 64; shift += 16) {
+      java.util.Arrays.fill(count, 0);
+      for (long v : src) count[(int) (v >>> shift) & 0xffff]++;
+      if (src.length == 0 || count[(int) (src[0] >>> shift) & 0xffff] == src.length) continue;
+      for (int i = 0, sum = 0; i < count.length; i++) {
+        int c = count[i];
+        count[i] = sum;
+        sum += c;
+      }
+      for (long v : src) dst[count[(int) (v >>> shift) & 0xffff]++] = v;
+      long[] t = src;
+      src = dst;
+      dst = t;
+    }
+    if (src != a) System.arraycopy(src, 0, a, 0, a.length);
   }
 
   /** Columns centred and divided by their population standard deviation (a zero one left at 1, as scikit-learn). */
@@ -74,51 +130,5 @@ public final class Parc extends Estimator {
       if (s == 0) s = 1;
       for (int i = 0; i < n; i++) f[i * k + j] = (f[i * k + j] - m) / s;
     }
-  }
-
-  /** @return Spearman's rank correlation (ties get their average rank) */
-  static double spearman(double[] a, double[] b) {
-    return pearson(ranks(a), ranks(b));
-  }
-
-  /** @return 1-based ranks, ties averaged (primitive sort, then each value's first and last position by binary search) */
-  static double[] ranks(double[] v) {
-    double[] sorted = v.clone();
-    Arrays.sort(sorted);
-    double[] r = new double[v.length];
-    for (int i = 0; i < v.length; i++) {
-      int lo = lowerBound(sorted, v[i]), hi = lowerBound(sorted, Math.nextUp(v[i])) - 1;
-      r[i] = (lo + hi) / 2.0 + 1;
-    }
-    return r;
-  }
-
-  /** @return the first index whose value is not below {@code x} */
-  private static int lowerBound(double[] a, double x) {
-    int lo = 0, hi = a.length;
-    while (lo < hi) {
-      int mid = (lo + hi) >>> 1;
-      if (a[mid] < x) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
-  static double pearson(double[] a, double[] b) {
-    int n = a.length;
-    double ma = 0, mb = 0;
-    for (int i = 0; i < n; i++) {
-      ma += a[i];
-      mb += b[i];
-    }
-    ma /= n;
-    mb /= n;
-    double sab = 0, saa = 0, sbb = 0;
-    for (int i = 0; i < n; i++) {
-      sab += (a[i] - ma) * (b[i] - mb);
-      saa += (a[i] - ma) * (a[i] - ma);
-      sbb += (b[i] - mb) * (b[i] - mb);
-    }
-    return sab / Math.sqrt(saa * sbb);
   }
 }
