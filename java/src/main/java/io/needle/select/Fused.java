@@ -25,7 +25,7 @@ import java.util.function.Function;
  * feature-based estimators; in between, their mix.
  */
 public final class Fused implements Strategy, Learned {
-  private static final double[] LAMBDAS = {0.01, 0.1, 1, 10, 100};
+  private static final double[] LAMBDAS = {0.01, 0.1, 1, 10, 100, 1000};
   /** Metadata features and how they are read. */
   static final Map<String, Function<Expert.Metadata, Double>> META = new LinkedHashMap<>();
 
@@ -37,8 +37,6 @@ public final class Fused implements Strategy, Learned {
 
   /** 1 for the first expert in the task-agnostic order ([004]), else 0: lets a linear model keep metadata's top pick on top. */
   static final String META_TOP = "meta:top";
-  /** The mean of every proxy's within-task rank. */
-  static final String CONSENSUS = "consensus";
 
   private final List<String> features;
   private final double[] weights;
@@ -176,10 +174,6 @@ public final class Fused implements Strategy, Learned {
       if (m.values().stream().anyMatch(Score::ok)) proxies.add(p);
     });
     List<String> names = new ArrayList<>(proxies);
-    if (Boolean.getBoolean("needle.fused.consensus")) {  // experiment: one consensus feature instead of each proxy
-      names.clear();
-      names.add(CONSENSUS);
-    }
     if (tasks.stream().allMatch(t -> !t.context().metadata().isEmpty())) {
       names.addAll(META.keySet());
       names.add(META_TOP);
@@ -284,16 +278,6 @@ public final class Fused implements Strategy, Learned {
       String name = names.get(f);
       Double[] v = new Double[n];
       boolean higher = true;
-      if (name.equals(CONSENSUS)) {
-        List<String> ps = new ArrayList<>(ctx.scores().keySet());
-        double[][] sub = features(ctx, ps);
-        for (int e = 0; e < n; e++) {
-          double m = 0;
-          for (double r : sub[e]) m += r;
-          x[e][f] = ps.isEmpty() ? 0.5 : m / ps.size();
-        }
-        continue;
-      }
       if (name.equals(META_TOP)) {
         String top = ctx.byMetadata().get(0);
         for (int e = 0; e < n; e++) x[e][f] = pool.get(e).equals(top) ? 1 : 0;
