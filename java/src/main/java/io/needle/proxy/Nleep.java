@@ -18,6 +18,9 @@ public final class Nleep extends Estimator {
   /** With the logarithm (the paper) or without (TencentARC/SFDA's code). */
   public static final Option<String> FORM = Option.choice("nleep-form", "leep", List.of("leep", "sfda"),
       "NLEEP: leep (the paper: mean log-likelihood) or sfda (TencentARC/SFDA's code: without the logarithm)");
+  /** Cap on the PCA dimensions (0: none, as the authors). */
+  public static final Option<Integer> MAX_DIMS = Option.integer("nleep-max-dims", 0, 0, 1 << 16,
+      "cap on NLEEP's PCA dimensions; 0 keeps all that explain 80% of the variance (the paper); a cap bounds the mixture's cost");
   /** Components per class. */
   public static final Option<Integer> RATIO = Option.integer("nleep-components", 5, 1, 100, "NLEEP's mixture components per class (paper: 5)");
 
@@ -33,14 +36,20 @@ public final class Nleep extends Estimator {
 
   @Override
   public List<Option<?>> options() {
-    return List.of(FORM, RATIO);
+    return List.of(FORM, RATIO, MAX_DIMS);
   }
 
   @Override
   protected double estimate(TaskData task, ExpertInput e) {
     int n = task.size(), d0 = e.embedding().cols(), c = task.classes();
     double[] x = Pca.exact(task.backend(), Dense.of(e.embedding()), n, d0, 0, 0.8);
-    int d = x.length / n;
+    int d = x.length / n, cap = task.settings().get(MAX_DIMS);
+    if (cap > 0 && d > cap) {  // the leading components are the first columns
+      double[] t = new double[n * cap];
+      for (int i = 0; i < n; i++) System.arraycopy(x, i * d, t, i * cap, cap);
+      x = t;
+      d = cap;
+    }
     int k = Math.min(task.settings().get(RATIO) * c, n);
     double[] theta = new Mixture(x, n, d, k, new Random(task.settings().get(TaskData.SEED))).fit();
     int[] y = task.y();
