@@ -27,35 +27,35 @@ public final class Leep extends Estimator {
 
   @Override
   protected double estimate(TaskData task, ExpertInput e) {
-    int n = task.size(), c = task.classes(), z = e.logits().cols();
-    int[] y = task.y();
-    double[] theta = softmax(e.logits().data(), n, z);
+    int n = task.size(), z = e.logits().cols();
+    double[] theta = new double[n * z];
+    float[] l = e.logits().data();
+    for (int i = 0; i < theta.length; i++) theta[i] = l[i];
+    Sfda.softmaxRows(theta, n, z);
+    return leep(theta, n, z, task.y(), task.classes(), true);
+  }
+
+  /**
+   * LEEP's expected empirical prediction from source-class probabilities θ (n x z): the empirical joint
+   * P(y, z) = (1/N) Σ_{i: y_i = y} θ_z(x_i), P(y | z) = P(y, z) / P(z), then (1/N) Σ_i [ln] Σ_z P(y_i | z) θ_z(x_i).
+   *
+   * @param log with the logarithm (LEEP) or without (the SFDA code's N-LEEP)
+   */
+  static double leep(double[] theta, int n, int z, int[] y, int c, boolean log) {
     double[] joint = new double[c * z];
     for (int i = 0; i < n; i++) for (int j = 0; j < z; j++) joint[y[i] * z + j] += theta[i * z + j] / n;
     double[] cond = new double[c * z];  // P(y | z)
     for (int j = 0; j < z; j++) {
       double pz = 0;
       for (int q = 0; q < c; q++) pz += joint[q * z + j];
-      for (int q = 0; q < c; q++) cond[q * z + j] = joint[q * z + j] / pz;
+      for (int q = 0; q < c; q++) cond[q * z + j] = pz > 0 ? joint[q * z + j] / pz : 0;
     }
     double s = 0;
     for (int i = 0; i < n; i++) {
       double p = 0;
       for (int j = 0; j < z; j++) p += cond[y[i] * z + j] * theta[i * z + j];
-      s += Math.log(p);
+      s += log ? Math.log(p) : p;
     }
     return s / n;
-  }
-
-  /** @return row-wise softmax of an n x z float matrix, in float64, the row maximum subtracted first */
-  static double[] softmax(float[] logits, int n, int z) {
-    double[] out = new double[n * z];
-    for (int i = 0; i < n; i++) {
-      double max = Double.NEGATIVE_INFINITY, sum = 0;
-      for (int j = 0; j < z; j++) max = Math.max(max, logits[i * z + j]);
-      for (int j = 0; j < z; j++) sum += out[i * z + j] = Math.exp(logits[i * z + j] - max);
-      for (int j = 0; j < z; j++) out[i * z + j] /= sum;
-    }
-    return out;
   }
 }

@@ -52,23 +52,7 @@ public final class Nleep extends Estimator {
     }
     int k = Math.min(task.settings().get(RATIO) * c, n);
     double[] theta = new Mixture(x, n, d, k, new Random(task.settings().get(TaskData.SEED))).fit();
-    int[] y = task.y();
-    double[] joint = new double[c * k];
-    for (int i = 0; i < n; i++) for (int j = 0; j < k; j++) joint[y[i] * k + j] += theta[i * k + j] / n;
-    double[] cond = new double[c * k];
-    for (int j = 0; j < k; j++) {
-      double pz = 0;
-      for (int q = 0; q < c; q++) pz += joint[q * k + j];
-      for (int q = 0; q < c; q++) cond[q * k + j] = pz > 0 ? joint[q * k + j] / pz : 0;
-    }
-    boolean log = task.settings().get(FORM).equals("leep");
-    double s = 0;
-    for (int i = 0; i < n; i++) {
-      double p = 0;
-      for (int j = 0; j < k; j++) p += cond[y[i] * k + j] * theta[i * k + j];
-      s += log ? Math.log(p) : p;
-    }
-    return s / n;
+    return Leep.leep(theta, n, k, task.y(), c, task.settings().get(FORM).equals("leep"));
   }
 
   /** A full-covariance Gaussian mixture fitted by EM, as scikit-learn's {@code GaussianMixture} with its defaults. */
