@@ -181,8 +181,13 @@ public final class Evaluation {
     List<Instance> instances = new ArrayList<>();
     for (Strategy st : Strategies.all())
       if (!st.usesProxy() && (metadata || !st.needsMetadata())) instances.add(new Instance(st.label(null), st, null));
+    // a proxy with no computed score anywhere (undefined everywhere, e.g. LEEP without upstream logits) keeps its own
+    // row, but no strategy is built on it
+    List<String> scored = proxies.stream().filter(p -> tasks.stream().anyMatch(t -> scores.scores().get(t).getOrDefault(p, Map.of())
+        .values().stream().anyMatch(Score::ok))).toList();
     for (Strategy st : Strategies.all())
-      if (st.usesProxy() && (metadata || !st.needsMetadata())) for (String p : proxies) instances.add(new Instance(st.label(p), st, p));
+      if (st.usesProxy() && (metadata || !st.needsMetadata()))
+        for (String p : proxies) if (scored.contains(p) || st.label(p).equals(p)) instances.add(new Instance(st.label(p), st, p));
     List<String> strategies = new ArrayList<>();
     strategies.add(RANDOM);
     for (Instance in : instances) strategies.add(in.label());
