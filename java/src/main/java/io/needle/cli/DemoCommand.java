@@ -78,7 +78,7 @@ final class DemoCommand implements Callable<Integer> {
     long runs = run.tasks().stream().mapToLong(t -> t.result().experts().size()).sum();
 
     Evaluation.Config ec = new Evaluation.Config(zoo.experts(), null, EvaluateCommand.groups(tasks), EvaluateCommand.budgets(budget), resamples, 0,
-        secondsPerExpert(run, ps));
+        secondsPerExpert(run, ps), Files.isRegularFile(d.resolve("oracle").resolve("runs.csv")) ? io.needle.eval.SeedRuns.read(d.resolve("oracle").resolve("runs.csv")) : null);
     Evaluation.Result r = Evaluation.run(oracle, Suite.scoreTable(run.tasks()), ec);
     System.out.println();
     EvaluateCommand.print(r, out.resolve("evaluation"), "The bundled benchmark " + d + ": scores from needle demo against " + oracleFile);

@@ -50,6 +50,9 @@ final class EvaluateCommand implements Callable<Integer> {
   @Option(names = "--out", paramLabel = "DIR", description = "write regret.csv, summary.csv, correlation*.csv, relative-delta.csv and report.html here")
   Path out;
 
+  @Option(names = "--runs", paramLabel = "FILE", description = "the oracle's runs (task,expert,lr,seed,val_accuracy,test_accuracy[,diverged]): adds regret beyond seed noise")
+  Path runs;
+
   @Option(names = "--save-model", paramLabel = "FILE", description = "write the fused strategy trained on every task here, for needle select --model")
   Path saveModel;
 
@@ -64,7 +67,8 @@ final class EvaluateCommand implements Callable<Integer> {
       experts = z.experts();
     }
     Map<String, String> groups = tasks == null ? Map.of() : groups(Tasks.read(tasks));
-    Evaluation.Config cfg = new Evaluation.Config(experts, pool == null ? null : Pool.parse(pool), groups, budgets(budget), resamples, seed);
+    Evaluation.Config cfg = new Evaluation.Config(experts, pool == null ? null : Pool.parse(pool), groups, budgets(budget), resamples, seed,
+        Map.of(), runs == null ? null : io.needle.eval.SeedRuns.read(runs));
     Evaluation.Result r = Evaluation.run(Oracle.read(oracle), ScoreTable.read(scores), cfg);
     print(r, out, "Scores " + scores + " against the oracle " + oracle + (pool != null ? ", pool " + pool : ""));
     if (saveModel != null) saveModel(r, saveModel, "trained on " + r.tasks().size() + " tasks of " + oracle + " with scores " + scores);

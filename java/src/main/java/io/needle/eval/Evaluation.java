@@ -107,7 +107,8 @@ public final class Evaluation {
    */
   public record Result(List<String> tasks, Map<String, String> groups, List<String> strategies, List<Integer> budgets,
       List<Row> rows, List<Summary> summaries, List<Correlation> correlations, List<CorrelationSummary> correlationSummaries,
-      List<Delta> deltas, List<String> warnings, int resamples, Map<String, Double> secondsPerExpert, Map<String, Strategy> models) {
+      List<Delta> deltas, List<String> warnings, int resamples, Map<String, Double> secondsPerExpert, Map<String, Strategy> models,
+      Noise.Result noise) {
 
     /** @return the row of a task, strategy and budget, or null */
     public Row row(String task, String strategy, int budget) {
@@ -138,12 +139,13 @@ public final class Evaluation {
    * @param resamples bootstrap resamples (0: no intervals)
    * @param seed bootstrap seed
    * @param secondsPerExpert proxy id → scoring seconds per expert and task, when known (from the run that made the scores)
+   * @param runs the oracle's individual seeds, for the noise-aware view ({@link Noise}); null for none
    */
   public record Config(List<Expert> experts, io.needle.zoo.Pool pool, Map<String, String> groups, List<Integer> budgets,
-      int resamples, long seed, Map<String, Double> secondsPerExpert) {
-    /** A configuration without timings. */
+      int resamples, long seed, Map<String, Double> secondsPerExpert, SeedRuns runs) {
+    /** A configuration without timings or seeds. */
     public Config(List<Expert> experts, io.needle.zoo.Pool pool, Map<String, String> groups, List<Integer> budgets, int resamples, long seed) {
-      this(experts, pool, groups, budgets, resamples, seed, Map.of());
+      this(experts, pool, groups, budgets, resamples, seed, Map.of(), null);
     }
   }
 
@@ -323,7 +325,18 @@ public final class Evaluation {
     }
     return new Result(used, Collections.unmodifiableMap(groups), List.copyOf(strategies), List.copyOf(cfg.budgets()), List.copyOf(rows),
         List.copyOf(summaries), List.copyOf(corr), List.copyOf(cs), List.copyOf(deltas), List.copyOf(warnings), cfg.resamples(),
-        cfg.secondsPerExpert() == null ? Map.of() : Map.copyOf(cfg.secondsPerExpert()), trainedOnAll(instances, views));
+        cfg.secondsPerExpert() == null ? Map.of() : Map.copyOf(cfg.secondsPerExpert()), trainedOnAll(instances, views),
+        cfg.runs() == null ? null : noise(rows, views, cfg));
+  }
+
+  private static Noise.Result noise(List<Row> rows, List<View> views, Config cfg) {
+    Map<String, List<String>> pools = new LinkedHashMap<>();
+    Map<String, String> best = new LinkedHashMap<>();
+    for (View v : views) {
+      pools.put(v.task(), v.context().pool());
+      best.put(v.task(), v.oracle().entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow().getKey());
+    }
+    return Noise.analyze(rows, cfg.runs(), pools, best, cfg.resamples(), cfg.seed());
   }
 
   /** Each learned strategy trained on every task (for use on new tasks; the evaluation itself never uses these). */

@@ -83,6 +83,24 @@ public final class EvalReport {
       }
       sb.append(table(head, rows));
     }
+    if (r.noise() != null) {
+      sb.append("\nRegret beyond the oracle's seed noise: mean absolute regret, accuracy points [95% interval resampling tasks and seeds];\n"
+          + "beyond noise (lower end of each pick's seed-bootstrap interval, floored at 0); fraction of tasks where the pick is\n"
+          + "distinguishable from the oracle's best\n");
+      List<String> head = new ArrayList<>(List.of("strategy"));
+      for (int b : r.budgets()) head.add("B=" + b);
+      List<List<String>> rows = new ArrayList<>();
+      for (String s : r.strategies()) {
+        if (s.equals(Evaluation.RANDOM)) continue;
+        List<String> row = new ArrayList<>(List.of(s));
+        for (int b : r.budgets()) {
+          io.needle.eval.Noise.Summary x = r.noise().summaries().stream().filter(n -> n.strategy().equals(s) && n.budget() == b).findFirst().orElse(null);
+          row.add(x == null ? "-" : ci(x.absolute(), 100, 1) + " / " + fmt(x.beyondNoise() * 100, 1) + " / " + fmt(x.distinguishable(), 2));
+        }
+        rows.add(row);
+      }
+      sb.append(table(head, rows));
+    }
     sb.append("\nSide by side: every proxy and strategy (mean over tasks; relative regret in %, agreement of its ranking with the oracle,\n"
         + "scoring seconds per expert and task on top of the shared embedding)\n");
     sb.append(table(sideBySideHead(r), sideBySide(r)));
@@ -236,6 +254,13 @@ public final class EvalReport {
     write(dir.resolve("correlation.csv"), corr.toString());
     write(dir.resolve("correlation-summary.csv"), corrMean.toString());
     write(dir.resolve("relative-delta.csv"), delta.toString());
+    if (r.noise() != null) {
+      StringBuilder noise = new StringBuilder("task,strategy,budget,distinguishable,regret_beyond_noise,gap_lo,gap_hi\n");
+      for (io.needle.eval.Noise.Row x : r.noise().rows())
+        noise.append(Csv.field(x.task())).append(',').append(x.strategy()).append(',').append(x.budget()).append(',').append(x.distinguishable() ? 1 : 0)
+            .append(',').append(num(x.beyondNoise())).append(',').append(num(x.lo())).append(',').append(num(x.hi())).append('\n');
+      write(dir.resolve("noise.csv"), noise.toString());
+    }
     write(dir.resolve("report.html"), html(r, title));
   }
 

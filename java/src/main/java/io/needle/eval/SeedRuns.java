@@ -1,0 +1,60 @@
+package io.needle.eval;
+
+import io.needle.data.Csv;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The oracle's individual fine-tuning runs, for noise-aware evaluation: per (task, expert), the test accuracy of every
+ * non-diverged seed at the learning rate the oracle chose (the best mean validation accuracy over those seeds; ties to
+ * the smaller rate), as {@code tools/zoo/oracle.py} chooses it.
+ *
+ * @param accuracy task → expert → test accuracy per kept seed
+ */
+public record SeedRuns(Map<String, Map<String, double[]>> accuracy) {
+  public SeedRuns {
+    Map<String, Map<String, double[]>> copy = new LinkedHashMap<>();
+    accuracy.forEach((t, m) -> copy.put(t, Collections.unmodifiableMap(new LinkedHashMap<>(m))));
+    accuracy = Collections.unmodifiableMap(copy);
+  }
+
+  /**
+   * Reads a runs CSV with columns {@code task,expert,lr,seed,val_accuracy,test_accuracy[,diverged]}.
+   *
+   * @throws io.needle.NeedleException BAD_INPUT naming the file and line for a missing column or a bad number
+   */
+  public static SeedRuns read(Path file) {
+    Csv csv = Csv.read(file);
+    int t = csv.column("task"), e = csv.column("expert"), lr = csv.column("lr"), va = csv.column("val_accuracy"),
+        te = csv.column("test_accuracy"), dv = csv.optionalColumn("diverged");
+    // task -> expert -> lr -> [val..., test...]
+    Map<String, Map<String, TreeMap<Double, List<double[]>>>> runs = new LinkedHashMap<>();
+    for (int r = 0; r < csv.rows().size(); r++) {
+      String[] row = csv.rows().get(r);
+      if (dv >= 0 && row[dv].trim().equals("1")) continue;
+      double rate = csv.number(r, lr), v = csv.number(r, va), a = csv.number(r, te);
+      if (!(a >= 0 && a <= 1) || !(v >= 0 && v <= 1)) throw csv.bad(r, "accuracies must be in [0, 1]");
+      runs.computeIfAbsent(row[t].trim(), k -> new LinkedHashMap<>()).computeIfAbsent(row[e].trim(), k -> new TreeMap<>())
+          .computeIfAbsent(rate, k -> new java.util.ArrayList<>()).add(new double[] {v, a});
+    }
+    Map<String, Map<String, double[]>> out = new LinkedHashMap<>();
+    runs.forEach((task, byExpert) -> byExpert.forEach((expert, byLr) -> {
+      List<double[]> best = null;
+      double bestVal = Double.NEGATIVE_INFINITY;
+      for (List<double[]> seeds : byLr.values()) {  // ascending rates: ties keep the smaller
+        double m = seeds.stream().mapToDouble(x -> x[0]).average().orElse(Double.NaN);
+        if (m > bestVal) {
+          bestVal = m;
+          best = seeds;
+        }
+      }
+      if (best != null) out.computeIfAbsent(task, k -> new LinkedHashMap<>()).put(expert, best.stream().mapToDouble(x -> x[1]).toArray());
+    }));
+    if (out.isEmpty()) throw new io.needle.NeedleException(io.needle.NeedleException.Code.BAD_INPUT, file + ": no usable runs");
+    return new SeedRuns(out);
+  }
+}

@@ -1,0 +1,56 @@
+package io.needle.eval;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.needle.Score;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Noise-aware regret on a synthetic oracle whose truth is known: experts a and c are equally good (0.80) and b is ten
+ * points worse (0.70); each has 5 seeds spread ±0.01 around its truth. A pick of b is distinguishable from the best
+ * with about ten points of regret beyond noise; a pick of c is within the noise.
+ */
+class NoiseTest {
+  static double[] seeds(double truth) {
+    return new double[] {truth - 0.01, truth - 0.005, truth, truth + 0.005, truth + 0.01};
+  }
+
+  static Noise.Row row(Evaluation.Result r, String strategy, int budget) {
+    return r.noise().rows().stream().filter(x -> x.task().equals("t1") && x.strategy().equals(strategy) && x.budget() == budget)
+        .findFirst().orElseThrow();
+  }
+
+  @Test
+  void regretBeyondNoiseSeparatesRealMissesFromSeedNoise() {
+    Map<String, Map<String, double[]>> runs = new LinkedHashMap<>();
+    Map<String, Map<String, Double>> oracle = new LinkedHashMap<>();
+    Map<String, Map<String, Map<String, Score>>> scores = new LinkedHashMap<>();
+    for (String t : List.of("t1", "t2", "t3")) {
+      runs.put(t, Map.of("a", seeds(0.80), "b", seeds(0.70), "c", seeds(0.7995)));
+      oracle.put(t, Map.of("a", 0.80, "b", 0.70, "c", 0.7995));
+      scores.put(t, Map.of(
+          "wrong", Map.of("a", Score.ok("a", "wrong", 0), "b", Score.ok("b", "wrong", 1), "c", Score.ok("c", "wrong", 0.5)),
+          "close", Map.of("a", Score.ok("a", "close", 0), "b", Score.ok("b", "close", 0.5), "c", Score.ok("c", "close", 1))));
+    }
+    Evaluation.Result r = Evaluation.run(new Oracle(oracle), new ScoreTable(scores),
+        new Evaluation.Config(null, null, Map.of(), List.of(1, 2), 500, 7, Map.of(), new SeedRuns(runs)));
+    Noise.Row wrong = row(r, "wrong", 1);
+    assertTrue(wrong.distinguishable(), wrong.toString());
+    assertTrue(wrong.beyondNoise() > 0.09 && wrong.beyondNoise() < 0.1, wrong.toString());
+    assertTrue(wrong.lo() <= 0.1 && wrong.hi() >= 0.1, "the interval holds the true gap: " + wrong);
+    Noise.Row close = row(r, "close", 1);
+    assertFalse(close.distinguishable(), close.toString());
+    assertEquals(0, close.beyondNoise(), 0, close.toString());
+    // at B=2 the wrong proxy also picks c (its second): within the noise
+    Noise.Row wrong2 = row(r, "wrong", 2);
+    assertFalse(wrong2.distinguishable(), wrong2.toString());
+    Noise.Summary s = r.noise().summaries().stream().filter(x -> x.strategy().equals("wrong") && x.budget() == 1).findFirst().orElseThrow();
+    assertEquals(1.0, s.distinguishable(), 0);
+    assertTrue(s.absolute().lo() <= 0.1 && s.absolute().hi() >= 0.1 && s.absolute().hi() - s.absolute().lo() < 0.03, s.toString());
+  }
+}
