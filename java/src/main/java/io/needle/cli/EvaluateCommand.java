@@ -86,6 +86,7 @@ final class EvaluateCommand implements Callable<Integer> {
   static void print(Evaluation.Result r, Path out, String title) {
     System.out.print(EvalReport.text(r));
     for (String w : r.warnings()) System.err.println("needle: " + w);
+    if (r.noise() != null) for (String w : r.noise().warnings()) System.err.println("needle: " + w);
     if (out != null) {
       EvalReport.write(out, r, title);
       System.err.println("needle: wrote " + out.resolve("report.html") + " and the CSV tables beside it");

@@ -223,6 +223,14 @@ public final class Evaluation {
       List<String> pool = List.copyOf(acc.keySet());
       views.add(new View(task, acc, new SelectionContext(pool, metaById, scores.scores().get(task), null, 1)));
     }
+    if (views.size() < 2) {  // learned strategies train leave-one-task-out: one task leaves nothing to train on
+      List<String> learned = instances.stream().filter(in -> in.strategy() instanceof Learned).map(Instance::label).toList();
+      if (!learned.isEmpty()) {
+        instances.removeIf(in -> in.strategy() instanceof Learned);
+        strategies.removeAll(learned);
+        warnings.add(String.join(", ", learned) + ": trained leave-one-task-out, needs at least 2 tasks: left out");
+      }
+    }
     List<String> correlated = new ArrayList<>(proxies);
     if (metadata) correlated.add(AGNOSTIC);
     for (Instance in : instances) if (in.strategy() instanceof Learned) correlated.add(in.label());

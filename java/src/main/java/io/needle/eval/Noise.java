@@ -38,8 +38,12 @@ public final class Noise {
    */
   public record Summary(String strategy, int budget, double distinguishable, double beyondNoise, Stats.Interval absolute) {}
 
-  /** What the analysis found. */
-  public record Result(List<Row> rows, List<Summary> summaries) {}
+  /**
+   * What the analysis found.
+   *
+   * @param warnings what was left out and why (tasks without seeds, experts with a single seed: noise unknown)
+   */
+  public record Result(List<Row> rows, List<Summary> summaries, List<String> warnings) {}
 
   /**
    * @param rows the evaluation's rows (random's are skipped)
@@ -52,15 +56,23 @@ public final class Noise {
     int draws = Math.max(resamples, 200);
     // per task, the resampled mean of every expert of its pool, draw by draw
     Map<String, Map<String, double[]>> means = new LinkedHashMap<>();
+    List<String> warnings = new ArrayList<>();
     int ti = 0;
     for (Map.Entry<String, List<String>> p : pools.entrySet()) {
       Map<String, double[]> seeds = runs.accuracy().get(p.getKey());
-      if (seeds == null) continue;
+      if (seeds == null) {
+        warnings.add("noise: task '" + p.getKey() + "' has no runs: left out of the noise-aware view");
+        continue;
+      }
+      List<String> single = p.getValue().stream().filter(e -> seeds.get(e) == null || seeds.get(e).length < 2).toList();
+      if (!single.isEmpty())
+        warnings.add("noise: task '" + p.getKey() + "': " + single.size() + " expert(s) with fewer than 2 usable seeds (noise unknown), picks involving them left out: "
+            + String.join(", ", single.subList(0, Math.min(5, single.size()))) + (single.size() > 5 ? ", ..." : ""));
       Random rnd = new Random(seed * 1_000_003L + ti++);
       Map<String, double[]> m = new LinkedHashMap<>();
       for (String e : p.getValue()) {
         double[] s = seeds.get(e);
-        if (s == null || s.length == 0) continue;
+        if (s == null || s.length < 2) continue;
         double[] v = new double[draws];
         for (int b = 0; b < draws; b++) {
           double sum = 0;
@@ -110,6 +122,6 @@ public final class Noise {
       summaries.add(new Summary(key[0], Integer.parseInt(key[1]), dist, beyond,
           new Stats.Interval(point, Stats.percentile(boot, 2.5), Stats.percentile(boot, 97.5))));
     }
-    return new Result(List.copyOf(out), List.copyOf(summaries));
+    return new Result(List.copyOf(out), List.copyOf(summaries), List.copyOf(warnings));
   }
 }

@@ -13,7 +13,8 @@ import java.util.TreeMap;
  * non-diverged seed at the learning rate the oracle chose (the best mean validation accuracy over those seeds; ties to
  * the smaller rate), as {@code tools/zoo/oracle.py} chooses it.
  *
- * @param accuracy task → expert → test accuracy per kept seed
+ * @param accuracy task → expert → test accuracy per kept seed (an expert with one kept seed has unknown noise: the
+ *     noise-aware view leaves its picks out and says so)
  */
 public record SeedRuns(Map<String, Map<String, double[]>> accuracy) {
   public SeedRuns {
@@ -30,11 +31,14 @@ public record SeedRuns(Map<String, Map<String, double[]>> accuracy) {
   public static SeedRuns read(Path file) {
     Csv csv = Csv.read(file);
     int t = csv.column("task"), e = csv.column("expert"), lr = csv.column("lr"), va = csv.column("val_accuracy"),
-        te = csv.column("test_accuracy"), dv = csv.optionalColumn("diverged");
+        te = csv.column("test_accuracy"), dv = csv.optionalColumn("diverged"), sd = csv.column("seed");
+    java.util.Set<String> seen = new java.util.HashSet<>();
     // task -> expert -> lr -> [val..., test...]
     Map<String, Map<String, TreeMap<Double, List<double[]>>>> runs = new LinkedHashMap<>();
     for (int r = 0; r < csv.rows().size(); r++) {
       String[] row = csv.rows().get(r);
+      if (!seen.add(row[t].trim() + '\u0000' + row[e].trim() + '\u0000' + csv.number(r, lr) + '\u0000' + row[sd].trim()))
+        throw csv.bad(r, "task '" + row[t].trim() + "', expert '" + row[e].trim() + "', lr " + row[lr].trim() + ", seed " + row[sd].trim() + " given twice");
       if (dv >= 0 && row[dv].trim().equals("1")) continue;
       double rate = csv.number(r, lr), v = csv.number(r, va), a = csv.number(r, te);
       if (!(a >= 0 && a <= 1) || !(v >= 0 && v <= 1)) throw csv.bad(r, "accuracies must be in [0, 1]");

@@ -53,4 +53,26 @@ class NoiseTest {
     assertEquals(1.0, s.distinguishable(), 0);
     assertTrue(s.absolute().lo() <= 0.1 && s.absolute().hi() >= 0.1 && s.absolute().hi() - s.absolute().lo() < 0.03, s.toString());
   }
+
+  @Test
+  void oneSeedIsNoiseUnknownAndDuplicateRunsAreErrors(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    java.nio.file.Path f = dir.resolve("runs.csv");
+    java.nio.file.Files.writeString(f, """
+        task,expert,lr,seed,val_accuracy,test_accuracy,diverged
+        t1,a,0.01,0,0.8,0.8,0
+        t1,a,0.01,1,0.8,0.81,0
+        t1,b,0.01,0,0.7,0.7,0
+        t1,b,0.01,1,0.1,0.1,1
+        """);
+    SeedRuns runs = SeedRuns.read(f);
+    assertEquals(1, runs.accuracy().get("t1").get("b").length, "the diverged seed is dropped");
+    Map<String, Map<String, Score>> sc = Map.of("p", Map.of("a", Score.ok("a", "p", 0), "b", Score.ok("b", "p", 1)));
+    Evaluation.Result r = Evaluation.run(new Oracle(Map.of("t1", Map.of("a", 0.805, "b", 0.7))), new ScoreTable(Map.of("t1", sc)),
+        new Evaluation.Config(null, null, Map.of(), List.of(1), 100, 0, Map.of(), runs));
+    assertTrue(r.noise().rows().stream().noneMatch(x -> x.strategy().equals("p")), "a pick of a one-seed expert has no noise-aware row");
+    assertTrue(r.noise().warnings().toString().contains("noise unknown"), r.noise().warnings().toString());
+    java.nio.file.Files.writeString(f, "task,expert,lr,seed,val_accuracy,test_accuracy\nt1,a,0.01,0,0.8,0.8\nt1,a,0.01,0,0.8,0.8\n");
+    io.needle.NeedleException e = org.junit.jupiter.api.Assertions.assertThrows(io.needle.NeedleException.class, () -> SeedRuns.read(f));
+    assertTrue(e.getMessage().contains("line 3") && e.getMessage().contains("given twice"), e.getMessage());
+  }
 }
