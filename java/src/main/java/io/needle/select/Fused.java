@@ -18,9 +18,10 @@ import java.util.function.Function;
  * parameters), scaled to [0, 1] with 1 the best and 0.5 for a missing value, plus an indicator of the metadata's first
  * pick; a non-negative ridge regression from these features to the within-task standardised fine-tuned accuracy
  * (experts weighted 1/(1 + oracle rank), as weighted Kendall tau weighs them) is fitted on other tasks, with its
- * strength chosen by an inner leave-one-task-out search for the best mean weighted Kendall tau. Beyond the first pick it
- * hedges across architectures (metadata {@code architecture}): each next pick is the best-ranked expert of an
- * architecture not yet picked, while any is left. Where architecture dominates fine-tuning, the model
+ * strength chosen by an inner leave-one-task-out search for the best mean weighted Kendall tau. With a budget above 1,
+ * the second pick is the metadata's first ([004]'s hybrid, the learned ranking as its task-aware part), and later picks
+ * hedge across architectures (metadata {@code architecture}): each is the best-ranked expert of an architecture not yet
+ * picked, while any is left. Where architecture dominates fine-tuning, the model
  * learns to read metadata; where experts share an architecture and differ by what they learned, it learns the
  * feature-based estimators; in between, their mix.
  */
@@ -134,6 +135,15 @@ public final class Fused implements Strategy, Learned {
     java.util.Set<String> archs = new java.util.HashSet<>(), picked = new java.util.HashSet<>();
     while (out.size() < Math.min(ctx.budget(), order.size())) {
       String next = null;
+      // the second pick is the metadata's first ([004]'s hybrid, with the learned ranking as its task-aware part):
+      // a different family of evidence hedges the model's first pick
+      if (out.size() == 1 && !ctx.metadata().isEmpty() && !picked.contains(ctx.byMetadata().get(0))) {
+        next = ctx.byMetadata().get(0);
+        picked.add(next);
+        archs.add(arch(ctx, next));
+        out.add(new Selection.Pick(next, s.get(next), "best by metadata"));
+        continue;
+      }
       for (String e : order)
         if (!picked.contains(e) && !archs.contains(arch(ctx, e))) {
           next = e;
