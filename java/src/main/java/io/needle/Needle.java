@@ -64,7 +64,9 @@ public final class Needle implements AutoCloseable {
     private int batch = 8;
 
     /** @param name auto, java, cpu or cuda */
-    public Builder backend(String name) { this.backend = name; return this; }
+    public Builder backend(String name) { this.backend = Backends.Kind.parse(name).id(); return this; }
+    /** @param kind the backend (AUTO: the best usable here) */
+    public Builder backend(Backends.Kind kind) { this.backend = kind.id(); return this; }
     /** @param n CPU threads; 0 means all cores */
     public Builder threads(int n) { this.threads = n; return this; }
     /** @param ids proxy ids ({@link Proxies#ids()}, or "all"), in report order */

@@ -71,7 +71,7 @@ final class DemoCommand implements Callable<Integer> {
     List<Proxy> ps = proxy.proxies(List.of("all"));
     System.out.println("needle demo: " + tasks.size() + " tasks x " + zoo.experts().size() + " experts from " + d);
     long cpu0 = cpuNanos();
-    Selector.Config cfg = new Selector.Config(device, threads, 32, proxy.backend, ps, proxy.settings(0), Strategies.get("hybrid"), 2);
+    Selector.Config cfg = new Selector.Config(io.needle.embed.Device.parse(device), threads, 32, io.needle.engine.Backends.Kind.parse(proxy.backend), ps, proxy.settings(0), Strategies.get("hybrid"), 2);
     Suite.Run run = Suite.run(zoo, tasks, cfg, 1000, 0, noCache ? null : SelectCommand.cacheRoot(cache), out, ProgressBar.listener(new ProgressBar(quiet), quiet));
     double cpu = (cpuNanos() - cpu0) / 1e9;
     long cached = run.tasks().stream().flatMap(t -> t.result().experts().stream()).filter(Selector.ExpertRun::cached).count();

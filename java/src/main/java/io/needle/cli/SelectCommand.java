@@ -69,7 +69,8 @@ final class SelectCommand implements Callable<Integer> {
     Images images = all.subsample(task.n, task.seed);
     double readSeconds = (System.nanoTime() - t0) / 1e9;
     if (!quiet) System.err.println("needle: " + TaskOptions.describe(all, images) + "; " + zoo.experts().size() + " experts");
-    Selector.Config cfg = new Selector.Config(task.device, task.threads, task.imageBatch, proxy.backend, ps, o, strat, budget);
+    Selector.Config cfg = new Selector.Config(io.needle.embed.Device.parse(task.device), task.threads, task.imageBatch,
+        io.needle.engine.Backends.Kind.parse(proxy.backend), ps, o, strat, budget);
     Selector.Result r;
     try (EmbeddingCache c = noCache ? null : EmbeddingCache.open(cacheRoot(cache).resolve(images.hash().substring(0, 16)))) {
       r = Selector.run(zoo, images, c, cfg,
@@ -105,7 +106,8 @@ final class SelectCommand implements Callable<Integer> {
   private int suite(Zoo zoo, List<Proxy> ps, Strategy strat, Settings o, ProgressBar bar) {
     List<io.needle.data.Tasks.Task> tasks = io.needle.data.Tasks.read(task.data);
     if (!quiet) System.err.println("needle: " + tasks.size() + " tasks in " + task.data + "; " + zoo.experts().size() + " experts");
-    Selector.Config cfg = new Selector.Config(task.device, task.threads, task.imageBatch, proxy.backend, ps, o, strat, budget);
+    Selector.Config cfg = new Selector.Config(io.needle.embed.Device.parse(task.device), task.threads, task.imageBatch,
+        io.needle.engine.Backends.Kind.parse(proxy.backend), ps, o, strat, budget);
     Suite.Run run = Suite.run(zoo, tasks, cfg, task.n, task.seed, noCache ? null : cacheRoot(cache), out, ProgressBar.listener(bar, quiet));
     for (Suite.TaskRun t : run.tasks()) {
       Selection sel = t.result().selection();

@@ -15,6 +15,27 @@ public final class Backends {
 
   private Backends() {}
 
+  /** The backends by name, for typed configuration ({@link #AUTO}: the best usable one). */
+  public enum Kind {
+    AUTO, JAVA, CPU, CUDA;
+
+    /** @return "auto", "java", "cpu" or "cuda" */
+    public String id() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+
+    /** Parses {@link #id()}. */
+    public static Kind parse(String s) {
+      for (Kind k : values()) if (k.id().equals(s.trim().toLowerCase(Locale.ROOT))) return k;
+      throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "unknown backend '" + s + "': use auto, java, cpu or cuda");
+    }
+  }
+
+  /** Opens a backend of this kind; see {@link #open(String, int)}. */
+  public static Backend open(Kind kind, int threads) {
+    return open(kind.id(), threads);
+  }
+
   /** One tier's availability, as {@code needle doctor} prints it. */
   public record Availability(String name, boolean usable, String detail) {}
 

@@ -8,7 +8,9 @@ import io.needle.data.Embedding;
 import io.needle.data.Images;
 import io.needle.data.Labels;
 import io.needle.embed.EmbeddingCache;
+import io.needle.embed.Device;
 import io.needle.embed.Pipeline;
+import io.needle.engine.Backends;
 import io.needle.proxy.ExpertInput;
 import io.needle.proxy.TaskSignals;
 import io.needle.zoo.Selectors;
@@ -45,9 +47,13 @@ public final class Selector {
    * @param strategy how to pick
    * @param budget how many experts to pick
    */
-  public record Config(String device, int threads, int imageBatch, String backend, List<Proxy> proxies, Settings settings,
+  public record Config(Device device, int threads, int imageBatch, Backends.Kind backend, List<Proxy> proxies, Settings settings,
       Strategy strategy, int budget) {
     public Config {
+      java.util.Objects.requireNonNull(device, "device");
+      java.util.Objects.requireNonNull(backend, "backend");
+      java.util.Objects.requireNonNull(strategy, "strategy");
+      if (imageBatch < 1) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "image batch must be at least 1");
       if (proxies.isEmpty()) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "no proxy chosen");
       if (budget < 1) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "budget must be at least 1");
       proxies = List.copyOf(proxies);
@@ -136,7 +142,7 @@ public final class Selector {
       }
       Map<String, Embedding> waiting = new java.util.HashMap<>(), waitingLogits = new java.util.HashMap<>();
       java.util.Set<String> noLogits = new java.util.HashSet<>();
-      new Pipeline(c.device(), c.threads(), c.imageBatch()).run(runList, images, cache, new Pipeline.Listener() {
+      new Pipeline(c.device().id(), c.threads(), c.imageBatch()).run(runList, images, cache, new Pipeline.Listener() {
         @Override
         public void embedded(Expert e, Embedding x, boolean cached, double s, String device) {
           embedSeconds[cached ? 1 : 0] += s;
@@ -223,7 +229,7 @@ public final class Selector {
     if (sel.genericClassifier() != null) models.add(sel.genericClassifier());
     Map<String, Embedding> outputs = new LinkedHashMap<>();
     Map<String, List<String>> columns = new LinkedHashMap<>();
-    new Pipeline(c.device(), c.threads(), c.imageBatch()).run(models, images, cache, new Pipeline.Listener() {
+    new Pipeline(c.device().id(), c.threads(), c.imageBatch()).run(models, images, cache, new Pipeline.Listener() {
       @Override
       public void embedded(Expert e, Embedding x, boolean cached, double s, String device) {
         boolean epn = e == sel.expertPrediction();

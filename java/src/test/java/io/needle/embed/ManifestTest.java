@@ -173,7 +173,7 @@ class ManifestTest {
         """, "two-outputs.onnx");
     assertTrue(z.problems().isEmpty(), z.problems().toString());
     Images im = images();
-    io.needle.select.Selector.Config cfg = new io.needle.select.Selector.Config("cpu", 1, 32, "java",
+    io.needle.select.Selector.Config cfg = new io.needle.select.Selector.Config(io.needle.embed.Device.CPU, 1, 32, io.needle.engine.Backends.Kind.JAVA,
         io.needle.proxy.Proxies.parse(List.of("leep", "nce", "knn-loo")), io.needle.proxy.Settings.defaults(),
         io.needle.select.Strategies.get("task-aware"), 1);
     io.needle.select.Selector.Result r = io.needle.select.Selector.run(z, im, null, cfg, null);
