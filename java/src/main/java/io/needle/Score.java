@@ -1,7 +1,5 @@
 package io.needle;
 
-import java.util.Locale;
-
 /**
  * One expert's value of one proxy, with its status. A value may have any sign (LogME and NCE are negative by
  * design); whether higher is better is the proxy's to say ({@link io.needle.proxy.Proxy#higherIsBetter()}). No value
@@ -25,13 +23,12 @@ public record Score(String expert, String proxy, double score, Status status, St
 
     /** @return "ok", "undefined" or "failed", as written in CSV, JSON and Arrow outputs */
     public String id() {
-      return name().toLowerCase(Locale.ROOT);
+      return Ids.id(this);
     }
 
     /** Parses {@link #id()}. */
     public static Status parse(String s) {
-      for (Status x : values()) if (x.id().equals(s.trim().toLowerCase(Locale.ROOT))) return x;
-      throw new NeedleException(NeedleException.Code.BAD_INPUT, "unknown score status '" + s + "': use ok, undefined or failed");
+      return Ids.parse(Status.class, s, "score status", NeedleException.Code.BAD_INPUT);
     }
   }
 

@@ -1,7 +1,6 @@
 package io.needle.embed;
 
 import io.needle.NeedleException;
-import java.util.Locale;
 
 /** Where ONNX Runtime runs the experts: CUDA when usable ({@link #AUTO}), or a named provider. */
 public enum Device {
@@ -14,12 +13,11 @@ public enum Device {
 
   /** @return "auto", "cpu" or "cuda" */
   public String id() {
-    return name().toLowerCase(Locale.ROOT);
+    return io.needle.Ids.id(this);
   }
 
   /** Parses {@link #id()}. */
   public static Device parse(String s) {
-    for (Device d : values()) if (d.id().equals(s.trim().toLowerCase(Locale.ROOT))) return d;
-    throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "unknown device '" + s + "': use auto, cpu or cuda");
+    return io.needle.Ids.parse(Device.class, s, "device", NeedleException.Code.INVALID_ARGUMENT);
   }
 }

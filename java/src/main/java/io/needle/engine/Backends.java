@@ -21,13 +21,12 @@ public final class Backends {
 
     /** @return "auto", "java", "cpu" or "cuda" */
     public String id() {
-      return name().toLowerCase(Locale.ROOT);
+      return io.needle.Ids.id(this);
     }
 
     /** Parses {@link #id()}. */
     public static Kind parse(String s) {
-      for (Kind k : values()) if (k.id().equals(s.trim().toLowerCase(Locale.ROOT))) return k;
-      throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "unknown backend '" + s + "': use auto, java, cpu or cuda");
+      return io.needle.Ids.parse(Kind.class, s, "backend", NeedleException.Code.INVALID_ARGUMENT);
     }
   }
 
