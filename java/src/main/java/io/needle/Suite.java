@@ -61,6 +61,10 @@ public final class Suite {
     List<Problem> problems = new ArrayList<>();
     for (int i = 0; i < tasks.size(); i++) {
       Tasks.Task t = tasks.get(i);
+      if (t.excluded() != null) {
+        listener.skipped(t, "excluded by tasks.json: " + t.excluded());
+        continue;
+      }
       String label = "task " + (i + 1) + "/" + tasks.size() + " " + t.name();
       long r0 = System.nanoTime();
       Images images;

@@ -67,9 +67,9 @@ final class DemoCommand implements Callable<Integer> {
     TaskOptions.checkAny(zoo.experts(), zoo.problems(), d.resolve("zoo"));
     List<Tasks.Task> tasks = Tasks.read(d.resolve("tasks"));
     Path oracleFile = d.resolve("oracle.csv");
-    Oracle oracle = Oracle.read(oracleFile);
+    Oracle oracle = EvaluateCommand.withoutExcluded(Oracle.read(oracleFile), tasks);
     List<Proxy> ps = proxy.proxies(List.of("all"));
-    System.out.println("needle demo: " + tasks.size() + " tasks x " + zoo.experts().size() + " experts from " + d);
+    System.out.println("needle demo: " + Tasks.included(tasks).size() + " tasks x " + zoo.experts().size() + " experts from " + d);
     long cpu0 = cpuNanos();
     Selector.Config cfg = new Selector.Config(io.needle.embed.Device.parse(device), threads, 32, io.needle.engine.Backends.Kind.parse(proxy.backend), ps, proxy.settings(0), Strategies.get("hybrid"), 2);
     Suite.Run run = Suite.run(zoo, tasks, cfg, 1000, 0, noCache ? null : SelectCommand.cacheRoot(cache), out, ProgressBar.listener(new ProgressBar(quiet), quiet));
@@ -77,7 +77,7 @@ final class DemoCommand implements Callable<Integer> {
     long cached = run.tasks().stream().flatMap(t -> t.result().experts().stream()).filter(Selector.ExpertRun::cached).count();
     long runs = run.tasks().stream().mapToLong(t -> t.result().experts().size()).sum();
 
-    Evaluation.Config ec = new Evaluation.Config(zoo.experts(), null, EvaluateCommand.groups(tasks), EvaluateCommand.budgets(budget), resamples, 0,
+    Evaluation.Config ec = new Evaluation.Config(zoo.experts(), null, EvaluateCommand.groups(Tasks.included(tasks)), EvaluateCommand.budgets(budget), resamples, 0,
         secondsPerExpert(run, ps), Files.isRegularFile(d.resolve("oracle").resolve("runs.csv")) ? io.needle.eval.SeedRuns.read(d.resolve("oracle").resolve("runs.csv")) : null);
     Evaluation.Result r = Evaluation.run(oracle, Suite.scoreTable(run.tasks()), ec);
     System.out.println();

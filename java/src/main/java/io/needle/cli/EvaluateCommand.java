@@ -66,10 +66,11 @@ final class EvaluateCommand implements Callable<Integer> {
       for (io.needle.Problem p : z.problems()) System.err.println("needle: zoo: " + p);
       experts = z.experts();
     }
-    Map<String, String> groups = tasks == null ? Map.of() : groups(Tasks.read(tasks));
+    List<Tasks.Task> listed = tasks == null ? null : Tasks.read(tasks);
+    Map<String, String> groups = listed == null ? Map.of() : groups(Tasks.included(listed));
     Evaluation.Config cfg = new Evaluation.Config(experts, pool == null ? null : Pool.parse(pool), groups, budgets(budget), resamples, seed,
         Map.of(), runs == null ? null : io.needle.eval.SeedRuns.read(runs));
-    Evaluation.Result r = Evaluation.run(Oracle.read(oracle), ScoreTable.read(scores), cfg);
+    Evaluation.Result r = Evaluation.run(withoutExcluded(Oracle.read(oracle), listed), ScoreTable.read(scores), cfg);
     print(r, out, "Scores " + scores + " against the oracle " + oracle + (pool != null ? ", pool " + pool : ""));
     if (saveModel != null) saveModel(r, saveModel, "trained on " + r.tasks().size() + " tasks of " + oracle + " with scores " + scores);
     return Main.OK;
@@ -91,6 +92,16 @@ final class EvaluateCommand implements Callable<Integer> {
       EvalReport.write(out, r, title);
       System.err.println("needle: wrote " + out.resolve("report.html") + " and the CSV tables beside it");
     }
+  }
+
+  /** The oracle without the tasks the manifest excludes (each said once on stderr). */
+  static Oracle withoutExcluded(Oracle o, List<Tasks.Task> listed) {
+    if (listed == null) return o;
+    Map<String, Map<String, Double>> keep = new LinkedHashMap<>(o.accuracy());
+    for (Tasks.Task t : listed)
+      if (t.excluded() != null && keep.remove(t.name()) != null)
+        System.err.println("needle: task " + t.name() + " excluded by tasks.json: " + t.excluded());
+    return new Oracle(keep);
   }
 
   static Map<String, String> groups(List<Tasks.Task> ts) {

@@ -14,8 +14,10 @@ import java.util.Set;
 /**
  * A folder of downstream tasks described by {@code tasks.json}: {@code {"tasks": [{"name", "group", "train", ...}]}}.
  * {@code train} is the dataset Needle scores (any format {@link Images#open} reads), relative to the folder;
- * {@code group} (e.g. natural, specialized, structured as in VTAB) is what regret is aggregated over. Other keys
- * (test split, sizes) are for the tools that made the oracle and are ignored here.
+ * {@code group} (e.g. natural, specialized, structured as in VTAB) is what regret is aggregated over;
+ * {@code "exclude": "reason"} keeps a task in the folder (and its oracle rows) but out of selection and evaluation,
+ * with the reason said once. Other keys (test split, sizes, notes) are for the tools that made the oracle and are
+ * ignored here.
  */
 public final class Tasks {
   /** The manifest's file name. */
@@ -27,8 +29,14 @@ public final class Tasks {
    * @param name unique name, as in score and oracle tables
    * @param group the group it is aggregated in ("all" when the manifest gives none)
    * @param train the dataset file or folder to score
+   * @param excluded why the task is left out of selection and evaluation, or null when it is in
    */
-  public record Task(String name, String group, Path train) {}
+  public record Task(String name, String group, Path train, String excluded) {}
+
+  /** @return the tasks that are not excluded, in manifest order */
+  public static List<Task> included(List<Task> tasks) {
+    return tasks.stream().filter(t -> t.excluded() == null).toList();
+  }
 
   private Tasks() {}
 
@@ -68,7 +76,8 @@ public final class Tasks {
       Path train = dir.resolve(t.get("train").asText()).normalize();
       if (!train.startsWith(dir)) throw new NeedleException(NeedleException.Code.BAD_INPUT, where + " '" + name + "': train path leaves the folder");
       if (!Files.exists(train)) throw new NeedleException(NeedleException.Code.BAD_INPUT, where + " '" + name + "': " + train + " does not exist");
-      out.add(new Task(name, t.hasNonNull("group") ? t.get("group").asText() : "all", train));
+      out.add(new Task(name, t.hasNonNull("group") ? t.get("group").asText() : "all", train,
+          t.hasNonNull("exclude") ? t.get("exclude").asText() : null));
     }
     return List.copyOf(out);
   }
