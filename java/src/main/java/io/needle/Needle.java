@@ -226,22 +226,17 @@ public final class Needle implements AutoCloseable {
     try {
       return checked(proxy, in, proxy.score(task, in));
     } catch (NeedleException e) {
-      if (in.size() == 1) return List.of(failure(proxy, in.get(0), e));
+      if (in.size() == 1) return List.of(Score.of(in.get(0).id(), proxy.id(), e));
     }
     List<Score> out = new ArrayList<>();
     for (ExpertInput x : in) {
       try {
         out.addAll(checked(proxy, List.of(x), proxy.score(task, List.of(x))));
       } catch (NeedleException ex) {
-        out.add(failure(proxy, x, ex));
+        out.add(Score.of(x.id(), proxy.id(), ex));
       }
     }
     return out;
-  }
-
-  private static Score failure(Proxy proxy, ExpertInput x, NeedleException e) {
-    String m = e.getMessage().startsWith(x.id()) ? e.getMessage() : x.id() + ": " + proxy.id() + ": " + e.getMessage();
-    return e.code() == NeedleException.Code.NOT_APPLICABLE ? Score.undefined(x.id(), proxy.id(), m) : Score.failed(x.id(), proxy.id(), m);
   }
 
   /** A proxy must return one score per input, in order, under its own id. */

@@ -55,6 +55,15 @@ public record Score(String expert, String proxy, double score, Status status, St
     return new Score(expert, proxy, Double.NaN, Status.UNDEFINED, reason);
   }
 
+  /**
+   * @return the score an exception stands for: undefined for NOT_APPLICABLE, else failed; the reason names the expert
+   *     and the proxy unless the message already starts with the expert
+   */
+  public static Score of(String expert, String proxy, NeedleException e) {
+    String m = e.getMessage().startsWith(expert) ? e.getMessage() : expert + ": " + proxy + ": " + e.getMessage();
+    return e.code() == NeedleException.Code.NOT_APPLICABLE ? undefined(expert, proxy, m) : failed(expert, proxy, m);
+  }
+
   /** @return a proxy that could not be computed, with the reason */
   public static Score failed(String expert, String proxy, String reason) {
     return new Score(expert, proxy, Double.NaN, Status.FAILED, reason);

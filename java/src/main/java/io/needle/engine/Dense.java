@@ -190,9 +190,13 @@ public final class Dense {
     return out;
   }
 
-  /** @return true if every value is finite */
-  public static boolean finite(double... v) {
-    for (double x : v) if (!Double.isFinite(x)) return false;
-    return true;
+  /** Row-wise softmax of an n x c matrix in place, the row maximum subtracted first. */
+  public static void softmaxRows(double[] z, int n, int c) {
+    for (int i = 0; i < n; i++) {
+      double max = Double.NEGATIVE_INFINITY, sum = 0;
+      for (int k = 0; k < c; k++) max = Math.max(max, z[i * c + k]);
+      for (int k = 0; k < c; k++) sum += z[i * c + k] = Math.exp(z[i * c + k] - max);
+      for (int k = 0; k < c; k++) z[i * c + k] /= sum;
+    }
   }
 }

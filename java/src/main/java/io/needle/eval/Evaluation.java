@@ -268,7 +268,9 @@ public final class Evaluation {
       }
       if (metadata) {
         List<String> order = base.byMetadata();
-        double[] x = pool.stream().mapToDouble(e -> -order.indexOf(e)).toArray();
+        Map<String, Integer> position = new HashMap<>();
+        for (int i = 0; i < order.size(); i++) position.put(order.get(i), i);
+        double[] x = pool.stream().mapToDouble(e -> -position.get(e)).toArray();
         double[] y = pool.stream().mapToDouble(acc::get).toArray();
         corr.add(Correlation.of(task, group, AGNOSTIC, x, y));
       }

@@ -34,7 +34,7 @@ public final class Epn extends Estimator {
     if (out == null) throw notApplicable("the zoo has no expert-prediction network");
     int col = s.columns().get(TaskSignals.EXPERT_PREDICTION).indexOf(e.id());
     if (col < 0) throw notApplicable(e.id() + ": epn: the expert-prediction network does not know this expert");
-    boolean softmax = s.columns().containsKey(TaskSignals.SOFTMAX);
+    boolean softmax = s.epnSoftmax();
     int n = out.rows(), k = out.cols();
     float[] z = out.data();
     double sum = 0;

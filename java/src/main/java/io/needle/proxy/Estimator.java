@@ -33,8 +33,7 @@ public abstract class Estimator implements Proxy {
       if (!Double.isFinite(v)) return Score.failed(e.id(), p.id(), e.id() + ": " + p.id() + " is " + v + " (numerically unstable on this embedding)");
       return Score.ok(e.id(), p.id(), v);
     } catch (NeedleException ex) {
-      String m = ex.getMessage().startsWith(e.id()) ? ex.getMessage() : e.id() + ": " + p.id() + ": " + ex.getMessage();
-      return ex.code() == NeedleException.Code.NOT_APPLICABLE ? Score.undefined(e.id(), p.id(), m) : Score.failed(e.id(), p.id(), m);
+      return Score.of(e.id(), p.id(), ex);
     }
   }
 

@@ -17,6 +17,11 @@ public final class Knn {
 
   private Knn() {}
 
+  /** @return whether the settings ask for cosine distance */
+  static boolean cosine(Settings s) {
+    return s.get(METRIC).equals("cosine");
+  }
+
   /** Leave-one-out k-NN accuracy of each expert, batched on the backend. */
   public static double[] leaveOneOut(Backend backend, List<Embedding> experts, int[] y, int k, boolean cosine) {
     List<Tensor> xs = new ArrayList<>();

@@ -1,8 +1,6 @@
 package io.needle.proxy;
 
 import io.needle.Score;
-import io.needle.data.Embedding;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -35,11 +33,6 @@ public final class KnnLoo implements Proxy {
 
   @Override
   public List<Score> score(TaskData task, List<ExpertInput> experts) {
-    List<Embedding> xs = new ArrayList<>();
-    for (ExpertInput e : experts) xs.add(e.embedding());
-    double[] acc = Knn.leaveOneOut(task.backend(), xs, task.y(), task.settings().get(Knn.K), task.settings().get(Knn.METRIC).equals("cosine"));
-    List<Score> out = new ArrayList<>();
-    for (int i = 0; i < acc.length; i++) out.add(Score.ok(experts.get(i).id(), id(), acc[i]));
-    return out;
+    return Proxy.ok(this, experts, Knn.leaveOneOut(task.backend(), Proxy.embeddings(experts), task.y(), task.settings().get(Knn.K), Knn.cosine(task.settings())));
   }
 }

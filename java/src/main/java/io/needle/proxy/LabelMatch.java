@@ -1,5 +1,7 @@
 package io.needle.proxy;
 
+import io.needle.engine.Dense;
+
 import io.needle.data.Embedding;
 import java.util.EnumSet;
 import java.util.List;
@@ -47,18 +49,12 @@ public final class LabelMatch extends Estimator {
     boolean bernoulli = task.settings().get(FORM).equals("bernoulli");
     int n = out.rows(), k = out.cols();
     if (p.length != k) throw notApplicable(e.id() + ": kl: prior has " + p.length + " labels, the classifier " + k);
-    double[] q = new double[k];
+    double[] prob = new double[n * k];
     float[] z = out.data();
-    for (int i = 0; i < n; i++) {
-      if (bernoulli) {
-        for (int j = 0; j < k; j++) q[j] += 1 / (1 + Math.exp(-z[i * k + j])) / n;
-      } else {
-        double max = Double.NEGATIVE_INFINITY, t = 0;
-        for (int j = 0; j < k; j++) max = Math.max(max, z[i * k + j]);
-        for (int j = 0; j < k; j++) t += Math.exp(z[i * k + j] - max);
-        for (int j = 0; j < k; j++) q[j] += Math.exp(z[i * k + j] - max) / t / n;
-      }
-    }
+    for (int i = 0; i < prob.length; i++) prob[i] = bernoulli ? 1 / (1 + Math.exp(-z[i])) : z[i];
+    if (!bernoulli) Dense.softmaxRows(prob, n, k);
+    double[] q = new double[k];  // the task's upstream-label distribution: the mean over its images
+    for (int i = 0; i < n; i++) for (int j = 0; j < k; j++) q[j] += prob[i * k + j] / n;
     double kl = 0;
     for (int j = 0; j < k; j++) {
       double qj = Math.max(q[j], 1e-12), pj = p[j];

@@ -1,5 +1,7 @@
 package io.needle.proxy;
 
+import io.needle.engine.Dense;
+
 import java.util.EnumSet;
 import java.util.Set;
 
@@ -31,7 +33,7 @@ public final class Leep extends Estimator {
     double[] theta = new double[n * z];
     float[] l = e.logits().data();
     for (int i = 0; i < theta.length; i++) theta[i] = l[i];
-    Sfda.softmaxRows(theta, n, z);
+    Dense.softmaxRows(theta, n, z);
     return leep(theta, n, z, task.y(), task.classes(), true);
   }
 

@@ -1,8 +1,6 @@
 package io.needle.proxy;
 
 import io.needle.Score;
-import io.needle.data.Embedding;
-import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
@@ -31,11 +29,6 @@ public final class Linear implements Proxy {
 
   @Override
   public List<Score> score(TaskData task, List<ExpertInput> experts) {
-    List<Embedding> xs = new ArrayList<>();
-    for (ExpertInput e : experts) xs.add(e.embedding());
-    double[] acc = LinearProbe.score(task.backend(), xs, task.y(), task.classes(), task.split(), LinearProbe.Params.of(task.settings()));
-    List<Score> out = new ArrayList<>();
-    for (int i = 0; i < acc.length; i++) out.add(Score.ok(experts.get(i).id(), id(), acc[i]));
-    return out;
+    return Proxy.ok(this, experts, LinearProbe.score(task.backend(), Proxy.embeddings(experts), task.y(), task.classes(), task.split(), LinearProbe.Params.of(task.settings())));
   }
 }

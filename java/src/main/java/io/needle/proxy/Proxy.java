@@ -63,4 +63,16 @@ public interface Proxy {
    *     the culprit fails ({@code NOT_APPLICABLE} makes the scores undefined instead of failed)
    */
   List<Score> score(TaskData task, List<ExpertInput> experts);
+
+  /** @return the embeddings of a batch, in order (for proxies that hand a whole batch to a backend kernel) */
+  static List<io.needle.data.Embedding> embeddings(List<ExpertInput> experts) {
+    return experts.stream().map(ExpertInput::embedding).toList();
+  }
+
+  /** @return one ok score per expert, {@code values[i]} for {@code experts.get(i)} */
+  static List<Score> ok(Proxy p, List<ExpertInput> experts, double[] values) {
+    List<Score> out = new java.util.ArrayList<>(values.length);
+    for (int i = 0; i < values.length; i++) out.add(Score.ok(experts.get(i).id(), p.id(), values[i]));
+    return out;
+  }
 }

@@ -38,7 +38,7 @@ public final class Sfda extends Estimator {
     double[] p = probabilities(b, x, n, d, members, mu, xw, a);
     // second softmax over the probabilities, as the authors' code
     double[] q = p.clone();
-    softmaxRows(q, n, c);
+    Dense.softmaxRows(q, n, c);
     double[] total = new double[d];
     for (int k = 0; k < c; k++) for (int j = 0; j < d; j++) total[j] += mu[k * d + j];
     double[] moved = new double[n * d];
@@ -149,16 +149,7 @@ public final class Sfda extends Estimator {
     }
     double[] z = b.mult(x, w, n, d, c, false);
     for (int i = 0; i < n; i++) for (int k = 0; k < c; k++) z[i * c + k] += bias[k];
-    softmaxRows(z, n, c);
+    Dense.softmaxRows(z, n, c);
     return z;
-  }
-
-  static void softmaxRows(double[] z, int n, int c) {
-    for (int i = 0; i < n; i++) {
-      double max = Double.NEGATIVE_INFINITY, sum = 0;
-      for (int k = 0; k < c; k++) max = Math.max(max, z[i * c + k]);
-      for (int k = 0; k < c; k++) sum += z[i * c + k] = Math.exp(z[i * c + k] - max);
-      for (int k = 0; k < c; k++) z[i * c + k] /= sum;
-    }
   }
 }

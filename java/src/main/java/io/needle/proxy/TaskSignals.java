@@ -12,12 +12,13 @@ import java.util.Map;
  * @param columns model name → the name of each output column (an expert id for the expert-prediction network, an
  *     upstream label for the generic classifier)
  * @param priors expert id → its upstream label distribution, aligned with the generic classifier's columns
+ * @param epnSoftmax whether the expert-prediction network's outputs are a softmax over experts rather than independent
+ *     sigmoids
  */
-public record TaskSignals(Map<String, Embedding> outputs, Map<String, List<String>> columns, Map<String, double[]> priors) {
+public record TaskSignals(Map<String, Embedding> outputs, Map<String, List<String>> columns, Map<String, double[]> priors,
+    boolean epnSoftmax) {
   /** The output name of [001]'s expert-prediction network. */
   public static final String EXPERT_PREDICTION = "expert-prediction";
-  /** A key of {@code columns} present when the expert-prediction network's columns are a softmax over experts. */
-  public static final String SOFTMAX = "expert-prediction:softmax";
   /** The output name of [001]'s generic upstream classifier. */
   public static final String GENERIC_CLASSIFIER = "generic-classifier";
 

@@ -241,7 +241,6 @@ public final class Selector {
         String key = epn ? TaskSignals.EXPERT_PREDICTION : TaskSignals.GENERIC_CLASSIFIER;
         outputs.put(key, x);
         columns.put(key, cols);
-        if (epn && sel.epnSoftmax()) columns.put(TaskSignals.SOFTMAX, List.of());
       }
 
       @Override
@@ -249,7 +248,7 @@ public final class Selector {
         problems.add(new Problem(e.file().getFileName().toString(), message));
       }
     });
-    return new TaskSignals(outputs, columns, sel.priors());
+    return new TaskSignals(outputs, columns, sel.priors(), sel.epnSoftmax());
   }
 
   /** @return the strategy's view of a task's scores */

@@ -31,7 +31,7 @@ class SelectorProxiesTest {
   void epnIsTheMeanLogProbabilityOfTheExpertsSlice() {
     // two images, two experts; logits 0 -> p = 0.5, ln 2 = 0.6931...; logit ln 3 -> p = 0.75
     Embedding logits = new Embedding("epn", new float[] {0f, (float) Math.log(3), (float) Math.log(3), 0f}, 2, 2);
-    TaskSignals s = new TaskSignals(Map.of(TaskSignals.EXPERT_PREDICTION, logits), Map.of(TaskSignals.EXPERT_PREDICTION, List.of("a", "b")), Map.of());
+    TaskSignals s = new TaskSignals(Map.of(TaskSignals.EXPERT_PREDICTION, logits), Map.of(TaskSignals.EXPERT_PREDICTION, List.of("a", "b")), Map.of(), false);
     List<Score> r = score(s, Settings.defaults(), "epn", "a", "b", "c");
     double want = (Math.log(0.5) + Math.log(0.75)) / 2;
     assertEquals(want, r.get(0).score(), 1e-6);
@@ -39,7 +39,7 @@ class SelectorProxiesTest {
     assertEquals(Score.Status.UNDEFINED, r.get(2).status());
     assertTrue(r.get(2).reason().contains("does not know"), r.get(2).reason());
     // softmax over experts: image 1 p(a) = 1/(1+3) = 0.25, image 2 p(a) = 3/4
-    TaskSignals soft = new TaskSignals(s.outputs(), Map.of(TaskSignals.EXPERT_PREDICTION, List.of("a", "b"), TaskSignals.SOFTMAX, List.of()), Map.of());
+    TaskSignals soft = new TaskSignals(s.outputs(), s.columns(), Map.of(), true);
     assertEquals((Math.log(0.25) + Math.log(0.75)) / 2, score(soft, Settings.defaults(), "epn", "a").get(0).score(), 1e-6);
   }
 
@@ -48,7 +48,7 @@ class SelectorProxiesTest {
     // generic classifier over 2 upstream labels: image 1 softmax (0.5, 0.5), image 2 (0.9, 0.1) -> Q = (0.7, 0.3)
     Embedding logits = new Embedding("gen", new float[] {0f, 0f, (float) Math.log(9), 0f}, 2, 2);
     TaskSignals s = new TaskSignals(Map.of(TaskSignals.GENERIC_CLASSIFIER, logits), Map.of(TaskSignals.GENERIC_CLASSIFIER, List.of("u0", "u1")),
-        Map.of("a", new double[] {0.7, 0.3}, "b", new double[] {0.2, 0.8}));
+        Map.of("a", new double[] {0.7, 0.3}, "b", new double[] {0.2, 0.8}), false);
     List<Score> r = score(s, Settings.defaults(), "kl", "a", "b", "c");
     assertEquals(0, r.get(0).score(), 1e-6);
     assertEquals(-(0.2 * Math.log(0.2 / 0.7) + 0.8 * Math.log(0.8 / 0.3)), r.get(1).score(), 1e-6);
