@@ -186,14 +186,15 @@ def photo_patches(n_train, n_test, rng):
     return take(n_train, "train"), take(n_test, "test")
 
 
-def cells(n, rng):
+def cells(n, rng, count=(3, 8), sigma=0.7, background=0.15, noise=0.03):
     """Microscopy-like fields of blurry cells; class = morphology: small round, large round, elongated,
-    budding (two lobes). 3-7 cells per image, noisy background."""
+    budding (two lobes). 3-7 cells per image (`count`, high exclusive), noisy background. The keyword
+    arguments change the imaging conditions; their defaults are mini-VTAB's (same random stream)."""
     y = rng.integers(0, 4, n)
     out = np.empty((n, S, S), np.uint8)
     for i in range(n):
         acc = np.zeros((S * SS, S * SS), np.float32)
-        for _ in range(rng.integers(3, 8)):
+        for _ in range(rng.integers(*count)):
             cx, cy = rng.uniform(-0.8, 0.8, 2)
             ang = rng.uniform(0, math.pi)
             if y[i] == 0:
@@ -209,7 +210,7 @@ def cells(n, rng):
                 dx, dy = math.cos(ang) * r * 1.3, math.sin(ang) * r * 1.3
                 m = (((_X - cx) ** 2 + (_Y - cy) ** 2 <= r ** 2) | ((_X - cx - dx) ** 2 + (_Y - cy - dy) ** 2 <= (0.7 * r) ** 2))
             acc = np.maximum(acc, np.asarray(m, np.float32) * rng.uniform(0.5, 0.9))
-        a = blur(_down(acc), 0.7) + 0.15 + 0.06 * smooth_noise(rng, 1, 1.5)[0] + rng.normal(0, 0.03, (S, S))
+        a = blur(_down(acc), sigma) + background + 0.06 * smooth_noise(rng, 1, 1.5)[0] + rng.normal(0, noise, (S, S))
         out[i] = to_u8(a)
     return out, y
 

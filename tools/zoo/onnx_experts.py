@@ -26,10 +26,16 @@ import torch.nn as nn
 from onnx import numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from models import Adapters, Cnn, Mlp, OneAdapter, ResNetTiny, VitTiny  # noqa: E402
+from models import Adapters, Cnn, Mlp, OneAdapter, ResNetTiny, VitTiny, WithHead  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 ZOO = os.path.join(ROOT, "examples", "mini-vtab", "zoo")
+
+
+def use_benchmark(name):
+    """Loads experts from examples/<name>/zoo from now on (default: mini-vtab)."""
+    global ZOO
+    ZOO = os.path.join(ROOT, "examples", name, "zoo")
 
 ARCHITECTURES = {"cnn-w16": lambda: Cnn(16), "cnn-w32": lambda: Cnn(32), "mlp": Mlp,
                  "resnet-tiny": ResNetTiny, "vit-tiny": VitTiny}
@@ -110,6 +116,12 @@ def load_expert(expert):
         packed = fold_batchnorm(Adapters(Cnn(16), len(names)))
         load_weights(packed, path)
         body = OneAdapter(packed, index)
+    elif "logits" in entry:
+        # an expert exported with its upstream head (mini-experts): the graph holds the head's weights too
+        assert not adapter, expert
+        out = next(o for o in onnx.load(path).graph.output if o.name == entry["logits"])
+        classes = out.type.tensor_type.shape.dim[1].dim_value
+        body = load_weights(fold_batchnorm(WithHead(ARCHITECTURES[entry["architecture"]](), classes)), path).body
     else:
         assert not adapter, expert
         body = load_weights(fold_batchnorm(ARCHITECTURES[entry["architecture"]]()), path)

@@ -1,19 +1,22 @@
 #!/usr/bin/python3
-"""The fine-tune oracle of the mini-VTAB: fine-tune every expert on every task and record test accuracy.
+"""The fine-tune oracle of a bundled benchmark: fine-tune every expert on every task and record test accuracy.
 
-  /usr/bin/python3 tools/zoo/oracle.py [--workers 2] [--seeds 5]     # resumable: rerun to continue
-  /usr/bin/python3 tools/zoo/oracle.py --summarize                   # only rewrite oracle.csv & co. from runs.csv
+  /usr/bin/python3 tools/zoo/oracle.py [--benchmark mini-vtab|mini-experts] [--workers 2] [--seeds 5]   # resumable
+  /usr/bin/python3 tools/zoo/oracle.py [--benchmark B] --summarize   # only rewrite oracle.csv & co. from runs.csv
+
+Paths below are for mini-VTAB (examples/mini-vtab); --benchmark mini-experts uses examples/mini-experts, its
+400 training and 100 validation examples, and its own rates, epochs and batch (PROTOCOLS).
 
 Weights: every fine-tune starts from the committed ONNX expert of examples/mini-vtab/zoo, loaded into its
 PyTorch architecture by onnx_experts.py (BatchNorm folded into the convolutions as in the ONNX files; checked
 against ONNX Runtime by verify_onnx_experts.py). Nothing under tools/zoo/.build is needed.
 
 Protocol (VTAB-1k style, scaled down): the full expert network plus a new linear head, Adam, batch BATCH,
-EPOCHS epochs with cosine decay, on the 800 training examples, for every learning rate of LRS and every seed
+EPOCHS epochs with cosine decay, on the task's training examples (800 for mini-VTAB), for every learning rate of LRS and every seed
 0..SEEDS-1 (the seed sets the head's initialisation and the batch order).
 
-Divergence: a run is `diverged` when its validation accuracy (200 examples) is not clearly above chance,
-val_accuracy <= 1/C + 2*sqrt((1/C)(1-1/C)/200) for C classes (chance plus two standard errors of a random
+Divergence: a run is `diverged` when its validation accuracy (200 examples for mini-VTAB) is not clearly above chance,
+val_accuracy <= 1/C + 2*sqrt((1/C)(1-1/C)/V) for C classes and V validation examples (chance plus two standard errors of a random
 guesser), or when its logits are not finite. Diverged runs stay in runs.csv (diverged=1) and their logits
 are saved, but they are left out of every mean below.
 
@@ -53,18 +56,33 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from build_zoo import OUT, TRAIN, VAL, fit, tensor  # noqa: E402
+import onnx_experts  # noqa: E402
+from build_zoo import ROOT, fit, tensor  # noqa: E402
 from data import read_idx  # noqa: E402
 from models import WithHead  # noqa: E402
 from onnx_experts import expert_ids, load_expert  # noqa: E402
 
-LRS = [2e-3, 5e-4]
-SEEDS = 5
-EPOCHS = 8
-BATCH = 64
+# The protocol of each bundled benchmark. mini-experts fine-tunes 400 examples at a wider range of rates: with
+# its smaller training sets, a low rate that keeps what the expert learned upstream can be the better choice.
+PROTOCOLS = {"mini-vtab": dict(lrs=[2e-3, 5e-4], seeds=5, epochs=8, batch=64),
+             "mini-experts": dict(lrs=[1e-3, 1e-4], seeds=3, epochs=10, batch=32)}
+BENCHMARK = "mini-vtab"
+LRS, SEEDS, EPOCHS, BATCH = (PROTOCOLS[BENCHMARK][k] for k in ("lrs", "seeds", "epochs", "batch"))
+OUT = os.path.join(ROOT, "examples", BENCHMARK)
 ORACLE = os.path.join(OUT, "oracle")
 RUNS = os.path.join(ORACLE, "runs.csv")
 LOGITS = os.path.join(ORACLE, "logits")
+
+def use_benchmark(name):
+    """Points every path and the protocol at examples/<name> (set before the worker pool forks)."""
+    global BENCHMARK, LRS, SEEDS, EPOCHS, BATCH, OUT, ORACLE, RUNS, LOGITS
+    BENCHMARK = name
+    LRS, SEEDS, EPOCHS, BATCH = (PROTOCOLS[name][k] for k in ("lrs", "seeds", "epochs", "batch"))
+    OUT = os.path.join(ROOT, "examples", name)
+    ORACLE = os.path.join(OUT, "oracle")
+    RUNS = os.path.join(ORACLE, "runs.csv")
+    LOGITS = os.path.join(ORACLE, "logits")
+    onnx_experts.use_benchmark(name)
 FIELDS = ["task", "expert", "lr", "seed", "val_accuracy", "test_accuracy", "diverged", "seconds"]
 
 
@@ -76,7 +94,7 @@ def logits_path(task, expert):
     return os.path.join(LOGITS, task, expert + ".npz")
 
 
-def chance_threshold(classes, n=VAL):
+def chance_threshold(classes, n):
     p = 1.0 / classes
     return p + 2 * math.sqrt(p * (1 - p) / n)
 
@@ -86,7 +104,8 @@ def load_task(t):
     lab = lambda p: p.replace("images-idx3", "labels-idx1")  # noqa: E731
     x, y = read_idx(os.path.join(d, t["train"])), read_idx(os.path.join(d, lab(t["train"]))).astype(np.int64)
     tx, ty = read_idx(os.path.join(d, t["test"])), read_idx(os.path.join(d, lab(t["test"]))).astype(np.int64)
-    return (x[:TRAIN], y[:TRAIN]), (x[TRAIN:], y[TRAIN:]), (tx, ty)
+    n = t["train_size"]
+    return (x[:n], y[:n]), (x[n:], y[n:]), (tx, ty)
 
 
 @torch.no_grad()
@@ -110,7 +129,7 @@ def job(args):
         fit(model, x, y, EPOCHS, lr, seed, batch=BATCH)
         vl, tl = logits_of(model, vx), logits_of(model, tx)
         val, test = float((vl.argmax(1) == vy).mean()), float((tl.argmax(1) == ty).mean())
-        diverged = not (np.isfinite(vl).all() and np.isfinite(tl).all()) or val <= chance_threshold(task["classes"])
+        diverged = not (np.isfinite(vl).all() and np.isfinite(tl).all()) or val <= chance_threshold(task["classes"], len(vy))
         logits[key(lr, seed)] = tl.astype(np.float16)
         rows.append(dict(task=task["name"], expert=expert, lr=lr, seed=seed, val_accuracy=round(val, 4),
                          test_accuracy=round(test, 4), diverged=int(diverged),
@@ -154,11 +173,15 @@ def read_runs():
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--benchmark", default="mini-vtab", choices=sorted(PROTOCOLS))
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--seeds", type=int, default=SEEDS, help="seeds 0..N-1 per (task, expert, lr)")
+    ap.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1 per (task, expert, lr)")
     ap.add_argument("--only-task", default=None)
     ap.add_argument("--summarize", action="store_true", help="only rewrite oracle.csv, summary.csv and cost.json")
     a = ap.parse_args()
+    use_benchmark(a.benchmark)
+    if a.seeds is None:
+        a.seeds = SEEDS
     tasks = json.load(open(os.path.join(OUT, "tasks", "tasks.json")))["tasks"]
     experts = expert_ids()
     seeds = list(range(a.seeds))
@@ -266,8 +289,9 @@ def summarize(tasks, experts, seeds):
                 cpu_seconds=round(cpu, 1), cpu_seconds_per_pair=round(cpu / max(1, len(by)), 2),
                 protocol=dict(weights="the committed ONNX experts (BatchNorm folded), tools/zoo/onnx_experts.py",
                               learning_rates=LRS, seeds=seeds, epochs=EPOCHS, batch=BATCH,
-                              optimizer="Adam, cosine decay", train=TRAIN,
-                              diverged="val_accuracy <= 1/C + 2*sqrt((1/C)(1-1/C)/200), or non-finite logits",
+                              optimizer="Adam, cosine decay", train=tasks[0]["train_size"],
+                              diverged=f"val_accuracy <= 1/C + 2*sqrt((1/C)(1-1/C)/{tasks[0]['val_size']}), "
+                                       "or non-finite logits",
                               selection="mean validation accuracy over the non-diverged seeds",
                               accuracy="mean test accuracy over the non-diverged seeds"),
                 logits=dict(path="oracle/logits/<task>/<expert>.npz", key="lr<lr %g>_seed<seed>",

@@ -3,7 +3,7 @@
 task with every expert, once with the PyTorch module built from the ONNX weights and once with ONNX Runtime
 (Java, the runtime Needle uses; its jar from the local Maven repository), and compares.
 
-  /usr/bin/python3 tools/zoo/verify_onnx_experts.py [--per-task 32] [--tol 1e-4]
+  /usr/bin/python3 tools/zoo/verify_onnx_experts.py [--benchmark mini-vtab] [--per-task 32] [--tol 1e-4]
 
 Prints the max absolute difference per expert and exits non-zero if any exceeds --tol.
 """
@@ -20,25 +20,28 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import read_idx  # noqa: E402
-from onnx_experts import ROOT, ZOO, expert_ids, load_expert, manifest  # noqa: E402
+import onnx_experts  # noqa: E402
+from onnx_experts import ROOT, expert_ids, load_expert, manifest  # noqa: E402
 
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--benchmark", default="mini-vtab")
     ap.add_argument("--per-task", type=int, default=32)
     ap.add_argument("--tol", type=float, default=1e-4)
     ap.add_argument("--jar", default=None)
     a = ap.parse_args()
+    onnx_experts.use_benchmark(a.benchmark)
     jar = a.jar or sorted(glob.glob(os.path.expanduser("~/.m2/repository/com/microsoft/onnxruntime/onnxruntime/*/onnxruntime-*.jar")))[-1]
-    tasks = json.load(open(os.path.join(ROOT, "examples", "mini-vtab", "tasks", "tasks.json")))["tasks"]
-    x = np.concatenate([read_idx(os.path.join(ROOT, "examples", "mini-vtab", "tasks", t["test"]))[:a.per_task] for t in tasks])
+    tasks = json.load(open(os.path.join(ROOT, "examples", a.benchmark, "tasks", "tasks.json")))["tasks"]
+    x = np.concatenate([read_idx(os.path.join(ROOT, "examples", a.benchmark, "tasks", t["test"]))[:a.per_task] for t in tasks])
     x = (x.astype(np.float32) / 255.0)[:, None]
     ids = expert_ids()
     specs = []
     for e in ids:
         base, _, ad = e.partition("@")
         entry = next(m for m in manifest() if m["id"] == base)
-        path = os.path.join(ZOO, entry["file"])
+        path = os.path.join(onnx_experts.ZOO, entry["file"])
         if ad:
             path += "@%d" % next(m["index"] for m in entry["adapters"]["experts"] if m["name"] == ad)
         specs.append(path)
