@@ -378,8 +378,10 @@ def main():
             generic_classifier=dict(file="generic-classifier.onnx", input="image", output="logits",
                                     note="baseline B with its 22-way upstream head; softmax gives p(upstream label | image)"),
             expert_prediction=dict(file="expert-prediction.onnx", input="image", output="logits",
-                                   experts=[f"semantic-{s}" for s in slices],
-                                   note="multi-label: sigmoid(logits)[k] = p(image belongs to expert k's slice)"),
+                                   experts=[[f"semantic-{s}", f"adapters@{s}"] if s in ADAPTER_SLICES else f"semantic-{s}"
+                                            for s in slices],
+                                   note="multi-label: sigmoid(logits)[k] = p(image belongs to slice k); an entry lists "
+                                        "the experts trained on that slice (full and adapter)"),
             label_priors=priors), f, indent=1)
         f.write("\n")
 

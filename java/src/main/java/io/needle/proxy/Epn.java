@@ -32,8 +32,8 @@ public final class Epn extends Estimator {
     TaskSignals s = task.signals();
     Embedding out = s.outputs().get(TaskSignals.EXPERT_PREDICTION);
     if (out == null) throw notApplicable("the zoo has no expert-prediction network");
-    int col = s.columns().get(TaskSignals.EXPERT_PREDICTION).indexOf(e.id());
-    if (col < 0) throw notApplicable(e.id() + ": epn: the expert-prediction network does not know this expert");
+    Integer col = s.epnColumns().get(e.id());
+    if (col == null) throw notApplicable(e.id() + ": epn: the expert-prediction network does not know this expert");
     boolean softmax = s.epnSoftmax();
     int n = out.rows(), k = out.cols();
     float[] z = out.data();

@@ -12,7 +12,8 @@ import java.util.Set;
  * distribution Q = (1/N) Σ_i Q_B(y | x_i) is predicted from the task's images, and each expert with an upstream label
  * prior P_e is scored by −KL(P_e ‖ Q) (higher is better: the smallest divergence wins, [001] eq. 3). Categorical form
  * (softmax, the default) or Bernoulli form (independent sigmoids per label, as [001] for multi-label upstream data).
- * Q is floored at 1e-12. Experts without a prior get {@code undefined}. Labels are not used.
+ * Q is floored at 1e-12. Experts without a prior, or with an all-zero one (nothing learned from upstream labels), get
+ * {@code undefined}. Labels are not used.
  */
 public final class LabelMatch extends Estimator {
   /** Categorical or Bernoulli label model. */
@@ -49,6 +50,10 @@ public final class LabelMatch extends Estimator {
     boolean bernoulli = task.settings().get(FORM).equals("bernoulli");
     int n = out.rows(), k = out.cols();
     if (p.length != k) throw notApplicable(e.id() + ": kl: prior has " + p.length + " labels, the classifier " + k);
+    double mass = 0;
+    for (double v : p) mass += v;
+    // an expert that saw no upstream labels (random init) has an all-zero prior: KL would be 0, a perfect match
+    if (!(mass > 0)) throw notApplicable(e.id() + ": kl: the expert's upstream label prior is empty (it learned from no labelled upstream data)");
     double[] prob = new double[n * k];
     float[] z = out.data();
     for (int i = 0; i < prob.length; i++) prob[i] = bernoulli ? 1 / (1 + Math.exp(-z[i])) : z[i];

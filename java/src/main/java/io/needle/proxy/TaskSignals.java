@@ -14,9 +14,10 @@ import java.util.Map;
  * @param priors expert id → its upstream label distribution, aligned with the generic classifier's columns
  * @param epnSoftmax whether the expert-prediction network's outputs are a softmax over experts rather than independent
  *     sigmoids
+ * @param epnColumns expert id → the expert-prediction column of its upstream slice (experts of one slice share one)
  */
 public record TaskSignals(Map<String, Embedding> outputs, Map<String, List<String>> columns, Map<String, double[]> priors,
-    boolean epnSoftmax) {
+    boolean epnSoftmax, Map<String, Integer> epnColumns) {
   /** The output name of [001]'s expert-prediction network. */
   public static final String EXPERT_PREDICTION = "expert-prediction";
   /** The output name of [001]'s generic upstream classifier. */
@@ -26,5 +27,18 @@ public record TaskSignals(Map<String, Embedding> outputs, Map<String, List<Strin
     outputs = Map.copyOf(outputs);
     columns = Map.copyOf(columns);
     priors = Map.copyOf(priors);
+    epnColumns = Map.copyOf(epnColumns);
+  }
+
+  /** Signals whose expert-prediction columns are one expert each, named by {@code columns}. */
+  public TaskSignals(Map<String, Embedding> outputs, Map<String, List<String>> columns, Map<String, double[]> priors,
+      boolean epnSoftmax) {
+    this(outputs, columns, priors, epnSoftmax, indexOf(columns.get(EXPERT_PREDICTION)));
+  }
+
+  private static Map<String, Integer> indexOf(List<String> names) {
+    Map<String, Integer> out = new java.util.HashMap<>();
+    if (names != null) for (int i = 0; i < names.size(); i++) out.putIfAbsent(names.get(i), i);
+    return out;
   }
 }

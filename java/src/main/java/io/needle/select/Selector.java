@@ -248,7 +248,7 @@ public final class Selector {
         problems.add(new Problem(e.file().getFileName().toString(), message));
       }
     });
-    return new TaskSignals(outputs, columns, sel.priors(), sel.epnSoftmax());
+    return new TaskSignals(outputs, columns, sel.priors(), sel.epnSoftmax(), sel.epnColumns());
   }
 
   /** @return the strategy's view of a task's scores */

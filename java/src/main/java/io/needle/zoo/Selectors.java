@@ -20,19 +20,22 @@ import java.util.Map;
  * {"upstream_classes": ["t-shirt", ...],
  *  "generic_classifier": {"file": "generic-classifier.onnx", "input": "image", "output": "logits"},
  *  "expert_prediction": {"file": "expert-prediction.onnx", "input": "image", "output": "logits",
- *                        "experts": ["semantic-fashion", ...], "activation": "sigmoid"},
+ *                        "experts": ["semantic-fashion", ["semantic-shapes", "adapters@shapes"], ...],
+ *                        "activation": "sigmoid"},
  *  "label_priors": {"baseline": [0.064, ...], ...}}
  * }</pre>
  *
  * @param expertPrediction the EPN as an expert-like model (its output: one logit per listed expert), or null
- * @param epnExperts the expert id of each EPN output column
+ * @param epnExperts the name of each EPN output column: its first expert id
+ * @param epnColumns expert id → its EPN column. An entry of {@code "experts"} is an expert id or a list of the ids of
+ *     every expert trained on that column's slice (a full expert and an adapter of the same slice share a column)
  * @param epnSoftmax whether the EPN's columns are a softmax over experts ([001]) rather than independent sigmoids
  * @param genericClassifier the generic upstream classifier (its output: one logit per upstream class), or null
  * @param upstreamClasses the upstream class of each generic-classifier column
  * @param priors expert id → its upstream label distribution over {@code upstreamClasses}
  */
-public record Selectors(Expert expertPrediction, List<String> epnExperts, boolean epnSoftmax, Expert genericClassifier,
-    List<String> upstreamClasses, Map<String, double[]> priors) {
+public record Selectors(Expert expertPrediction, List<String> epnExperts, Map<String, Integer> epnColumns, boolean epnSoftmax,
+    Expert genericClassifier, List<String> upstreamClasses, Map<String, double[]> priors) {
   /** The file, relative to the zoo folder. */
   public static final String FILE = "selectors/selectors.json";
 
@@ -54,11 +57,22 @@ public record Selectors(Expert expertPrediction, List<String> epnExperts, boolea
     Path dir = f.getParent();
     List<String> classes = strings(doc.get("upstream_classes"), f, "upstream_classes");
     Expert epn = null, generic = null;
-    List<String> epnExperts = List.of();
+    List<String> epnExperts = new ArrayList<>();
+    Map<String, Integer> epnColumns = new LinkedHashMap<>();
     boolean softmax = false;
     JsonNode e = doc.get("expert_prediction");
     if (e != null && !e.isNull()) {
-      epnExperts = strings(e.get("experts"), f, "expert_prediction.experts");
+      JsonNode cols = e.get("experts");
+      if (cols == null || !cols.isArray())
+        throw new NeedleException(NeedleException.Code.BAD_INPUT, f + ": \"expert_prediction.experts\" must be a list of names (or lists of names)");
+      for (JsonNode c : cols) {
+        List<String> ids = c.isArray() ? strings(c, f, "expert_prediction.experts[" + epnExperts.size() + "]") : List.of(c.asText());
+        if (ids.isEmpty()) throw new NeedleException(NeedleException.Code.BAD_INPUT, f + ": expert_prediction.experts[" + epnExperts.size() + "] is empty");
+        for (String id : ids)
+          if (epnColumns.putIfAbsent(id, epnExperts.size()) != null)
+            throw new NeedleException(NeedleException.Code.BAD_INPUT, f + ": expert_prediction.experts names " + id + " twice");
+        epnExperts.add(ids.get(0));
+      }
       epn = model(dir, e, "selector:expert-prediction", f);
       softmax = e.path("activation").asText("sigmoid").equals("softmax");
     }
@@ -76,7 +90,7 @@ public record Selectors(Expert expertPrediction, List<String> epnExperts, boolea
         priors.put(en.getKey(), v.stream().mapToDouble(Double::doubleValue).toArray());
       }
     }
-    return new Selectors(epn, epnExperts, softmax, generic, classes, priors);
+    return new Selectors(epn, epnExperts, epnColumns, softmax, generic, classes, priors);
   }
 
   private static Expert model(Path dir, JsonNode m, String id, Path f) {

@@ -52,4 +52,30 @@ class DemoTest {
     assertTrue(out.resolve("evaluation").resolve("report.html").toFile().isFile());
     assertTrue(r.err().contains("task terrain") && r.err().contains("excluded by tasks.json: saturated"), r.err());
   }
+
+  /**
+   * The second bundled benchmark, mini-experts ([001]'s setting), by name: experts exported with their upstream head
+   * get LEEP scores, adapters (no head) get {@code undefined}; the EPN scores an adapter with its slice's column.
+   */
+  @Test
+  void demoRunsTheSecondBenchmarkByName() {
+    ScoreCommandTest.Run r = ScoreCommandTest.run("demo", "--benchmark", "mini-experts", "--proxy", "knn-loo,leep,epn", "--no-cache",
+        "--quiet", "--resamples", "50", "--out", out.toString());
+    assertEquals(Main.OK, r.code(), r.err());
+    Csv got = Csv.read(out.resolve("scores.csv"));
+    Map<String, String> status = new HashMap<>();
+    for (String[] row : got.rows()) status.put(row[1] + "/" + row[2], row[got.column("status")]);
+    assertEquals("ok", status.get("semantic-clothing/leep"));
+    assertEquals("undefined", status.get("adapters@clothing/leep"));
+    assertEquals("ok", status.get("adapters@clothing/epn"));
+    assertEquals("undefined", status.get("baseline/epn"));
+    assertTrue(r.out().contains("hybrid-knn-loo") && r.out().contains("B=5"), r.out());
+  }
+
+  @Test
+  void anUnknownBenchmarkIsAUsageError() {
+    ScoreCommandTest.Run r = ScoreCommandTest.run("demo", "--benchmark", "nope", "--out", out.toString());
+    assertEquals(Main.USAGE, r.code(), r.err());
+    assertTrue(r.err().contains("--benchmark nope") && r.err().contains("mini-experts"), r.err());
+  }
 }

@@ -41,6 +41,21 @@ class SelectorProxiesTest {
     // softmax over experts: image 1 p(a) = 1/(1+3) = 0.25, image 2 p(a) = 3/4
     TaskSignals soft = new TaskSignals(s.outputs(), s.columns(), Map.of(), true);
     assertEquals((Math.log(0.25) + Math.log(0.75)) / 2, score(soft, Settings.defaults(), "epn", "a").get(0).score(), 1e-6);
+    // an adapter trained on a's slice shares a's column
+    TaskSignals shared = new TaskSignals(s.outputs(), s.columns(), Map.of(), false, Map.of("a", 0, "adapters@a", 0, "b", 1));
+    List<Score> r2 = score(shared, Settings.defaults(), "epn", "a", "adapters@a", "c");
+    assertEquals(r2.get(0).score(), r2.get(1).score(), 0);
+    assertEquals(Score.Status.UNDEFINED, r2.get(2).status());
+  }
+
+  @Test
+  void klIsUndefinedForAnExpertThatSawNoUpstreamLabels() {
+    Embedding logits = new Embedding("gen", new float[] {0f, 0f, (float) Math.log(9), 0f}, 2, 2);
+    TaskSignals s = new TaskSignals(Map.of(TaskSignals.GENERIC_CLASSIFIER, logits), Map.of(TaskSignals.GENERIC_CLASSIFIER, List.of("u0", "u1")),
+        Map.of("random-init", new double[] {0, 0}), false);
+    Score r = score(s, Settings.defaults(), "kl", "random-init").get(0);
+    assertEquals(Score.Status.UNDEFINED, r.status());
+    assertTrue(r.reason().contains("prior is empty"), r.reason());
   }
 
   @Test
