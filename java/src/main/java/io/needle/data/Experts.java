@@ -95,14 +95,14 @@ public final class Experts {
   /** Reads labels from a {@code .npy} (integers) or {@code .arrow} (column {@code label}) file. */
   public static Labels labels(Path file) {
     String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
-    int[] values;
+    long[] values;
     if (name.endsWith(".arrow")) {
       values = ArrowTables.readLabels(file);
     } else {
       Npy.Array a = Npy.read(file);
       if (a.shape().length != 1 && !(a.shape().length == 2 && a.shape()[1] == 1))
         throw Npy.bad(file, "labels must be a vector, got shape " + java.util.Arrays.toString(a.shape()));
-      values = a.toInts();
+      values = a.toLongs();
     }
     return Labels.of(values, file.toString());
   }

@@ -15,14 +15,9 @@ import java.util.Map;
 import java.util.stream.Collectors;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.BigIntVector;
-import org.apache.arrow.vector.Float4Vector;
 import org.apache.arrow.vector.VectorSchemaRoot;
-import org.apache.arrow.vector.complex.FixedSizeListVector;
 import org.apache.arrow.vector.ipc.ArrowFileReader;
 import org.apache.arrow.vector.ipc.ArrowFileWriter;
-import org.apache.arrow.vector.types.FloatingPointPrecision;
-import org.apache.arrow.vector.types.pojo.ArrowType;
-import org.apache.arrow.vector.types.pojo.FieldType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -58,7 +53,7 @@ class ScoreCommandTest {
     Files.write(emb.resolve("truncated.npy"), java.util.Arrays.copyOf(whole, whole.length / 2));
     Files.write(emb.resolve("empty.npy"), new byte[0]);
     Npy.writeLongs(emb.resolve("ints.npy"), new int[] {1, 2, 3});
-    writeArrowExpert(emb.resolve("arrow_clean.arrow"), Npy.read(Fixtures.dir().resolve("clean_d8.npy")).toFloats(), 8);
+    Fixtures.writeArrowExpert(emb.resolve("arrow_clean.arrow"), Npy.read(Fixtures.dir().resolve("clean_d8.npy")).toFloats(), 8);
     Path csv = dir.resolve("out/scores.csv");
 
     Run r = run("score", "--embeddings", emb.toString(), "--labels", Fixtures.dir().resolve("labels.npy").toString(),
@@ -123,27 +118,5 @@ class ScoreCommandTest {
     assertEquals(Main.BAD_INPUT, bad.code());
     assertTrue(bad.err().contains("nolabels.npy: no such file"), bad.err());
     assertEquals(Main.OK, run("doctor").code());
-  }
-
-  static void writeArrowExpert(Path file, float[] x, int d) throws Exception {
-    int n = x.length / d;
-    try (RootAllocator a = new RootAllocator();
-        FixedSizeListVector list = new FixedSizeListVector("embedding", a, FieldType.nullable(new ArrowType.FixedSizeList(d)), null)) {
-      list.addOrGetVector(FieldType.nullable(new ArrowType.FloatingPoint(FloatingPointPrecision.SINGLE)));
-      list.allocateNew();
-      Float4Vector data = (Float4Vector) list.getDataVector();
-      for (int i = 0; i < n; i++) {
-        list.setNotNull(i);
-        for (int c = 0; c < d; c++) data.setSafe(i * d + c, x[i * d + c]);
-      }
-      list.setValueCount(n);
-      data.setValueCount(n * d);
-      try (VectorSchemaRoot root = VectorSchemaRoot.of(list); var ch = Files.newByteChannel(file, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
-          ArrowFileWriter w = new ArrowFileWriter(root, null, ch)) {
-        w.start();
-        w.writeBatch();
-        w.end();
-      }
-    }
   }
 }
