@@ -77,6 +77,27 @@ class ScoreCommandTest {
     assertTrue(r.err().contains("scored 9 experts (5 failed)"), r.err());
   }
 
+  /** Issue 11 item 3: x.arrow and x.npy in one folder collapsed silently into one result. */
+  @Test
+  void twoExpertFilesWithOneNameAreAnErrorNamingBoth() throws Exception {
+    Path emb = Files.createDirectories(dir.resolve("emb"));
+    Files.copy(Fixtures.dir().resolve("clean_d8.npy"), emb.resolve("x.npy"));
+    Fixtures.writeArrowExpert(emb.resolve("x.arrow"), Npy.read(Fixtures.dir().resolve("mid_d64.npy")).toFloats(), 64);
+    Files.copy(Fixtures.dir().resolve("dups.npy"), emb.resolve("dups.npy"));
+    Path csv = dir.resolve("scores.csv");
+    Run r = run("score", "--embeddings", emb.toString(), "--labels", Fixtures.dir().resolve("labels.npy").toString(), "--out", csv.toString(), "--quiet");
+    assertEquals(Main.BAD_INPUT, r.code(), r.out() + r.err());
+    assertTrue(r.err().contains("expert name 'x' is used by two files, x.arrow and x.npy"), r.err());
+    assertTrue(!Files.exists(csv), "nothing is scored or written");
+    // the library refuses two experts of one name too, rather than keeping one of them
+    try (io.needle.Needle n = io.needle.Needle.builder().backend("java").build()) {
+      io.needle.data.Embedding a = Fixtures.expert("clean_d8");
+      io.needle.NeedleException e = org.junit.jupiter.api.Assertions.assertThrows(io.needle.NeedleException.class,
+          () -> n.score(Fixtures.labels(), List.of(a, new io.needle.data.Embedding("clean_d8", a.data(), a.rows(), a.cols()))));
+      assertTrue(e.getMessage().contains("expert 'clean_d8' is given twice"), e.getMessage());
+    }
+  }
+
   @Test
   void jsonAndArrowOutputsAndArrowLabels() throws Exception {
     Path emb = Files.createDirectories(dir.resolve("emb"));
