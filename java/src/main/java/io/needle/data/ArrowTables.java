@@ -82,6 +82,9 @@ public final class ArrowTables {
       throw new NeedleException(NeedleException.Code.BAD_INPUT,
           who + ": column '" + list.getName() + "' is a list of " + list.getDataVector().getMinorType() + ", not floats");
     int width = list.getListSize();
+    if ((long) data.getValueCount() != (long) list.getValueCount() * width)
+      throw new NeedleException(NeedleException.Code.BAD_INPUT, who + ": column '" + list.getName() + "' holds " + data.getValueCount()
+          + " values for " + list.getValueCount() + " rows of " + width + "; the values must be exactly rows x width");
     for (int r = 0; r < count; r++) {
       if (list.isNull(r)) throw new NeedleException(NeedleException.Code.BAD_INPUT, who + ": row " + out.size() + " is null");
       float[] row = new float[width];

@@ -156,6 +156,8 @@ public final class Npy {
     for (long v : shape) count *= v;
     long need = count * item, have = buf.limit() - (start + headerLen);
     if (have < need) throw bad(file, "is truncated: shape " + java.util.Arrays.toString(shape) + " needs " + need + " data bytes, found " + have);
+    // more data than declared is another shape (a 2N x D matrix under an N x D header), not padding: np.save writes none
+    if (have > need) throw bad(file, "holds " + have + " data bytes but its shape " + java.util.Arrays.toString(shape) + " declares " + need);
     ByteBuffer data = buf.slice(start + headerLen, (int) need).order(order == '>' ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN);
     return new Array(file, shape, kind, item, data);
   }

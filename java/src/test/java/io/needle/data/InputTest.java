@@ -170,6 +170,39 @@ class InputTest {
     assertEquals(big, Experts.labels(arrow).original(2));
   }
 
+  /**
+   * Issue 11 item 6: a 2N x D matrix is never taken for N x 2D (or N x D): the declared shape must match the data
+   * exactly, and the rows must match the labels.
+   */
+  @Test
+  void declaredShapesAreCheckedAgainstTheData() throws Exception {
+    int n = 6, d = 2;
+    float[] x = new float[2 * n * d];
+    for (int i = 0; i < x.length; i++) x[i] = i;
+    Path tall = dir.resolve("tall.npy");
+    Npy.writeFloats(tall, x, 2 * n, d);
+    NeedleException rows = assertThrows(NeedleException.class, () -> new Experts.Source("tall", tall, null, null).load().validate(n));
+    assertTrue(rows.getMessage().contains("has 12 rows (examples) but the labels have 6"), rows.getMessage());
+    // a header declaring N x D in front of 2N x D values
+    ByteBuffer b = ByteBuffer.allocate(4 * x.length).order(ByteOrder.LITTLE_ENDIAN);
+    b.asFloatBuffer().put(x);
+    Path more = raw("more.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (6, 2), }", b.array());
+    assertBad(more, "holds 96 data bytes but its shape [6, 2] declares 48");
+    // an Arrow fixed-size list whose values are twice what its rows x width declare
+    try (RootAllocator a = new RootAllocator();
+        FixedSizeListVector list = new FixedSizeListVector("embedding", a, FieldType.nullable(new ArrowType.FixedSizeList(d)), null)) {
+      list.addOrGetVector(FieldType.nullable(new ArrowType.FloatingPoint(FloatingPointPrecision.SINGLE)));
+      list.allocateNew();
+      Float4Vector data = (Float4Vector) list.getDataVector();
+      for (int i = 0; i < x.length; i++) data.setSafe(i, x[i]);
+      for (int i = 0; i < n; i++) list.setNotNull(i);
+      list.setValueCount(n);
+      data.setValueCount(x.length);  // after the list's, which sets it to rows x width
+      NeedleException e = assertThrows(NeedleException.class, () -> ArrowTables.embedding("mem", list));
+      assertTrue(e.getMessage().contains("mem: column 'embedding' holds 24 values for 6 rows of 2"), e.getMessage());
+    }
+  }
+
   private Path raw(String name, String dict, byte[] data) throws Exception {
     String header = dict + " ".repeat((64 - (10 + dict.length() + 1) % 64) % 64) + "\n";
     ByteBuffer b = ByteBuffer.allocate(10 + header.length() + data.length).order(ByteOrder.LITTLE_ENDIAN);
