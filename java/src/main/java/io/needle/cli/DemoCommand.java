@@ -62,6 +62,7 @@ final class DemoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    Main.quiet(quiet);
     Path d = dir != null ? dir : defaultDir();
     Zoo zoo = Zoo.open(d.resolve("zoo"));
     TaskOptions.checkAny(zoo.experts(), zoo.problems(), d.resolve("zoo"));

@@ -32,6 +32,7 @@ final class EmbedCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    Main.quiet(quiet);
     long t0 = System.nanoTime();
     Zoo zoo = task.openZoo();
     TaskOptions.checkAny(zoo.experts(), zoo.problems(), task.zoo);

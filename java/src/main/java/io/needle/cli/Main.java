@@ -65,9 +65,18 @@ public final class Main implements Runnable {
     return cl.execute(args);
   }
 
+  /**
+   * {@code --quiet}: the library's informational log lines ("backend cuda skipped: ...") are dropped; warnings
+   * still print.
+   */
+  static void quiet(boolean quiet) {
+    Logger.getLogger("").setLevel(quiet ? Level.WARNING : Level.INFO);
+  }
+
   /** One line per message on stderr: "needle: warning: ...". */
   private static void configureLogging() {
     Logger root = Logger.getLogger("");
+    root.setLevel(Level.INFO);
     for (var h : root.getHandlers()) root.removeHandler(h);
     ConsoleHandler h = new ConsoleHandler();
     h.setFormatter(new Formatter() {

@@ -47,6 +47,7 @@ final class ScoreCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    Main.quiet(quiet);
     List<Proxy> ps = proxy.proxies();
     Settings o = proxy.settings(seed);
     long t0 = System.nanoTime();

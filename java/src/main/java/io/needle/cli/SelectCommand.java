@@ -53,6 +53,7 @@ final class SelectCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    Main.quiet(quiet);
     List<Proxy> ps = proxy.proxies();
     Strategy strat = model != null ? io.needle.select.Fused.load(model) : Strategies.get(strategy);
     Settings o = proxy.settings(task.seed);

@@ -128,6 +128,22 @@ class ScoreCommandTest {
     }
   }
 
+  /** Issue 11 item 6: "backend cuda skipped" (an informational log line) printed with --quiet. */
+  @Test
+  void quietDropsInformationalLogLines() throws Exception {
+    Path emb = Files.createDirectories(dir.resolve("emb"));
+    Files.copy(Fixtures.dir().resolve("clean_d8.npy"), emb.resolve("clean_d8.npy"));
+    String labels = Fixtures.dir().resolve("labels.npy").toString();
+    Run quiet = run("score", "--embeddings", emb.toString(), "--labels", labels, "--backend", "auto", "--quiet");
+    assertEquals(Main.OK, quiet.code(), quiet.err());
+    assertTrue(!quiet.err().contains("skipped"), quiet.err());
+    // the backend's line is logged once per process, so check the mechanism as well: INFO is off while quiet
+    assertTrue(!System.getLogger("io.needle.engine").isLoggable(System.Logger.Level.INFO));
+    assertTrue(System.getLogger("io.needle.engine").isLoggable(System.Logger.Level.WARNING));
+    run("score", "--embeddings", emb.toString(), "--labels", labels, "--backend", "java");
+    assertTrue(System.getLogger("io.needle.engine").isLoggable(System.Logger.Level.INFO));
+  }
+
   @Test
   void exitCodesForUsageInputAndBackendErrors() {
     assertEquals(Main.USAGE, run("score", "--labels", "x.npy").code());
