@@ -29,8 +29,7 @@ final class ZooCommand implements Runnable {
 
   /** {@code needle zoo inspect DIR}: validate and list. */
   @Command(name = "inspect", sortOptions = false,
-      description = {"Validate a zoo and list its experts with their metadata. Each model is loaded in ONNX Runtime to",
-          "show its inputs and outputs (--no-load skips that)."})
+      description = "Validate a zoo and list its experts with their metadata. Each model is loaded in ONNX Runtime to show its inputs and outputs (--no-load skips that).")
   static final class Inspect implements Callable<Integer> {
     @Parameters(paramLabel = "DIR", description = "the zoo folder")
     Path dir;
