@@ -160,6 +160,9 @@ public final class Needle implements AutoCloseable {
   }
 
   private List<Score> score(Labels labels, List<String> names, List<Supplier<ExpertInput>> loaders, TaskSignals signals, Progress progress) {
+    java.util.Set<String> unique = new java.util.HashSet<>();
+    for (String name : names)  // results are keyed by name: a second expert of one name would replace the first
+      if (!unique.add(name)) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "expert '" + name + "' is given twice; expert names must be unique");
     TaskData task = new TaskData(backend, labels, settings, signals);
     if (labels.classes() < 2) {  // nothing to rank against: every score undefined, none failed
       List<Score> out = new ArrayList<>();

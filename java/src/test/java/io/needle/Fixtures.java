@@ -11,6 +11,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.arrow.vector.Float4Vector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.complex.FixedSizeListVector;
+import org.apache.arrow.vector.ipc.ArrowFileWriter;
+import org.apache.arrow.vector.types.FloatingPointPrecision;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.FieldType;
 
 /** The scikit-learn reference fixtures made by tools/fixtures/make_fixtures.py (see their README). */
 public final class Fixtures {
@@ -56,6 +63,43 @@ public final class Fixtures {
       return out;
     } catch (IOException e) {
       throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Writes an n x d float32 matrix as an Arrow IPC file (one fixed-size-list column), as needle embed does. */
+  public static void writeArrowExpert(Path file, float[] x, int d) throws IOException {
+    writeArrowExpert(file, x, d, false);
+  }
+
+  /** As {@link #writeArrowExpert(Path, float[], int)}, in the stream format if {@code stream}. */
+  public static void writeArrowExpert(Path file, float[] x, int d, boolean stream) throws IOException {
+    int n = x.length / d;
+    try (org.apache.arrow.memory.RootAllocator a = new org.apache.arrow.memory.RootAllocator();
+        FixedSizeListVector list = new FixedSizeListVector("embedding", a, FieldType.nullable(new ArrowType.FixedSizeList(d)), null)) {
+      list.addOrGetVector(FieldType.nullable(new ArrowType.FloatingPoint(FloatingPointPrecision.SINGLE)));
+      list.allocateNew();
+      Float4Vector data = (Float4Vector) list.getDataVector();
+      for (int i = 0; i < n; i++) {
+        list.setNotNull(i);
+        for (int c = 0; c < d; c++) data.setSafe(i * d + c, x[i * d + c]);
+      }
+      list.setValueCount(n);
+      data.setValueCount(n * d);
+      try (VectorSchemaRoot root = VectorSchemaRoot.of(list)) {
+        writeArrow(file, root, stream);
+      }
+    }
+  }
+
+  /** Writes one batch as an Arrow IPC file, or in the stream format. */
+  public static void writeArrow(Path file, VectorSchemaRoot root, boolean stream) throws IOException {
+    try (var ch = Files.newByteChannel(file, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE,
+            java.nio.file.StandardOpenOption.TRUNCATE_EXISTING);
+        org.apache.arrow.vector.ipc.ArrowWriter w = stream ? new org.apache.arrow.vector.ipc.ArrowStreamWriter(root, null, ch)
+            : new ArrowFileWriter(root, null, ch)) {
+      w.start();
+      w.writeBatch();
+      w.end();
     }
   }
 }

@@ -28,12 +28,10 @@ import picocli.CommandLine.Option;
  * set the cost of selection beside the cost of the exhaustive fine-tuning the oracle took.
  */
 @Command(name = "demo", sortOptions = false,
-    description = {"Run the bundled benchmark: select on every bundled task, evaluate regret against the fine-tune oracle",
-        "for budgets 1..5, and compare the cost of selection with the recorded cost of exhaustive fine-tuning."})
+    description = "Run the bundled benchmark: select on every bundled task, evaluate regret against the fine-tune oracle for budgets 1..5, and compare the cost of selection with the recorded cost of exhaustive fine-tuning.")
 final class DemoCommand implements Callable<Integer> {
   @Option(names = "--benchmark", defaultValue = "mini-vtab", paramLabel = "NAME",
-      description = {"a bundled benchmark under examples/: mini-vtab (mixed architectures, ~1 min) or mini-experts",
-          "([001]'s setting: one architecture, experts from slices of an upstream hierarchy) (default: ${DEFAULT-VALUE})"})
+      description = "a bundled benchmark under examples/: mini-vtab (mixed architectures, ~1 min) or mini-experts ([001]'s setting: one architecture, experts from slices of an upstream hierarchy) (default: ${DEFAULT-VALUE})")
   String benchmark;
 
   @Option(names = "--dir", paramLabel = "DIR", description = "another benchmark folder: zoo/, tasks/tasks.json, oracle.csv (overrides --benchmark)")
@@ -67,6 +65,9 @@ final class DemoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    Main.quiet(quiet);
+    Outputs.checkDir(out, "--out");
+    Path cacheRoot = Outputs.cache(cache, noCache);
     Path d = dir != null ? dir : bundled(benchmark);
     Zoo zoo = Zoo.open(d.resolve("zoo"));
     TaskOptions.checkAny(zoo.experts(), zoo.problems(), d.resolve("zoo"));
@@ -77,7 +78,7 @@ final class DemoCommand implements Callable<Integer> {
     System.out.println("needle demo: " + Tasks.included(tasks).size() + " tasks x " + zoo.experts().size() + " experts from " + d);
     long cpu0 = cpuNanos();
     Selector.Config cfg = new Selector.Config(io.needle.embed.Device.parse(device), threads, 32, io.needle.engine.Backends.Kind.parse(proxy.backend), ps, proxy.settings(0), Strategies.get("hybrid"), 2);
-    Suite.Run run = Suite.run(zoo, tasks, cfg, 1000, 0, noCache ? null : SelectCommand.cacheRoot(cache), out, ProgressBar.listener(new ProgressBar(quiet), quiet));
+    Suite.Run run = Suite.run(zoo, tasks, cfg, 1000, 0, cacheRoot, out, ProgressBar.listener(new ProgressBar(quiet), quiet));
     double cpu = (cpuNanos() - cpu0) / 1e9;
     long cached = run.tasks().stream().flatMap(t -> t.result().experts().stream()).filter(Selector.ExpertRun::cached).count();
     long runs = run.tasks().stream().mapToLong(t -> t.result().experts().size()).sum();

@@ -18,9 +18,7 @@ import picocli.CommandLine.Option;
 
 /** {@code needle embed}: per-expert embedding files that {@code needle score} reads. */
 @Command(name = "embed", sortOptions = false,
-    description = {"Embed a labelled image dataset with every expert of a zoo: one Arrow file per expert and labels.npy",
-        "in --out, ready for 'needle score --embeddings OUT --labels OUT/labels.npy'. Resumable: finished experts",
-        "whose model, data and preprocessing are unchanged are not recomputed."})
+    description = "Embed a labelled image dataset with every expert of a zoo: one Arrow file per expert and labels.npy in --out, ready for 'needle score --embeddings OUT --labels OUT/labels.npy'. Resumable: finished experts whose model, data and preprocessing are unchanged are not recomputed.")
 final class EmbedCommand implements Callable<Integer> {
   @Mixin TaskOptions task;
 
@@ -32,6 +30,8 @@ final class EmbedCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    Main.quiet(quiet);
+    Outputs.checkDir(out, "--out");
     long t0 = System.nanoTime();
     Zoo zoo = task.openZoo();
     TaskOptions.checkAny(zoo.experts(), zoo.problems(), task.zoo);
@@ -79,6 +79,10 @@ final class EmbedCommand implements Callable<Integer> {
       Main.printLeftOut(problems);
       System.err.printf(Locale.ROOT, "needle: %d experts in %.2f s (%d from cache, %d failed); wrote %s%n", zoo.experts().size(),
           (System.nanoTime() - t0) / 1e9, cached[0], failed[0], out);
+    }
+    if (failed[0] == zoo.experts().size()) {
+      System.err.println("needle: no usable expert: every expert failed");
+      return Main.BAD_INPUT;
     }
     return problems.isEmpty() ? Main.OK : Main.PARTIAL;
   }

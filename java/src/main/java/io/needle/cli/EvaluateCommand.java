@@ -20,8 +20,7 @@ import picocli.CommandLine.Option;
 
 /** {@code needle evaluate}: regret of every strategy against a fine-tune oracle. */
 @Command(name = "evaluate", sortOptions = false,
-    description = {"Regret of model-search strategies (random, task-agnostic, each proxy, hybrid) against a fine-tune oracle,",
-        "per task and group, for budgets B; rank correlation of each proxy with the oracle; bootstrap 95% intervals."})
+    description = "Regret of model-search strategies (random, task-agnostic, each proxy, hybrid) against a fine-tune oracle, per task and group, for budgets B; rank correlation of each proxy with the oracle; bootstrap 95%% intervals.")
 final class EvaluateCommand implements Callable<Integer> {
   @Option(names = "--scores", required = true, paramLabel = "FILE", description = "CSV task,expert,proxy,score (as needle select writes for a folder of tasks)")
   Path scores;
@@ -60,6 +59,8 @@ final class EvaluateCommand implements Callable<Integer> {
   public Integer call() {
     if (pool != null && zoo == null) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "--pool needs --zoo (the experts' metadata)");
     if (resamples < 0) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "--resamples must be 0 or more");
+    Outputs.checkDir(out, "--out");
+    Outputs.checkFile(saveModel, "--save-model");
     List<Expert> experts = null;
     if (zoo != null) {
       Zoo z = Zoo.open(zoo);

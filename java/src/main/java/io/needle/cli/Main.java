@@ -12,19 +12,33 @@ import picocli.CommandLine.Command;
 /**
  * The {@code needle} command.
  *
- * <p>Exit codes: 0 every expert scored; 1 some experts failed (the rest are scored and written, failures
- * listed); 2 usage error; 3 bad task input (labels, folder, no experts); 4 the requested backend is not usable
- * here; 5 an output file could not be written or another unexpected error.
+ * <p>Exit codes (README's table, checked by {@code CliContractTest}): 0 everything scored; 1 some experts, files
+ * or images failed (the rest are scored and written, failures listed); 2 usage error; 3 bad task input (labels,
+ * dataset, folder, missing input file, duplicate expert names, no usable expert); 4 the requested backend or
+ * device is not usable here; 5 an output cannot be written, or another unexpected error.
  */
-@Command(name = "needle", mixinStandardHelpOptions = true, version = "needle 0.1.0",
+@Command(name = "needle", mixinStandardHelpOptions = true, versionProvider = Version.class, scope = CommandLine.ScopeType.INHERIT,
+    usageHelpAutoWidth = true,
     description = "Which of my pre-trained models should I transfer to this dataset?",
     subcommands = {SelectCommand.class, EvaluateCommand.class, DemoCommand.class, EmbedCommand.class, ScoreCommand.class, ProxiesCommand.class, ZooCommand.class, DoctorCommand.class},
     exitCodeListHeading = "%nExit codes:%n",
-    exitCodeList = {"0:every expert scored", "1:some experts, files or images failed; the rest were used and written",
-        "2:usage error", "3:bad task input (labels, dataset, folder, no experts)", "4:requested backend not usable here",
-        "5:output not writable or unexpected error"})
+    exitCodeList = {"0:everything scored (or listed, or printed)", "1:some experts, files or images failed; the rest were used and written",
+        "2:usage error", "3:bad task input (labels, dataset, folder, missing input file, no usable expert)",
+        "4:requested backend or device not usable here", "5:output not writable (checked before computing) or unexpected error"})
 public final class Main implements Runnable {
   public static final int OK = 0, PARTIAL = 1, USAGE = 2, BAD_INPUT = 3, BACKEND = 4, ERROR = 5;
+
+  /**
+   * The exit code of a finished scoring: {@link #OK} when every score is ok, {@link #BAD_INPUT} when no expert
+   * has a single score that did not fail (no usable expert: README's "stops the run"), else {@link #PARTIAL}.
+   */
+  static int exitCode(java.util.List<io.needle.Score> scores) {
+    if (scores.stream().allMatch(s -> s.status() == io.needle.Score.Status.FAILED)) {
+      System.err.println("needle: no usable expert: every expert failed");
+      return BAD_INPUT;
+    }
+    return scores.stream().allMatch(io.needle.Score::ok) ? OK : PARTIAL;
+  }
 
   /** Prints, on stderr, what a run left out and why (nothing when nothing was). */
   static void printLeftOut(java.util.List<io.needle.Problem> problems) {
@@ -37,7 +51,8 @@ public final class Main implements Runnable {
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "choose a command: select, embed, score, zoo or doctor");
+    throw new CommandLine.ParameterException(spec.commandLine(), "choose a command: "
+        + String.join(", ", spec.subcommands().keySet()));
   }
 
   public static void main(String[] args) {
@@ -65,9 +80,18 @@ public final class Main implements Runnable {
     return cl.execute(args);
   }
 
+  /**
+   * {@code --quiet}: the library's informational log lines ("backend cuda skipped: ...") are dropped; warnings
+   * still print.
+   */
+  static void quiet(boolean quiet) {
+    Logger.getLogger("").setLevel(quiet ? Level.WARNING : Level.INFO);
+  }
+
   /** One line per message on stderr: "needle: warning: ...". */
   private static void configureLogging() {
     Logger root = Logger.getLogger("");
+    root.setLevel(Level.INFO);
     for (var h : root.getHandlers()) root.removeHandler(h);
     ConsoleHandler h = new ConsoleHandler();
     h.setFormatter(new Formatter() {

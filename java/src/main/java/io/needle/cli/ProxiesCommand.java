@@ -12,9 +12,8 @@ import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 
 /** {@code needle proxies}: every registered proxy and strategy, what it reads, and its options with their defaults. */
-@Command(name = "proxies", mixinStandardHelpOptions = true,
-    description = {"List the proxies and strategies found on the class path (built-in and plug-ins), what each reads,",
-        "and every option (--set NAME=VALUE) with its default."})
+@Command(name = "proxies",
+    description = "List the proxies and strategies found on the class path (built-in and plug-ins), what each reads, and every option (--set NAME=VALUE) with its default.")
 final class ProxiesCommand implements Callable<Integer> {
   @Override
   public Integer call() {

@@ -19,8 +19,7 @@ import picocli.CommandLine.Option;
 
 /** {@code needle score}: proxies for every expert of a folder of embeddings. */
 @Command(name = "score", sortOptions = false,
-    description = {"Score every expert in a folder of embeddings (*.npy or *.arrow, one N x D matrix per expert,",
-        "named by file stem) against the task's labels, and print the experts ranked by the first proxy."})
+    description = "Score every expert in a folder of embeddings (*.npy or *.arrow, one N x D matrix per expert, named by file stem) against the task's labels, and print the experts ranked by the first proxy.")
 final class ScoreCommand implements Callable<Integer> {
   @Option(names = "--embeddings", required = true, paramLabel = "DIR", description = "folder of per-expert embeddings")
   Path embeddings;
@@ -47,6 +46,11 @@ final class ScoreCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    Main.quiet(quiet);
+    if (out != null) {
+      Outputs.checkFile(out, "--out");
+      Reports.checkFormat(out);
+    }
     List<Proxy> ps = proxy.proxies();
     Settings o = proxy.settings(seed);
     long t0 = System.nanoTime();
@@ -77,7 +81,7 @@ final class ScoreCommand implements Callable<Integer> {
       if (out != null) sb.append("; wrote ").append(out);
       err.println(sb);
     }
-    return failedExperts == 0 ? Main.OK : Main.PARTIAL;
+    return Main.exitCode(scores);
   }
 
   private static String progress(int done, int total) {

@@ -23,8 +23,7 @@ import picocli.CommandLine.Option;
 
 /** {@code needle select}: embed the task with every expert, score, and name the pick(s). */
 @Command(name = "select", sortOptions = false,
-    description = {"Rank the experts of a zoo for a labelled image dataset and name the one(s) to fine-tune.",
-        "Embeddings are cached (resumable: a killed run recomputes nothing it finished)."})
+    description = "Rank the experts of a zoo for a labelled image dataset and name the one(s) to fine-tune. Embeddings are cached (resumable: a killed run recomputes nothing it finished).")
 final class SelectCommand implements Callable<Integer> {
   @Mixin TaskOptions task;
 
@@ -53,6 +52,9 @@ final class SelectCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    Main.quiet(quiet);
+    Outputs.checkDir(out, "--out");
+    Path cacheRoot = Outputs.cache(cache, noCache);
     List<Proxy> ps = proxy.proxies();
     Strategy strat = model != null ? io.needle.select.Fused.load(model) : Strategies.get(strategy);
     Settings o = proxy.settings(task.seed);
@@ -60,7 +62,7 @@ final class SelectCommand implements Callable<Integer> {
     long t0 = System.nanoTime();
     Zoo zoo = task.openZoo();
     TaskOptions.checkAny(zoo.experts(), zoo.problems(), task.zoo);
-    if (io.needle.data.Tasks.isSuite(task.data)) return suite(zoo, ps, strat, o, bar);
+    if (io.needle.data.Tasks.isSuite(task.data)) return suite(zoo, ps, strat, o, bar, cacheRoot);
     Images all = Images.open(task.data, (d, t) -> {
       bar.show("read", d, t, "images", null);
       return 0;
@@ -72,7 +74,7 @@ final class SelectCommand implements Callable<Integer> {
     Selector.Config cfg = new Selector.Config(io.needle.embed.Device.parse(task.device), task.threads, task.imageBatch,
         io.needle.engine.Backends.Kind.parse(proxy.backend), ps, o, strat, budget);
     Selector.Result r;
-    try (EmbeddingCache c = noCache ? null : EmbeddingCache.open(cacheRoot(cache).resolve(images.hash().substring(0, 16)))) {
+    try (EmbeddingCache c = cacheRoot == null ? null : EmbeddingCache.open(cacheRoot.resolve(images.hash().substring(0, 16)))) {
       r = Selector.run(zoo, images, c, cfg,
           (done, total, current, n, nt) -> bar.show("embed", done, total, "experts", current + (n > 0 ? " " + n + "/" + nt : "")));
     }
@@ -99,16 +101,17 @@ final class SelectCommand implements Callable<Integer> {
       if (out != null) sb.append("; wrote ").append(out.resolve("report.html"));
       System.err.println(sb);
     }
+    if (Main.exitCode(r.scores()) == Main.BAD_INPUT) return Main.BAD_INPUT;
     return r.problems().isEmpty() ? Main.OK : Main.PARTIAL;
   }
 
   /** A folder of tasks: select on each, print each pick, write scores.csv (task,expert,proxy,score) and a report per task. */
-  private int suite(Zoo zoo, List<Proxy> ps, Strategy strat, Settings o, ProgressBar bar) {
+  private int suite(Zoo zoo, List<Proxy> ps, Strategy strat, Settings o, ProgressBar bar, Path cacheRoot) {
     List<io.needle.data.Tasks.Task> tasks = io.needle.data.Tasks.read(task.data);
     if (!quiet) System.err.println("needle: " + tasks.size() + " tasks in " + task.data + "; " + zoo.experts().size() + " experts");
     Selector.Config cfg = new Selector.Config(io.needle.embed.Device.parse(task.device), task.threads, task.imageBatch,
         io.needle.engine.Backends.Kind.parse(proxy.backend), ps, o, strat, budget);
-    Suite.Run run = Suite.run(zoo, tasks, cfg, task.n, task.seed, noCache ? null : cacheRoot(cache), out, ProgressBar.listener(bar, quiet));
+    Suite.Run run = Suite.run(zoo, tasks, cfg, task.n, task.seed, cacheRoot, out, ProgressBar.listener(bar, quiet));
     for (Suite.TaskRun t : run.tasks()) {
       Selection sel = t.result().selection();
       System.out.println(t.task().name() + ": " + (sel.picks().isEmpty() ? "no pick" : String.join(", ",

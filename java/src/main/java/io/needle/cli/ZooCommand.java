@@ -29,8 +29,7 @@ final class ZooCommand implements Runnable {
 
   /** {@code needle zoo inspect DIR}: validate and list. */
   @Command(name = "inspect", sortOptions = false,
-      description = {"Validate a zoo and list its experts with their metadata. Each model is loaded in ONNX Runtime to",
-          "show its inputs and outputs (--no-load skips that)."})
+      description = "Validate a zoo and list its experts with their metadata. Each model is loaded in ONNX Runtime to show its inputs and outputs (--no-load skips that).")
   static final class Inspect implements Callable<Integer> {
     @Parameters(paramLabel = "DIR", description = "the zoo folder")
     Path dir;
@@ -47,11 +46,13 @@ final class ZooCommand implements Runnable {
       Zoo zoo = all.filter(Pool.parse(pool));
       List<Problem> problems = new ArrayList<>(zoo.problems());
       Map<Path, String> signature = new HashMap<>();
+      Map<Path, List<String>> dynamic = new HashMap<>();
       if (!noLoad) {
         for (Expert e : zoo.experts()) {
           if (signature.containsKey(e.file())) continue;
           try (Model m = Model.load(e.file(), "cpu", 1, e.output())) {
             signature.put(e.file(), m.signature());
+            dynamic.put(e.file(), m.dynamicSizeInputs());
           } catch (NeedleException ex) {
             signature.put(e.file(), "-");
             problems.add(new Problem(e.file().getFileName().toString(), ex.getMessage()));
@@ -68,6 +69,10 @@ final class ZooCommand implements Runnable {
         if (signature.containsKey(e.file())) System.out.println("    " + signature.get(e.file())
             + (e.adapter() ? "   [adapter " + e.adapterInput() + "=" + e.adapterIndex() + "]" : "")
             + (e.output() != null ? "   [embedding: " + e.output() + "]" : ""));
+        List<String> dyn = dynamic.getOrDefault(e.file(), List.of());
+        if (!dyn.isEmpty() && (e.input() == null || dyn.contains(e.input())))
+          System.out.println("    dynamic height/width: runs at " + (e.preprocess().resize() != null || e.preprocess().crop() != null
+              ? "the size of its preprocess resize/crop" : "the task's image size (set preprocess.resize/crop in zoo.json to choose)"));
       }
       System.out.printf(Locale.ROOT, "%d experts%s%n", zoo.experts().size(),
           pool == null ? "" : " in pool " + pool + " (of " + all.experts().size() + ")");

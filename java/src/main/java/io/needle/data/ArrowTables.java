@@ -2,11 +2,14 @@ package io.needle.data;
 
 import io.needle.NeedleException;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.arrow.flatbuf.Message;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.BaseIntVector;
@@ -18,6 +21,7 @@ import org.apache.arrow.vector.ipc.ArrowFileReader;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.apache.arrow.vector.ipc.ArrowStreamReader;
 import org.apache.arrow.vector.ipc.InvalidArrowFileException;
+import org.apache.arrow.vector.ipc.message.ArrowBlock;
 
 /**
  * Arrow IPC input (file or stream format): embeddings as one fixed-size-list column of floats, or as one
@@ -78,10 +82,16 @@ public final class ArrowTables {
       throw new NeedleException(NeedleException.Code.BAD_INPUT,
           who + ": column '" + list.getName() + "' is a list of " + list.getDataVector().getMinorType() + ", not floats");
     int width = list.getListSize();
+    if ((long) data.getValueCount() != (long) list.getValueCount() * width)
+      throw new NeedleException(NeedleException.Code.BAD_INPUT, who + ": column '" + list.getName() + "' holds " + data.getValueCount()
+          + " values for " + list.getValueCount() + " rows of " + width + "; the values must be exactly rows x width");
     for (int r = 0; r < count; r++) {
       if (list.isNull(r)) throw new NeedleException(NeedleException.Code.BAD_INPUT, who + ": row " + out.size() + " is null");
       float[] row = new float[width];
-      for (int c = 0; c < width; c++) row[c] = (float) data.getValueAsDouble(r * width + c);
+      for (int c = 0; c < width; c++) {
+        if (data.isNull(r * width + c)) throw new NeedleException(NeedleException.Code.BAD_INPUT, who + ": row " + out.size() + ", element " + c + " is null");
+        row[c] = (float) data.getValueAsDouble(r * width + c);
+      }
       out.add(row);
     }
   }
@@ -92,20 +102,21 @@ public final class ArrowTables {
     return new Embedding(expert, data, rows.size(), cols);
   }
 
-  /** Reads the integer column {@code label} of an Arrow IPC file. */
-  public static int[] readLabels(Path file) {
+  /** Reads the integer column {@code label} of an Arrow IPC file (any int64 values). */
+  public static long[] readLabels(Path file) {
     return read(file, roots -> {
-      List<Integer> out = new ArrayList<>();
+      java.util.stream.LongStream.Builder out = java.util.stream.LongStream.builder();
+      int n = 0;
       for (VectorSchemaRoot root : roots) {
         FieldVector v = root.getVector("label");
         if (v == null) throw Npy.bad(file, "has no 'label' column (columns: " + root.getSchema().getFields() + ")");
         if (!(v instanceof BaseIntVector iv)) throw Npy.bad(file, "column 'label' is " + v.getMinorType() + ", not integers");
-        for (int r = 0; r < root.getRowCount(); r++) {
-          if (v.isNull(r)) throw Npy.bad(file, "label of row " + out.size() + " is null");
-          out.add((int) iv.getValueAsLong(r));
+        for (int r = 0; r < root.getRowCount(); r++, n++) {
+          if (v.isNull(r)) throw Npy.bad(file, "label of row " + n + " is null");
+          out.add(iv.getValueAsLong(r));
         }
       }
-      return out.stream().mapToInt(Integer::intValue).toArray();
+      return out.build().toArray();
     });
   }
 
@@ -115,16 +126,20 @@ public final class ArrowTables {
   }
 
   /**
-   * Opens an Arrow IPC file in the file format, else the stream format, and hands its batches to the body.
+   * Opens an Arrow IPC file in the file format (it starts with the magic {@code ARROW1}), else the stream format,
+   * and hands its batches to the body. Every size the file declares (footer blocks, stream messages) is checked
+   * against the file's length before anything is allocated, so a truncated or corrupt file fails with a
+   * message instead of an allocation of whatever its bytes claim.
    *
    * @throws NeedleException BAD_INPUT naming the file if it cannot be read
    */
   static <T> T read(Path file, Body<T> body) {
     try (BufferAllocator alloc = new RootAllocator()) {
+      boolean fileFormat = startsWithMagic(file);
       try {
-        return readWith(file, alloc, body, true);
+        return readWith(file, alloc, body, fileFormat);
       } catch (InvalidArrowFileException e) {
-        return readWith(file, alloc, body, false);  // not the file format: try the stream format
+        throw Npy.bad(file, "is truncated or corrupt: it starts as an Arrow IPC file but " + e.getMessage());
       }
     } catch (NeedleException e) {
       throw e;
@@ -135,9 +150,76 @@ public final class ArrowTables {
     }
   }
 
+  private static final byte[] MAGIC = "ARROW1".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+  private static boolean startsWithMagic(Path file) throws IOException {
+    try (java.io.InputStream in = java.nio.file.Files.newInputStream(file)) {
+      return java.util.Arrays.equals(in.readNBytes(MAGIC.length), MAGIC);
+    }
+  }
+
+  /** Checks that every block of a file-format footer lies inside the file. */
+  private static void checkBlocks(Path file, ArrowFileReader reader, long size) throws IOException {
+    List<ArrowBlock> blocks = new ArrayList<>(reader.getDictionaryBlocks());
+    blocks.addAll(reader.getRecordBlocks());
+    for (ArrowBlock b : blocks)
+      if (b.getOffset() < 0 || b.getMetadataLength() < 0 || b.getBodyLength() < 0
+          || b.getOffset() + b.getMetadataLength() + b.getBodyLength() > size)
+        throw Npy.bad(file, "is truncated or corrupt: a record batch at offset " + b.getOffset() + " declares "
+            + b.getMetadataLength() + " + " + b.getBodyLength() + " bytes but the file has " + size);
+  }
+
+  /**
+   * Walks the messages of an Arrow IPC stream (each: optional 0xFFFFFFFF continuation, int32 metadata length,
+   * flatbuffer metadata, body) and checks that each declared length fits in what is left of the file.
+   */
+  private static void checkStream(Path file, FileChannel ch, long size) throws IOException {
+    long pos = 0;
+    while (pos + 4 <= size) {
+      int len = readInt(ch, pos);
+      pos += 4;
+      if (len == -1) {
+        if (pos + 4 > size) break;
+        len = readInt(ch, pos);
+        pos += 4;
+      }
+      if (len == 0) return;  // end of stream
+      if (len < 0 || len > size - pos)
+        throw Npy.bad(file, "is truncated or not Arrow IPC: a message at offset " + (pos - 4) + " declares " + Integer.toUnsignedLong(len)
+            + " bytes of metadata but the file has " + (size - pos) + " bytes left");
+      ByteBuffer meta = ByteBuffer.allocate(len);
+      while (meta.hasRemaining() && ch.read(meta, pos + meta.position()) > 0) {}
+      meta.flip();
+      long bodyLength = Message.getRootAsMessage(meta.order(ByteOrder.LITTLE_ENDIAN)).bodyLength();
+      pos += len;
+      if (bodyLength < 0 || bodyLength > size - pos)
+        throw Npy.bad(file, "is truncated: a message at offset " + (pos - len) + " declares a body of " + bodyLength
+            + " bytes but the file has " + (size - pos) + " bytes left");
+      pos += bodyLength;
+    }
+    if (pos != size) throw Npy.bad(file, "is truncated: " + (size - pos) + " stray bytes at offset " + pos + " where a message should start");
+  }
+
+  private static int readInt(FileChannel ch, long pos) throws IOException {
+    ByteBuffer b = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
+    while (b.hasRemaining() && ch.read(b, pos + b.position()) > 0) {}
+    return b.getInt(0);
+  }
+
   private static <T> T readWith(Path file, BufferAllocator alloc, Body<T> body, boolean fileFormat) throws IOException {
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
-        ArrowReader reader = fileFormat ? new ArrowFileReader(ch, alloc) : new ArrowStreamReader(ch, alloc)) {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+      long size = ch.size();
+      if (!fileFormat) checkStream(file, ch, size);
+      ch.position(0);
+      try (ArrowReader reader = fileFormat ? new ArrowFileReader(ch, alloc) : new ArrowStreamReader(ch, alloc)) {
+        if (reader instanceof ArrowFileReader f) checkBlocks(file, f, size);
+        return apply(reader, body);
+      }
+    }
+  }
+
+  private static <T> T apply(ArrowReader reader, Body<T> body) throws IOException {
+    try {
       VectorSchemaRoot root = reader.getVectorSchemaRoot();
       // batches are handed to the body one at a time, each valid until the next is loaded
       Iterable<VectorSchemaRoot> batches = () -> new java.util.Iterator<>() {

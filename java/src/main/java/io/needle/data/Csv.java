@@ -23,13 +23,15 @@ public record Csv(Path file, List<String> header, List<String[]> rows, int[] lin
   /**
    * Reads a CSV file.
    *
-   * @throws NeedleException BAD_INPUT if it is empty, has an unterminated quote, or a row of the wrong length; IO if
-   *     it cannot be read
+   * @throws NeedleException BAD_INPUT if it does not exist, is empty, has an unterminated quote, or a row of the
+   *     wrong length; IO if it cannot be read
    */
   public static Csv read(Path file) {
     String text;
     try {
       text = Files.readString(file, StandardCharsets.UTF_8);
+    } catch (java.nio.file.NoSuchFileException e) {
+      throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": no such file");
     } catch (IOException e) {
       throw new NeedleException(NeedleException.Code.IO, file + ": cannot read: " + e.getMessage(), e);
     }

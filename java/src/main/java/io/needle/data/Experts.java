@@ -58,10 +58,11 @@ public final class Experts {
   }
 
   /**
-   * Lists the experts of a folder, sorted by name. Files whose names clash (a.npy and a.arrow) are listed with
-   * a problem, so they fail alone rather than the whole run.
+   * Lists the experts of a folder, sorted by name.
    *
    * @param exclude a file in the folder that is not an expert (e.g. the labels), or null
+   * @throws NeedleException BAD_INPUT if the folder holds no expert, or two files of one name (a.npy and a.arrow),
+   *     naming both
    */
   public static List<Source> list(Path dir, Path exclude) {
     if (!Files.isDirectory(dir)) throw new NeedleException(NeedleException.Code.BAD_INPUT, dir + ": not a directory");
@@ -79,14 +80,17 @@ public final class Experts {
       String n = p.getFileName().toString();
       if (n.toLowerCase(Locale.ROOT).endsWith(LOGITS)) logits.put(n.substring(0, n.length() - LOGITS.length()), p);
     }
-    Map<String, Integer> seen = new HashMap<>();
+    Map<String, Path> seen = new HashMap<>();
     List<Source> out = new ArrayList<>();
     for (Path p : files) {
       String n = p.getFileName().toString();
       if (n.toLowerCase(Locale.ROOT).endsWith(LOGITS)) continue;
       String stem = n.substring(0, n.lastIndexOf('.'));
-      Integer first = seen.putIfAbsent(stem, out.size());
-      out.add(new Source(stem, p, logits.get(stem), first == null ? null : "expert name '" + stem + "' is also used by " + out.get(first).file().getFileName()));
+      Path first = seen.putIfAbsent(stem, p);
+      if (first != null)
+        throw new NeedleException(NeedleException.Code.BAD_INPUT, dir + ": expert name '" + stem + "' is used by two files, "
+            + first.getFileName() + " and " + p.getFileName() + "; rename or remove one");
+      out.add(new Source(stem, p, logits.get(stem), null));
     }
     if (out.isEmpty()) throw new NeedleException(NeedleException.Code.BAD_INPUT, dir + ": no *.npy or *.arrow expert files");
     return out;
@@ -95,14 +99,14 @@ public final class Experts {
   /** Reads labels from a {@code .npy} (integers) or {@code .arrow} (column {@code label}) file. */
   public static Labels labels(Path file) {
     String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
-    int[] values;
+    long[] values;
     if (name.endsWith(".arrow")) {
       values = ArrowTables.readLabels(file);
     } else {
       Npy.Array a = Npy.read(file);
       if (a.shape().length != 1 && !(a.shape().length == 2 && a.shape()[1] == 1))
         throw Npy.bad(file, "labels must be a vector, got shape " + java.util.Arrays.toString(a.shape()));
-      values = a.toInts();
+      values = a.toLongs();
     }
     return Labels.of(values, file.toString());
   }

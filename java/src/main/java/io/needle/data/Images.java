@@ -29,7 +29,8 @@ public final class Images {
    * @param source the dataset's path, for messages
    * @param pixels n x height x width x channels bytes
    * @param labels class index of each image, 0..classNames.size()-1
-   * @param classNames the class names (folder names, or the label values)
+   * @param classNames the class names (folder names, or the label values); those no image has (an empty class
+   *     folder, a class a subsample leaves out) are dropped and the labels renumbered
    * @param names each image's origin (file, or row of a table), for messages
    * @param problems images left out, with the reason
    */
@@ -42,8 +43,20 @@ public final class Images {
     this.width = width;
     this.channels = channels;
     this.pixels = pixels;
+    boolean[] used = new boolean[classNames.size()];
+    for (int y : labels) used[y] = true;
+    int[] renumber = new int[used.length];
+    List<String> kept = new ArrayList<>();
+    for (int c = 0; c < used.length; c++) {
+      renumber[c] = kept.size();
+      if (used[c]) kept.add(classNames.get(c));
+    }
+    if (kept.size() < used.length) {
+      labels = labels.clone();
+      for (int i = 0; i < labels.length; i++) labels[i] = renumber[labels[i]];
+    }
     this.labels = labels;
-    this.classNames = List.copyOf(classNames);
+    this.classNames = List.copyOf(kept);
     this.names = List.copyOf(names);
     this.problems = List.copyOf(problems);
   }
@@ -110,8 +123,9 @@ public final class Images {
   }
 
   /**
-   * Reads a dataset: an ImageFolder (a folder of class folders of PNG/JPEG/BMP/GIF files), an IDX image file
-   * (MNIST format, optionally gzipped, with its labels file beside it, or a folder holding one such pair), or
+   * Reads a dataset: an ImageFolder (a folder of class folders of PNG/JPEG/BMP/GIF files; images in nested
+   * folders belong to the class folder they are in), an IDX image file (MNIST format, optionally gzipped, with its
+   * labels file beside it, or a folder holding one such pair at its top, beside any subfolders), or
    * an Arrow IPC table ({@code .arrow}, {@code .arrows}, {@code .feather}) with a {@code label} column.
    *
    * @throws NeedleException BAD_INPUT naming the path if it is none of these, or fewer than 2 classes remain

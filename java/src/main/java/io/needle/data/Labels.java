@@ -10,10 +10,10 @@ import java.util.TreeMap;
  */
 public final class Labels {
   private final int[] classOf;
-  private final int[] original;
+  private final long[] original;
   private final int[] counts;
 
-  private Labels(int[] classOf, int[] original, int[] counts) {
+  private Labels(int[] classOf, long[] original, int[] counts) {
     this.classOf = classOf;
     this.original = original;
     this.counts = counts;
@@ -25,6 +25,11 @@ public final class Labels {
    * @throws NeedleException BAD_INPUT if there are fewer than 2 examples or fewer than 2 classes
    */
   public static Labels of(int[] values, String source) {
+    return of(java.util.Arrays.stream(values).asLongStream().toArray(), source);
+  }
+
+  /** As {@link #of(int[], String)}, for labels of any int64 values. */
+  public static Labels of(long[] values, String source) {
     Labels l = anyClasses(values, source);
     if (l.classes() < 2)
       throw new NeedleException(NeedleException.Code.BAD_INPUT, source + ": all " + values.length + " examples have the same label " + values[0] + "; need at least 2 classes");
@@ -38,11 +43,16 @@ public final class Labels {
    * @throws NeedleException BAD_INPUT if there are fewer than 2 examples
    */
   public static Labels anyClasses(int[] values, String source) {
+    return anyClasses(java.util.Arrays.stream(values).asLongStream().toArray(), source);
+  }
+
+  /** As {@link #anyClasses(int[], String)}, for labels of any int64 values. */
+  public static Labels anyClasses(long[] values, String source) {
     if (values.length < 2) throw new NeedleException(NeedleException.Code.BAD_INPUT, source + ": need at least 2 examples, got " + values.length);
-    TreeMap<Integer, Integer> ids = new TreeMap<>();
-    for (int v : values) ids.put(v, 0);
+    TreeMap<Long, Integer> ids = new TreeMap<>();
+    for (long v : values) ids.put(v, 0);
     int c = 0;
-    int[] original = new int[ids.size()];
+    long[] original = new long[ids.size()];
     for (var e : ids.entrySet()) {
       original[c] = e.getKey();
       e.setValue(c++);
@@ -69,7 +79,7 @@ public final class Labels {
   }
 
   /** @return the original label value of class c */
-  public int original(int c) {
+  public long original(int c) {
     return original[c];
   }
 
@@ -79,8 +89,8 @@ public final class Labels {
   }
 
   /** @return original label values of the classes that have a single example */
-  public int[] singletons() {
-    return java.util.stream.IntStream.range(0, counts.length).filter(c -> counts[c] == 1).map(c -> original[c]).toArray();
+  public long[] singletons() {
+    return java.util.stream.IntStream.range(0, counts.length).filter(c -> counts[c] == 1).mapToLong(c -> original[c]).toArray();
   }
 
   @Override

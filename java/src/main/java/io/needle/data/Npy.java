@@ -55,6 +55,31 @@ public final class Npy {
       return out;
     }
 
+    /** @return the elements as int64 values, exactly (not through a double); fails on non-integer or out-of-range values */
+    public long[] toLongs() {
+      long[] out = new long[arrayLength()];
+      ByteBuffer b = data.duplicate().order(data.order());
+      for (int i = 0; i < out.length; i++) {
+        int at = i * itemSize;
+        if (kind == 'i' || kind == 'u') {
+          long v = switch (itemSize) {
+            case 1 -> kind == 'i' ? b.get(at) : b.get(at) & 0xff;
+            case 2 -> kind == 'i' ? b.getShort(at) : b.getShort(at) & 0xffff;
+            case 4 -> kind == 'i' ? b.getInt(at) : b.getInt(at) & 0xffffffffL;
+            default -> b.getLong(at);
+          };
+          if (kind == 'u' && itemSize == 8 && v < 0)
+            throw bad(file, "element " + i + " = " + Long.toUnsignedString(v) + " is beyond the int64 range of labels");
+          out[i] = v;
+        } else {
+          double v = value(b, i);
+          if (v != Math.rint(v) || !(Math.abs(v) < 0x1p63)) throw bad(file, "element " + i + " = " + v + " is not an integer label");
+          out[i] = (long) v;
+        }
+      }
+      return out;
+    }
+
     private int arrayLength() {
       long n = size();
       if (n > Integer.MAX_VALUE) throw bad(file, "has " + n + " elements, more than one Java array holds");
@@ -131,6 +156,8 @@ public final class Npy {
     for (long v : shape) count *= v;
     long need = count * item, have = buf.limit() - (start + headerLen);
     if (have < need) throw bad(file, "is truncated: shape " + java.util.Arrays.toString(shape) + " needs " + need + " data bytes, found " + have);
+    // more data than declared is another shape (a 2N x D matrix under an N x D header), not padding: np.save writes none
+    if (have > need) throw bad(file, "holds " + have + " data bytes but its shape " + java.util.Arrays.toString(shape) + " declares " + need);
     ByteBuffer data = buf.slice(start + headerLen, (int) need).order(order == '>' ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN);
     return new Array(file, shape, kind, item, data);
   }

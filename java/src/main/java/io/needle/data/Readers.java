@@ -44,7 +44,7 @@ final class Readers {
     String n = path.getFileName().toString().toLowerCase(Locale.ROOT);
     if (Files.isDirectory(path)) {
       List<Path> idx = idxImageFiles(path);
-      if (!idx.isEmpty() && subdirs(path).isEmpty()) {
+      if (!idx.isEmpty()) {  // an IDX pair at the top is the dataset, beside any subfolders (e.g. a test/ split)
         if (idx.size() > 1) throw bad(path, "holds " + idx.size() + " IDX image files " + idx.stream().map(p -> p.getFileName().toString()).toList() + "; pass one of them");
         return idx(idx.get(0));
       }
@@ -79,7 +79,16 @@ final class Readers {
         throw new NeedleException(NeedleException.Code.IO, c + ": cannot list: " + e.getMessage(), e);
       }
     }
-    if (files.isEmpty()) throw bad(dir, "no image files (" + String.join(", ", IMAGE_EXT) + ") in its class folders");
+    if (files.isEmpty()) {
+      List<String> found;
+      try (Stream<Path> s = Files.walk(dir, 3)) {
+        found = s.filter(p -> p.getFileName().toString().contains("idx3") && Files.isRegularFile(p)).map(p -> dir.relativize(p).toString()).sorted().toList();
+      } catch (IOException e) {
+        found = List.of();
+      }
+      throw bad(dir, "no image files (" + String.join(", ", IMAGE_EXT) + ") in its class folders"
+          + (found.isEmpty() ? "" : "; found IDX image files " + String.join(", ", found) + ": pass one of them (or its folder) to --data"));
+    }
     Decoded[] out = new Decoded[files.size()];
     java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
     IntStream.range(0, out.length).parallel().forEach(i -> {

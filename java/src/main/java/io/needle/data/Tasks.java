@@ -58,8 +58,8 @@ public final class Tasks {
     try {
       doc = new ObjectMapper().readTree(file.toFile());
     } catch (IOException e) {
-      throw new NeedleException(Files.exists(file) ? NeedleException.Code.BAD_INPUT : NeedleException.Code.IO,
-          file + ": " + (Files.exists(file) ? "not valid JSON: " : "cannot read: ") + e.getMessage(), e);
+      if (!Files.exists(file)) throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": no such file");
+      throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": not valid JSON: " + e.getMessage(), e);
     }
     JsonNode list = doc == null ? null : doc.get("tasks");
     if (list == null || !list.isArray() || list.isEmpty())

@@ -54,6 +54,8 @@ public final class Embedder implements AutoCloseable {
    * How an expert's model is fed: checked against the images before any inference.
    *
    * @param input the image input's name
+   * @param inputShape the shape fed: the model's, with a dynamic channel, height or width taken from the prepared
+   *     images (a dynamic batch stays -1)
    * @param batch examples per call
    * @param output the embedding tensor's name
    */
@@ -125,6 +127,11 @@ public final class Embedder implements AutoCloseable {
           + (e.preprocess().resize() == null && e.preprocess().crop() == null ? "; set preprocess.resize/crop in zoo.json"
               : " (" + prepare.height + "x" + prepare.width + " after preprocessing)"));
     int b = shape[0] > 0 ? (int) shape[0] : batch;
+    // a dynamic channel, height or width runs at the prepared images' (the task's size, or preprocess resize/crop)
+    long[] feed = shape.clone();
+    feed[nhwc ? 3 : 1] = prepare.channels;
+    feed[nhwc ? 1 : 2] = prepare.height;
+    feed[nhwc ? 2 : 3] = prepare.width;
     String output = e.output();
     if (output == null) {
       if (model.outputs.size() != 1)
@@ -133,7 +140,7 @@ public final class Embedder implements AutoCloseable {
     }
     TensorInfo out = model.outputs.get(output);
     if (out != null && out.type != OnnxJavaType.FLOAT) throw bad(who, "output '" + output + "' is " + Model.type(out.type) + ", not float32");
-    return new Plan(e, input, shape, nhwc, b, output, prepare, adapter);
+    return new Plan(e, input, feed, nhwc, b, output, prepare, adapter);
   }
 
   /**
@@ -191,7 +198,7 @@ public final class Embedder implements AutoCloseable {
         }
         if (progress != null) progress.accept(b0 + rows);
       }
-    } catch (OrtException ex) {
+    } catch (OrtException | IllegalArgumentException ex) {  // ONNX Runtime's Java API throws the latter for shapes it refuses
       throw bad(who, "ONNX Runtime failed: " + Model.firstLine(ex.getMessage()));
     } catch (InterruptedException ex) {
       Thread.currentThread().interrupt();

@@ -122,6 +122,16 @@ public final class Model implements AutoCloseable {
     return describe(inputs) + " -> " + describe(outputs);
   }
 
+  /** @return the 4-D inputs whose height or width is dynamic (Needle feeds them at the prepared images' size) */
+  public List<String> dynamicSizeInputs() {
+    List<String> out = new ArrayList<>();
+    inputs.forEach((k, t) -> {
+      long[] s = t.getShape();
+      if (s.length == 4 && (s[1] <= 0 || s[2] <= 0 || s[3] <= 0)) out.add(k);
+    });
+    return out;
+  }
+
   private static String describe(Map<String, TensorInfo> m) {
     List<String> parts = new ArrayList<>();
     m.forEach((k, t) -> parts.add(k + " " + type(t.type) + Arrays.toString(t.getShape()).replace(" ", "")));

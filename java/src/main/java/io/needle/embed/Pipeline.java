@@ -98,6 +98,8 @@ public final class Pipeline {
             } catch (InterruptedException ex) {
               Thread.currentThread().interrupt();
               throw new NeedleException(NeedleException.Code.IO, "interrupted", ex);
+            } catch (RuntimeException ex) {  // a bug or a library's unchecked exception fails this expert, not the run
+              listener.failed(e, e.id() + ": unexpected error: " + ex);
             }
           }
         }

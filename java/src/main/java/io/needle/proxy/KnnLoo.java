@@ -26,7 +26,7 @@ public final class KnnLoo implements Proxy {
 
   @Override
   public String warning(TaskData task) {
-    int[] single = task.labels().singletons();
+    long[] single = task.labels().singletons();
     return single.length == 0 ? null : "classes " + java.util.Arrays.toString(single)
         + " have a single example: knn-loo counts each as misclassified (its only same-class example is itself, which is excluded)";
   }

@@ -38,11 +38,22 @@ public final class Reports {
 
   /** Writes scores to a file whose extension picks the format: .csv, .json or .arrow. */
   public static void write(Path file, List<Score> scores) {
+    checkFormat(file);
     String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
     if (name.endsWith(".csv")) AtomicWrite.write(file, out -> writeText(out, csv(scores)));
     else if (name.endsWith(".json")) AtomicWrite.write(file, out -> writeText(out, json(scores)));
-    else if (name.endsWith(".arrow")) AtomicWrite.write(file, out -> arrow(out, scores));
-    else throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, file + ": unknown output format; use .csv, .json or .arrow");
+    else AtomicWrite.write(file, out -> arrow(out, scores));
+  }
+
+  /**
+   * Checks that {@link #write} knows the file's format (for callers that check before computing).
+   *
+   * @throws NeedleException INVALID_ARGUMENT unless the name ends in .csv, .json or .arrow
+   */
+  public static void checkFormat(Path file) {
+    String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+    if (!name.endsWith(".csv") && !name.endsWith(".json") && !name.endsWith(".arrow"))
+      throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, file + ": unknown output format; use .csv, .json or .arrow");
   }
 
   /** @return the CSV text: one row per expert and proxy */

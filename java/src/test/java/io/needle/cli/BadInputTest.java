@@ -68,6 +68,21 @@ class BadInputTest {
     assertTrue(err.contains("outside.onnx: external data path '../outside.bin' points outside the zoo folder; refused"), err);
   }
 
+  /** Issue 11 item 1: a dynamic height/width ran into an IllegalArgumentException that stopped the run (exit 5). */
+  @Test
+  void dynamicSizeExpertIsScoredBesideTheOthersAndInspectFlagsIt() throws Exception {
+    Path zoo = Files.createDirectories(dir.resolve("zoo"));
+    Files.copy(EXAMPLE.resolve("zoo/mlp-trained.onnx"), zoo.resolve("good.onnx"));
+    Files.copy(onnx("dynamic-hw.onnx"), zoo.resolve("dynamic-hw.onnx"));
+    ScoreCommandTest.Run r = ScoreCommandTest.run("select", "--zoo", zoo.toString(), "--data", images(6).toString(), "--no-cache", "--device", "cpu");
+    assertEquals(Main.OK, r.code(), r.err());
+    List<String> ranked = r.out().lines().filter(l -> l.matches("\\s+[12]\\s+\\S+\\s+[0-9.]+")).map(l -> l.trim().split("\\s+")[1]).sorted().toList();
+    assertEquals(List.of("dynamic-hw", "good"), ranked, r.out());
+    ScoreCommandTest.Run inspect = ScoreCommandTest.run("zoo", "inspect", zoo.toString());
+    assertEquals(Main.OK, inspect.code(), inspect.out() + inspect.err());
+    assertTrue(inspect.out().contains("image float[-1,1,-1,-1] -> embedding float[-1,3]\n    dynamic height/width: runs at the task's image size"), inspect.out());
+  }
+
   @Test
   void badImagesAreLeftOutAndListed() throws Exception {
     Path data = images(8);

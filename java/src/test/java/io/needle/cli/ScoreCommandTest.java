@@ -15,14 +15,9 @@ import java.util.Map;
 import java.util.stream.Collectors;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.BigIntVector;
-import org.apache.arrow.vector.Float4Vector;
 import org.apache.arrow.vector.VectorSchemaRoot;
-import org.apache.arrow.vector.complex.FixedSizeListVector;
 import org.apache.arrow.vector.ipc.ArrowFileReader;
 import org.apache.arrow.vector.ipc.ArrowFileWriter;
-import org.apache.arrow.vector.types.FloatingPointPrecision;
-import org.apache.arrow.vector.types.pojo.ArrowType;
-import org.apache.arrow.vector.types.pojo.FieldType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -58,7 +53,7 @@ class ScoreCommandTest {
     Files.write(emb.resolve("truncated.npy"), java.util.Arrays.copyOf(whole, whole.length / 2));
     Files.write(emb.resolve("empty.npy"), new byte[0]);
     Npy.writeLongs(emb.resolve("ints.npy"), new int[] {1, 2, 3});
-    writeArrowExpert(emb.resolve("arrow_clean.arrow"), Npy.read(Fixtures.dir().resolve("clean_d8.npy")).toFloats(), 8);
+    Fixtures.writeArrowExpert(emb.resolve("arrow_clean.arrow"), Npy.read(Fixtures.dir().resolve("clean_d8.npy")).toFloats(), 8);
     Path csv = dir.resolve("out/scores.csv");
 
     Run r = run("score", "--embeddings", emb.toString(), "--labels", Fixtures.dir().resolve("labels.npy").toString(),
@@ -80,6 +75,27 @@ class ScoreCommandTest {
     assertTrue(loo.get("ints").contains("shape"), loo.get("ints"));
     assertTrue(r.out().contains("failed:"), r.out());
     assertTrue(r.err().contains("scored 9 experts (5 failed)"), r.err());
+  }
+
+  /** Issue 11 item 3: x.arrow and x.npy in one folder collapsed silently into one result. */
+  @Test
+  void twoExpertFilesWithOneNameAreAnErrorNamingBoth() throws Exception {
+    Path emb = Files.createDirectories(dir.resolve("emb"));
+    Files.copy(Fixtures.dir().resolve("clean_d8.npy"), emb.resolve("x.npy"));
+    Fixtures.writeArrowExpert(emb.resolve("x.arrow"), Npy.read(Fixtures.dir().resolve("mid_d64.npy")).toFloats(), 64);
+    Files.copy(Fixtures.dir().resolve("dups.npy"), emb.resolve("dups.npy"));
+    Path csv = dir.resolve("scores.csv");
+    Run r = run("score", "--embeddings", emb.toString(), "--labels", Fixtures.dir().resolve("labels.npy").toString(), "--out", csv.toString(), "--quiet");
+    assertEquals(Main.BAD_INPUT, r.code(), r.out() + r.err());
+    assertTrue(r.err().contains("expert name 'x' is used by two files, x.arrow and x.npy"), r.err());
+    assertTrue(!Files.exists(csv), "nothing is scored or written");
+    // the library refuses two experts of one name too, rather than keeping one of them
+    try (io.needle.Needle n = io.needle.Needle.builder().backend("java").build()) {
+      io.needle.data.Embedding a = Fixtures.expert("clean_d8");
+      io.needle.NeedleException e = org.junit.jupiter.api.Assertions.assertThrows(io.needle.NeedleException.class,
+          () -> n.score(Fixtures.labels(), List.of(a, new io.needle.data.Embedding("clean_d8", a.data(), a.rows(), a.cols()))));
+      assertTrue(e.getMessage().contains("expert 'clean_d8' is given twice"), e.getMessage());
+    }
   }
 
   @Test
@@ -112,6 +128,22 @@ class ScoreCommandTest {
     }
   }
 
+  /** Issue 11 item 6: "backend cuda skipped" (an informational log line) printed with --quiet. */
+  @Test
+  void quietDropsInformationalLogLines() throws Exception {
+    Path emb = Files.createDirectories(dir.resolve("emb"));
+    Files.copy(Fixtures.dir().resolve("clean_d8.npy"), emb.resolve("clean_d8.npy"));
+    String labels = Fixtures.dir().resolve("labels.npy").toString();
+    Run quiet = run("score", "--embeddings", emb.toString(), "--labels", labels, "--backend", "auto", "--quiet");
+    assertEquals(Main.OK, quiet.code(), quiet.err());
+    assertTrue(!quiet.err().contains("skipped"), quiet.err());
+    // the backend's line is logged once per process, so check the mechanism as well: INFO is off while quiet
+    assertTrue(!System.getLogger("io.needle.engine").isLoggable(System.Logger.Level.INFO));
+    assertTrue(System.getLogger("io.needle.engine").isLoggable(System.Logger.Level.WARNING));
+    run("score", "--embeddings", emb.toString(), "--labels", labels, "--backend", "java");
+    assertTrue(System.getLogger("io.needle.engine").isLoggable(System.Logger.Level.INFO));
+  }
+
   @Test
   void exitCodesForUsageInputAndBackendErrors() {
     assertEquals(Main.USAGE, run("score", "--labels", "x.npy").code());
@@ -123,27 +155,5 @@ class ScoreCommandTest {
     assertEquals(Main.BAD_INPUT, bad.code());
     assertTrue(bad.err().contains("nolabels.npy: no such file"), bad.err());
     assertEquals(Main.OK, run("doctor").code());
-  }
-
-  static void writeArrowExpert(Path file, float[] x, int d) throws Exception {
-    int n = x.length / d;
-    try (RootAllocator a = new RootAllocator();
-        FixedSizeListVector list = new FixedSizeListVector("embedding", a, FieldType.nullable(new ArrowType.FixedSizeList(d)), null)) {
-      list.addOrGetVector(FieldType.nullable(new ArrowType.FloatingPoint(FloatingPointPrecision.SINGLE)));
-      list.allocateNew();
-      Float4Vector data = (Float4Vector) list.getDataVector();
-      for (int i = 0; i < n; i++) {
-        list.setNotNull(i);
-        for (int c = 0; c < d; c++) data.setSafe(i * d + c, x[i * d + c]);
-      }
-      list.setValueCount(n);
-      data.setValueCount(n * d);
-      try (VectorSchemaRoot root = VectorSchemaRoot.of(list); var ch = Files.newByteChannel(file, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
-          ArrowFileWriter w = new ArrowFileWriter(root, null, ch)) {
-        w.start();
-        w.writeBatch();
-        w.end();
-      }
-    }
   }
 }

@@ -35,6 +35,84 @@ class DatasetTest {
   static final Path IMAGES = Path.of("..", "examples", "fashion-tiny", "images");
   @TempDir Path dir;
 
+  /** A copy of the first {@code perClass} images of the first {@code classes} example classes. */
+  Path imageFolder(Path out, int classes, int perClass) throws Exception {
+    List<Path> cs;
+    try (var s = Files.list(IMAGES)) {
+      cs = s.sorted().limit(classes).toList();
+    }
+    for (Path c : cs) {
+      Files.createDirectories(out.resolve(c.getFileName()));
+      try (var s = Files.list(c)) {
+        for (Path f : s.sorted().limit(perClass).toList()) Files.copy(f, out.resolve(c.getFileName()).resolve(f.getFileName()));
+      }
+    }
+    return out;
+  }
+
+  /** Issue 11 item 6: a class folder without images, or a class the subsample leaves empty, is no class. */
+  @Test
+  void emptyClassesDoNotCount() throws Exception {
+    Path data = imageFolder(dir.resolve("data"), 3, 4);
+    Files.createDirectories(data.resolve("zz-empty"));
+    Files.writeString(data.resolve("zz-empty/notes.txt"), "no images here");
+    Images im = Images.open(data);
+    assertEquals(3, im.classNames().size(), im.classNames().toString());
+    assertEquals(3, im.labelSet().classes());
+    // a subsample of 2 images of 3 classes holds 2 classes
+    Images two = im.subsample(2, 0);
+    assertEquals(2, two.classNames().size(), two.classNames().toString());
+    for (int y : two.labels()) assertTrue(y >= 0 && y < 2);
+    // IDX labels 0 and 7 (1..6 never occur): two classes
+    byte[] px = new byte[4 * 2 * 2];
+    writeIdx(dir.resolve("s-images-idx3-ubyte"), 0x00000803, new int[] {4, 2, 2}, px);
+    writeIdx(dir.resolve("s-labels-idx1-ubyte"), 0x00000801, new int[] {4}, new byte[] {0, 7, 7, 0});
+    assertEquals(List.of("0", "7"), Images.open(dir.resolve("s-images-idx3-ubyte")).classNames());
+  }
+
+  /**
+   * Issue 11 item 6: images in folders nested inside a class folder belong to that class (flattened, as
+   * torchvision's ImageFolder does); the nested folders never become classes of their own.
+   */
+  @Test
+  void nestedFoldersInAClassFolderAreFlattenedIntoIt() throws Exception {
+    Path data = imageFolder(dir.resolve("data"), 2, 4);
+    Path first = Files.list(data).sorted().findFirst().orElseThrow();
+    Path nested = Files.createDirectories(first.resolve("more/deeper"));
+    try (var s = Files.list(first)) {
+      for (Path f : s.filter(Files::isRegularFile).sorted().limit(2).toList()) Files.copy(f, nested.resolve("copy-" + f.getFileName()));
+    }
+    Images im = Images.open(data);
+    assertEquals(2, im.classNames().size(), im.classNames().toString());
+    assertEquals(10, im.size());
+    int[] counts = im.labelSet().counts();
+    assertEquals(6, counts[0]);
+    assertEquals(4, counts[1]);
+    assertTrue(im.names().contains(first.getFileName() + "/more/deeper/copy-000.png"), im.names().toString());
+  }
+
+  /**
+   * Issue 11 item 7: a folder holding an IDX image/label pair and subfolders (mini-VTAB's tasks/fashion/ has
+   * test/) is read as that IDX dataset, not as an ImageFolder without images.
+   */
+  @Test
+  void aFolderWithAnIdxPairAndSubfoldersIsTheIdxDataset() throws Exception {
+    Path task = Files.createDirectories(dir.resolve("task"));
+    byte[] px = new byte[4 * 2 * 2];
+    writeIdx(task.resolve("train-images-idx3-ubyte.gz"), 0x00000803, new int[] {4, 2, 2}, px);
+    writeIdx(task.resolve("train-labels-idx1-ubyte.gz"), 0x00000801, new int[] {4}, new byte[] {0, 1, 1, 0});
+    Path test = Files.createDirectories(task.resolve("test"));
+    writeIdx(test.resolve("test-images-idx3-ubyte.gz"), 0x00000803, new int[] {4, 2, 2}, px);
+    writeIdx(test.resolve("test-labels-idx1-ubyte.gz"), 0x00000801, new int[] {4}, new byte[] {0, 1, 1, 0});
+    Images im = Images.open(task);
+    assertEquals(4, im.size());
+    assertTrue(im.source().endsWith("train-images-idx3-ubyte.gz"), im.source());
+    // a folder of subfolders without images says what it found and what to pass
+    NeedleException e = assertThrows(NeedleException.class, () -> Images.open(dir));
+    assertTrue(e.getMessage().contains("no image files"), e.getMessage());
+    assertTrue(e.getMessage().contains("found IDX image files task/test/test-images-idx3-ubyte.gz, task/train-images-idx3-ubyte.gz: pass one"), e.getMessage());
+  }
+
   @Test
   void idxAndArrowReadTheSameImagesAsTheImageFolder() throws Exception {
     Images folder = Images.open(IMAGES);

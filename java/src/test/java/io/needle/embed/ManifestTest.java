@@ -90,6 +90,40 @@ class ManifestTest {
     assertTrue(String.valueOf(got.get("rgb-no-conversion")).contains("takes 3 channels but the images are 28x28 gray"));
   }
 
+  /** Issue 11 item 1: a dynamic height/width runs at the images' size, or at the manifest's resize/crop. */
+  @Test
+  void dynamicHeightAndWidthRunAtTheImagesOrTheManifestsSize() throws Exception {
+    Zoo z = zoo("""
+        {"experts": [{"id": "native", "file": "dynamic-hw.onnx"},
+                     {"id": "resized", "file": "dynamic-hw.onnx", "preprocess": {"resize": 20, "crop": 16}},
+                     {"id": "plain", "file": "nhwc.onnx"}]}
+        """, "dynamic-hw.onnx", "nhwc.onnx");
+    assertTrue(z.problems().isEmpty(), z.problems().toString());
+    Images im = images();
+    Map<String, Object> got = EmbedTest.run(z.experts(), im);
+    for (String id : List.of("native", "resized", "plain")) assertTrue(got.get(id) instanceof Embedding, id + ": " + got.get(id));
+    // the model gives each image's mean, max and min pixel: at the images' own size, exactly those of the pixels
+    Embedding x = (Embedding) got.get("native");
+    assertEquals(3, x.cols());
+    byte[] px = im.pixels();
+    double sum = 0;
+    int max = 0, min = 255;
+    for (int i = 0; i < 28 * 28; i++) {
+      int v = px[i] & 0xff;
+      sum += v;
+      max = Math.max(max, v);
+      min = Math.min(min, v);
+    }
+    assertEquals(sum / (28 * 28) / 255, x.data()[0], 1e-5);
+    assertEquals(max / 255f, x.data()[1], 1e-6);
+    assertEquals(min / 255f, x.data()[2], 1e-6);
+    assertEquals(3, ((Embedding) got.get("resized")).cols());
+    try (Model m = Model.load(dir.resolve("dynamic-hw.onnx"), "cpu", 1, null); Embedder emb = new Embedder(32, 1)) {
+      assertEquals("[-1, 1, 16, 16]", java.util.Arrays.toString(emb.plan(m, z.experts().get(1), im).inputShape()));
+      assertEquals("[-1, 1, 28, 28]", java.util.Arrays.toString(emb.plan(m, z.experts().get(0), im).inputShape()));
+    }
+  }
+
   @Test
   void preparationArithmetic() {
     // a 2x2 gray image, values 0, 255, 255, 0: resized to 4x4 (half-pixel bilinear), then normalised
