@@ -6,7 +6,7 @@
   /usr/bin/python3 tools/zoo/oracle.py --benchmark mini-experts         # fine-tune every expert on every task
 
 mini-VTAB (build_zoo.py) mixes five architecture families, and there architecture dominates fine-tuning. Here,
-as in [001], almost every expert has ONE architecture and starts from ONE base model; experts differ by what they
+as in [001], every expert has ONE architecture and starts from ONE base model; experts differ by what they
 learned upstream, so the best expert for a task depends on which slice of the upstream label hierarchy the task
 resembles, and reading metadata (upstream accuracy) is expected to fail.
 
@@ -14,11 +14,10 @@ Upstream data (33 classes, a three-level hierarchy, see HIERARCHY): Fashion-MNIS
 procedural shapes (geometry, 8), textures (6), scenes of 1-5 objects (scenes, 5) and microscopy fields of cells
 (microscopy, 4). Experts:
 
-  baseline, baseline-early   B: CNN (width 16) trained on all upstream data (3 epochs; and after 1 epoch)
+  baseline, baseline-early   B: CNN (width 16) trained on all upstream data (3 epochs; and after 1 epoch); generic
   semantic-<slice> (12)      B fine-tuned, whole network, on one slice with a new head (800 steps of 128)
   adapters@<slice> (8)       residual adapters on the frozen B (BatchNorm statistics frozen too), one per slice,
                              packed in one model
-  resnet-tiny                another architecture, all upstream data (generic)
   rotation                   B's architecture, self-supervised (rotation prediction), all upstream data, unlabelled
   cnn-textures               B's architecture from scratch on textures only (off-domain for most tasks)
   cnn-random                 B's architecture, untrained
@@ -46,7 +45,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
 from build_zoo import accuracy, embed, fit, stratified, write_idx, BUILD, ROOT  # noqa: E402
-from models import Adapters, Cnn, OneAdapter, ResNetTiny, WithHead, parameters  # noqa: E402
+from models import Adapters, Cnn, OneAdapter, WithHead, parameters  # noqa: E402
 
 SEED = 20261123
 OUT = os.path.join(ROOT, "examples", "mini-experts")
@@ -76,7 +75,7 @@ ADAPTER_SLICES = ["clothing", "clothing-tops", "geometry", "geometry-curves", "t
                   "scenes", "microscopy"]
 TASKS = [("fashion-tops", "natural"), ("fashion-lowres", "natural"), ("digits", "natural"),
          ("cells", "specialized"), ("retina", "specialized"), ("fabric", "specialized"),
-         ("clevr-count", "structured"), ("sprites-orient", "structured")]
+         ("clevr-count", "structured"), ("polygon-sides", "structured")]
 TRAIN, VAL, TEST = 400, 100, 500
 SLICE_STEPS = 800          # per slice expert (batch 128): long enough to specialise a 100k-parameter network
 
@@ -136,10 +135,22 @@ def fabric(n, rng):
     return out, y
 
 
-def orient4(n, rng):
-    """data.sprites_task's orientation task with 4 bins of 90 degrees instead of 8 (learnable from 400 examples)."""
-    x, y = data.sprites_task(n, rng, "orient")
-    return x, y // 2
+def polygon_sides(n, rng):
+    """One filled regular polygon, label = its number of sides (3, 4, 5, 6), random size, rotation, position and
+    brightness. (A first build had the 4-bin orientation task of data.sprites_task here: every expert of this
+    architecture fine-tuned to near chance on it, 0.25-0.37, so it could not rank them.)"""
+    y = rng.integers(0, 4, n)
+    out = np.empty((n, S, S), np.uint8)
+    X, Y = data._X, data._Y
+    for i in range(n):
+        k, sc, a0 = y[i] + 3, rng.uniform(0.45, 0.8), rng.uniform(0, 2 * math.pi)
+        cx, cy = rng.uniform(-1 + sc, 1 - sc, 2)
+        m = np.ones_like(X, dtype=bool)
+        for j in range(k):          # inside every edge's half-plane (apothem = R cos(pi/k))
+            t = a0 + 2 * math.pi * j / k
+            m &= (X - cx) * math.cos(t) + (Y - cy) * math.sin(t) <= sc * math.cos(math.pi / k)
+        out[i] = data.to_u8(data._down(m.astype(np.float32)) * rng.uniform(0.6, 1.0) + rng.uniform(0, 0.08, (S, S)))
+    return out, y
 
 
 def lowres(x, rng):
@@ -187,7 +198,7 @@ def tasks(rng):
     out["digits"] = split(dx[i], dy[i], rng)
     gens = {"cells": lambda n, r: data.cells(n, r, count=(2, 6), sigma=0.9, background=0.25, noise=0.05),
             "retina": data.retina, "fabric": fabric, "clevr-count": data.clevr_count,
-            "sprites-orient": orient4}
+            "polygon-sides": polygon_sides}
     for name, gen in gens.items():
         x, y = gen(TRAIN + VAL + TEST + 300, rng)
         out[name] = split(x, y, rng)
@@ -222,9 +233,44 @@ def relabel(y, labels):
     return np.array([remap[v] for v in y])
 
 
+def check_disjoint(ux, vx, task_data):
+    up = {hashlib.sha1(im.tobytes()).digest() for im in np.concatenate([ux, vx])}
+    for name, ((x, _), (tx, _)) in task_data.items():
+        shared = sum(hashlib.sha1(im.tobytes()).digest() in up for im in np.concatenate([x, tx]))
+        assert shared == 0, f"task {name}: {shared} images also upstream"
+    log("tasks: no image shared with upstream")
+
+
+def write_tasks(task_data):
+    tdir = os.path.join(OUT, "tasks")
+    listing = []
+    for name, group in TASKS:
+        (x, y), (tx, ty) = task_data[name]
+        d = os.path.join(tdir, name)
+        os.makedirs(os.path.join(d, "test"), exist_ok=True)
+        write_idx(os.path.join(d, "train-images-idx3-ubyte.gz"), x)
+        write_idx(os.path.join(d, "train-labels-idx1-ubyte.gz"), y.astype(np.uint8))
+        write_idx(os.path.join(d, "test", "test-images-idx3-ubyte.gz"), tx)
+        write_idx(os.path.join(d, "test", "test-labels-idx1-ubyte.gz"), ty.astype(np.uint8))
+        listing.append(dict(name=name, group=group, classes=int(y.max()) + 1,
+                            train=f"{name}/train-images-idx3-ubyte.gz", train_size=TRAIN, val_size=VAL,
+                            test=f"{name}/test/test-images-idx3-ubyte.gz", test_size=int(len(tx))))
+    with open(os.path.join(tdir, "tasks.json"), "w") as f:
+        json.dump(dict(note=f"train files hold {TRAIN + VAL} examples: the first {TRAIN} are the training split, "
+                            f"the last {VAL} the validation split the oracle chose learning rates on",
+                       tasks=listing), f, indent=1)
+        f.write("\n")
+
+
 def main():
     torch.set_num_threads(THREADS)
     rng = np.random.default_rng(SEED)
+    if "--tasks-only" in sys.argv:          # regenerate the task files (same seeds), not the zoo
+        (ux, _), (vx, _) = upstream(rng)
+        task_data = tasks(np.random.default_rng(SEED + 1))
+        check_disjoint(ux, vx, task_data)
+        write_tasks(task_data)
+        return
     build = os.path.join(BUILD, "mini-experts")
     os.makedirs(build, exist_ok=True)
     zoo_dir = os.path.join(OUT, "zoo")
@@ -233,11 +279,7 @@ def main():
     (ux, uy), (vx, vy) = upstream(rng)
     log(f"upstream: {len(ux)} train, {len(vx)} held out, {len(UPSTREAM_CLASSES)} classes")
     task_data = tasks(np.random.default_rng(SEED + 1))
-    up = {hashlib.sha1(im.tobytes()).digest() for im in np.concatenate([ux, vx])}
-    for name, ((x, _), (tx, _)) in task_data.items():
-        shared = sum(hashlib.sha1(im.tobytes()).digest() in up for im in np.concatenate([x, tx]))
-        assert shared == 0, f"task {name}: {shared} images also upstream"
-    log("tasks: no image shared with upstream")
+    check_disjoint(ux, vx, task_data)
 
     experts = {}
     C = len(UPSTREAM_CLASSES)
@@ -295,11 +337,9 @@ def main():
             np.isin(uy, HIERARCHY[sl]).sum(), ["adapter", sl.split("-")[0]], HIERARCHY[sl])
     log("adapters trained")
 
-    torch.manual_seed(SEED + 20)
-    r = WithHead(ResNetTiny(), C)
-    fit(r, ux, uy, 2, 2e-3, SEED + 20)
-    add("resnet-tiny", r.body, "resnet-tiny", "upstream-all", len(ux), ["generic", "architecture"], every, r)
-    log(f"resnet-tiny: upstream head accuracy {accuracy(r, vx, vy):.3f}")
+    # No other architecture: a first build had resnet-tiny here (all upstream data, 2 epochs); it fine-tuned best on
+    # 5 of the 8 tasks by up to 34 points (oracle/runs-removed.csv), architecture dominating again as in
+    # mini-VTAB, so it was removed to keep this benchmark [001]'s kind.
 
     torch.manual_seed(SEED + 40)
     rot = WithHead(Cnn(16), 4)
@@ -403,24 +443,7 @@ def main():
             label_priors=priors), f, indent=1)
         f.write("\n")
 
-    tdir = os.path.join(OUT, "tasks")
-    listing = []
-    for name, group in TASKS:
-        (x, y), (tx, ty) = task_data[name]
-        d = os.path.join(tdir, name)
-        os.makedirs(os.path.join(d, "test"), exist_ok=True)
-        write_idx(os.path.join(d, "train-images-idx3-ubyte.gz"), x)
-        write_idx(os.path.join(d, "train-labels-idx1-ubyte.gz"), y.astype(np.uint8))
-        write_idx(os.path.join(d, "test", "test-images-idx3-ubyte.gz"), tx)
-        write_idx(os.path.join(d, "test", "test-labels-idx1-ubyte.gz"), ty.astype(np.uint8))
-        listing.append(dict(name=name, group=group, classes=int(y.max()) + 1,
-                            train=f"{name}/train-images-idx3-ubyte.gz", train_size=TRAIN, val_size=VAL,
-                            test=f"{name}/test/test-images-idx3-ubyte.gz", test_size=int(len(tx))))
-    with open(os.path.join(tdir, "tasks.json"), "w") as f:
-        json.dump(dict(note=f"train files hold {TRAIN + VAL} examples: the first {TRAIN} are the training split, "
-                            f"the last {VAL} the validation split the oracle chose learning rates on",
-                       tasks=listing), f, indent=1)
-        f.write("\n")
+    write_tasks(task_data)
     log(f"done in {time.time() - t0:.0f} s")
 
 
