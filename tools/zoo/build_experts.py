@@ -118,7 +118,9 @@ def scenes(n, rng):
 
 def fabric(n, rng):
     """Woven-fabric-like textures under uneven light: stripes at 0, 45, 90, 135 degrees, and plaid (two
-    orientations summed); low contrast, a smooth illumination gradient and noise."""
+    orientations summed); low contrast (0.06-0.12) under noise (0.09) and a strong illumination gradient. (A first
+    build used contrast 0.12-0.22 and noise 0.06: every expert fine-tuned to 0.88-1.00, 0.99+ for most, so
+    relative regret turned sub-point gaps into 100%; a try at contrast 0.03-0.08 under noise 0.12 was near chance.)"""
     y = rng.integers(0, 5, n)
     g = np.arange(S)
     yy, xx = np.meshgrid(g, g, indexing="ij")
@@ -126,12 +128,12 @@ def fabric(n, rng):
     for i in range(n):
         f, ph = rng.uniform(0.6, 1.4), rng.uniform(0, 2 * math.pi)
         th = [0, 45, 90, 135][y[i]] if y[i] < 4 else 0
-        t = math.radians(th + rng.uniform(-8, 8))
+        t = math.radians(th + rng.uniform(-12, 12))
         a = np.sin(f * (xx * math.cos(t) + yy * math.sin(t)) + ph)
         if y[i] == 4:
             a = 0.5 * (a + np.sin(f * (-xx * math.sin(t) + yy * math.cos(t)) + ph * 0.7))
-        light = 0.15 * (xx * rng.uniform(-1, 1) + yy * rng.uniform(-1, 1)) / S
-        out[i] = data.to_u8(0.5 + light + rng.uniform(0.12, 0.22) * a + rng.normal(0, 0.06, (S, S)))
+        light = 0.3 * (xx * rng.uniform(-1, 1) + yy * rng.uniform(-1, 1)) / S
+        out[i] = data.to_u8(0.5 + light + rng.uniform(0.06, 0.12) * a + rng.normal(0, 0.09, (S, S)))
     return out, y
 
 
