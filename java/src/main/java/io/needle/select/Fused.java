@@ -19,10 +19,9 @@ import java.util.function.Function;
  * pick; a non-negative ridge regression from these features to the within-task standardised fine-tuned accuracy
  * (experts weighted 1/(1 + oracle rank), as weighted Kendall tau weighs them) is fitted on other tasks, with its
  * strength chosen by an inner leave-one-task-out search for the best mean weighted Kendall tau. With a budget above 1,
- * the second pick is either the metadata's first ([004]'s hybrid, the learned ranking as its task-aware part) or the
- * model's own next, whichever gave the lower mean absolute regret at budget 2 in the same inner leave-one-task-out
- * search (ties: the metadata's); later picks hedge across architectures (metadata {@code architecture}): each is the
- * best-ranked expert of an architecture not yet picked, while any is left. Where architecture dominates fine-tuning, the model
+ * the second pick is the metadata's first ([004]'s hybrid, the learned ranking as its task-aware part), and later picks
+ * hedge across architectures (metadata {@code architecture}): each is the best-ranked expert of an architecture not yet
+ * picked, while any is left. Where architecture dominates fine-tuning, the model
  * learns to read metadata; where experts share an architecture and differ by what they learned, it learns the
  * feature-based estimators; in between, their mix.
  */
@@ -43,16 +42,10 @@ public final class Fused implements Strategy, Learned {
   private final List<String> features;
   private final double[] weights;
   private final double lambda;
-  private final boolean metadataSecond;
 
   /** An untrained fused strategy (the service instance). */
   public Fused() {
     this(null, null, Double.NaN);
-  }
-
-  /** A trained fused strategy whose second pick is the metadata's first. */
-  public Fused(List<String> features, double[] weights, double lambda) {
-    this(features, weights, lambda, true);
   }
 
   /**
@@ -61,18 +54,11 @@ public final class Fused implements Strategy, Learned {
    * @param features feature names: proxy ids and {@code meta:*} fields
    * @param weights one per feature
    * @param lambda the ridge strength it was fitted with
-   * @param metadataSecond whether a second pick is the metadata's first (else the model's own next)
    */
-  public Fused(List<String> features, double[] weights, double lambda, boolean metadataSecond) {
+  public Fused(List<String> features, double[] weights, double lambda) {
     this.features = features == null ? null : List.copyOf(features);
     this.weights = weights == null ? null : weights.clone();
     this.lambda = lambda;
-    this.metadataSecond = metadataSecond;
-  }
-
-  /** @return whether the second pick is the metadata's first (learned in {@link #train}) rather than the model's next */
-  public boolean metadataSecond() {
-    return metadataSecond;
   }
 
   @Override
@@ -98,8 +84,7 @@ public final class Fused implements Strategy, Learned {
   }
 
   /**
-   * Writes the trained model as JSON: {@code {"strategy": "fused", "lambda": ..., "second_pick": "metadata" | "model",
-   * "weights": {feature: weight}, "note": ...}}.
+   * Writes the trained model as JSON: {@code {"strategy": "fused", "lambda": ..., "weights": {feature: weight}, "note": ...}}.
    *
    * @param note where it was trained (benchmark, tasks), kept in the file for whoever uses it
    */
@@ -109,7 +94,6 @@ public final class Fused implements Strategy, Learned {
     var doc = om.createObjectNode();
     doc.put("strategy", id());
     doc.put("lambda", lambda);
-    doc.put("second_pick", metadataSecond ? "metadata" : "model");
     var w = doc.putObject("weights");
     for (int i = 0; i < features.size(); i++) w.put(features.get(i), weights[i]);
     doc.put("note", note);
@@ -132,10 +116,7 @@ public final class Fused implements Strategy, Learned {
         names.add(e.getKey());
         w.add(e.getValue().asDouble());
       });
-      String second = doc.path("second_pick").asText("metadata");
-      if (!second.equals("metadata") && !second.equals("model"))
-        throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": second_pick must be \"metadata\" or \"model\", not \"" + second + "\"");
-      return new Fused(names, w.stream().mapToDouble(Double::doubleValue).toArray(), doc.path("lambda").asDouble(Double.NaN), second.equals("metadata"));
+      return new Fused(names, w.stream().mapToDouble(Double::doubleValue).toArray(), doc.path("lambda").asDouble(Double.NaN));
     } catch (java.io.IOException e) {
       throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": " + e.getMessage());
     }
@@ -156,7 +137,7 @@ public final class Fused implements Strategy, Learned {
       String next = null;
       // the second pick is the metadata's first ([004]'s hybrid, with the learned ranking as its task-aware part):
       // a different family of evidence hedges the model's first pick
-      if (out.size() == 1 && metadataSecond && !ctx.metadata().isEmpty() && !picked.contains(ctx.byMetadata().get(0))) {
+      if (out.size() == 1 && !ctx.metadata().isEmpty() && !picked.contains(ctx.byMetadata().get(0))) {
         next = ctx.byMetadata().get(0);
         picked.add(next);
         archs.add(arch(ctx, next));
@@ -224,27 +205,7 @@ public final class Fused implements Strategy, Learned {
         }
       }
     } else bestLambda = 1;
-    Fused model = fit(tasks, names, bestLambda);
-    if (tasks.size() <= 2 || names.stream().noneMatch(n -> n.startsWith("meta:"))) return model;
-    // the second pick: the metadata's first or the model's next, by held-out mean absolute regret at budget 2
-    double withMeta = 0, withModel = 0;
-    for (int held = 0; held < tasks.size(); held++) {
-      List<Task> rest = new ArrayList<>(tasks);
-      Task h = rest.remove(held);
-      Fused m = fit(rest, names, bestLambda);
-      withMeta += regret2(h, new Fused(names, m.weights, bestLambda, true));
-      withModel += regret2(h, new Fused(names, m.weights, bestLambda, false));
-    }
-    return new Fused(names, model.weights, bestLambda, withMeta <= withModel + 1e-12);
-  }
-
-  /** Absolute regret of a model's first two picks on a task with an oracle. */
-  private static double regret2(Task t, Fused m) {
-    SelectionContext c = t.context();
-    SelectionContext two = new SelectionContext(c.pool(), c.metadata(), c.scores(), c.proxy(), 2);
-    double best = t.oracle().values().stream().mapToDouble(Double::doubleValue).max().orElse(0);
-    double got = m.pick(two).stream().mapToDouble(p -> t.oracle().getOrDefault(p.expert(), Double.NEGATIVE_INFINITY)).max().orElse(0);
-    return best - got;
+    return fit(tasks, names, bestLambda);
   }
 
   private static double tau(Task t, Map<String, Double> s) {
