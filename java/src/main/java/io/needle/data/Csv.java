@@ -153,17 +153,6 @@ public record Csv(Path file, List<String> header, List<String[]> rows, int[] lin
     void print(CSVPrinter out) throws IOException;
   }
 
-  /** @return the text of a table in {@link #FORMAT}: the header, then the rows */
-  public static String text(List<String> header, Rows rows) {
-    StringBuilder sb = new StringBuilder();
-    try (CSVPrinter p = new CSVPrinter(sb, FORMAT.builder().setHeader(header.toArray(String[]::new)).get())) {
-      rows.print(p);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);  // a StringBuilder does not fail
-    }
-    return sb.toString();
-  }
-
   /**
    * Writes a table in {@link #FORMAT} atomically ({@link AtomicWrite}): the header, then the rows.
    *

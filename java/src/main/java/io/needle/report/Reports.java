@@ -55,20 +55,6 @@ public final class Reports {
       throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, file + ": unknown output format; use .csv, .json or .arrow");
   }
 
-  /** @return the CSV text: one row per expert and proxy */
-  public static String csv(List<Score> scores) {
-    return csv(scores, null);
-  }
-
-  /**
-   * @param rank if not null, adds a last column {@code rank}: the expert's rank under the row's proxy (1 = best;
-   *     blank when failed)
-   * @return the CSV text: one row per expert and proxy
-   */
-  public static String csv(List<Score> scores, java.util.function.ToIntFunction<Score> rank) {
-    return Csv.text(csvHeader(rank), csvRows(scores, rank));
-  }
-
   /** @return {@link #CSV_HEADER}, then {@code rank} if ranks are given */
   public static List<String> csvHeader(java.util.function.ToIntFunction<Score> rank) {
     if (rank == null) return CSV_HEADER;
@@ -77,7 +63,11 @@ public final class Reports {
     return h;
   }
 
-  /** @return the rows of {@link #csv(List, java.util.function.ToIntFunction)} */
+  /**
+   * @param rank if not null, adds a last column {@code rank}: the expert's rank under the row's proxy (1 = best;
+   *     blank when failed)
+   * @return the score table's rows: one per expert and proxy
+   */
   public static Csv.Rows csvRows(List<Score> scores, java.util.function.ToIntFunction<Score> rank) {
     return out -> {
       for (Score s : scores) {
