@@ -34,10 +34,11 @@ public record Csv(Path file, List<String> header, List<String[]> rows, int[] lin
   public static final CSVFormat FORMAT = CSVFormat.RFC4180.builder().setRecordSeparator('\n').get();
 
   /**
-   * How it reads: RFC 4180 with any line ends, blank lines skipped, and text after a closing quote kept (as
-   * {@code "a"b} = {@code ab}), so the only malformed input left is a quote that is never closed.
+   * How it reads: RFC 4180 with any line ends, and text after a closing quote kept (as {@code "a"b} = {@code ab}),
+   * so the only malformed input left is a quote that is never closed. Blank lines come back as one empty field
+   * and are skipped by {@link #read}, which so knows the line every row starts on.
    */
-  private static final CSVFormat READ = CSVFormat.DEFAULT.builder().setTrailingData(true).get();
+  private static final CSVFormat READ = CSVFormat.RFC4180.builder().setTrailingData(true).get();
 
   /**
    * Reads a CSV file.
@@ -55,22 +56,22 @@ public record Csv(Path file, List<String> header, List<String[]> rows, int[] lin
       throw new NeedleException(NeedleException.Code.IO, file + ": cannot read: " + e.getMessage(), e);
     }
     if (text.startsWith("\uFEFF")) text = text.substring(1);
-    Lines at = new Lines(text);
     List<String[]> all = new ArrayList<>();
     List<Integer> starts = new ArrayList<>();
     try (CSVParser p = CSVParser.parse(text, READ)) {
       Iterator<CSVRecord> it = p.iterator();
       while (true) {
-        long consumed = p.getCurrentLineNumber();
+        int line = (int) p.getCurrentLineNumber() + 1;  // the parser has read whole lines so far
         CSVRecord r;
         try {
           if (!it.hasNext()) break;
           r = it.next();
         } catch (UncheckedIOException e) {
-          throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": line " + at.lineAfter(consumed) + ": unterminated quoted field");
+          throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": line " + line + ": unterminated quoted field");
         }
+        if (r.size() == 1 && r.get(0).isEmpty()) continue;  // a blank line
         all.add(r.values());
-        starts.add(at.line(r.getCharacterPosition()));
+        starts.add(line);
       }
     } catch (IOException e) {
       throw new NeedleException(NeedleException.Code.IO, file + ": cannot read: " + e.getMessage(), e);
@@ -85,35 +86,6 @@ public record Csv(Path file, List<String> header, List<String[]> rows, int[] lin
       lines[r - 1] = starts.get(r);
     }
     return new Csv(file, header, List.copyOf(all.subList(1, all.size())), lines);
-  }
-
-  /** Line numbers of character positions, counting CR, LF and CRLF as one line end each, as the parser does. */
-  private static final class Lines {
-    private final String text;
-    private final int[] starts;
-
-    Lines(String text) {
-      this.text = text;
-      List<Integer> s = new ArrayList<>(List.of(0));
-      for (int i = 0; i < text.length(); i++) {
-        char c = text.charAt(i);
-        if (c == '\n' || c == '\r' && (i + 1 == text.length() || text.charAt(i + 1) != '\n')) s.add(i + 1);
-      }
-      starts = s.stream().mapToInt(Integer::intValue).toArray();
-    }
-
-    /** @return the line of the first character at or after {@code pos} that is not a line end (the parser skips blank lines) */
-    int line(long pos) {
-      int i = (int) pos;
-      while (i < text.length() && (text.charAt(i) == '\n' || text.charAt(i) == '\r')) i++;
-      int k = Arrays.binarySearch(starts, i);
-      return (k >= 0 ? k : -k - 2) + 1;
-    }
-
-    /** @return the line the next record starts on, after the parser has read {@code consumed} whole lines */
-    int lineAfter(long consumed) {
-      return line(starts[(int) Math.min(consumed, starts.length - 1)]);
-    }
   }
 
   /**
