@@ -1,12 +1,12 @@
 package io.needle.report;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import io.needle.NeedleException;
 import io.needle.Score;
 import io.needle.data.AtomicWrite;
 import io.needle.data.Csv;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.channels.Channels;
