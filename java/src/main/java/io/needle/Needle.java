@@ -35,7 +35,7 @@ import java.util.function.Supplier;
  * expert lacks, say) gives an {@code undefined} score with the reason. Not thread-safe.
  */
 public final class Needle implements AutoCloseable {
-  private static final System.Logger LOG = System.getLogger("io.needle");
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger("io.needle");
 
   private final Backend backend;
   private final List<Proxy> proxies;
@@ -173,7 +173,7 @@ public final class Needle implements AutoCloseable {
     }
     for (Proxy p : proxies) {
       String w = p.warning(task);
-      if (w != null) LOG.log(System.Logger.Level.WARNING, w);
+      if (w != null) LOG.warn(w);
       if (p.needs().contains(Proxy.Need.SPLIT)) task.split();  // too few examples to split stops the run here, once
     }
     List<Score> out = new ArrayList<>();

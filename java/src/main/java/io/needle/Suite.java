@@ -1,6 +1,5 @@
 package io.needle;
 
-import io.needle.data.AtomicWrite;
 import io.needle.data.Csv;
 import io.needle.data.Images;
 import io.needle.data.Tasks;
@@ -10,7 +9,6 @@ import io.needle.report.Reports;
 import io.needle.report.SelectReport;
 import io.needle.select.Selector;
 import io.needle.zoo.Zoo;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -96,10 +94,16 @@ public final class Suite {
 
   /** Writes the combined score table ({@code task} then the score CSV's columns) atomically. */
   public static void writeScores(Path file, List<TaskRun> runs) {
-    StringBuilder sb = new StringBuilder("task,").append(String.join(",", Reports.CSV_HEADER)).append('\n');
-    for (TaskRun t : runs)
-      for (Score s : t.result().scores()) Reports.csvRow(sb.append(Csv.field(t.task().name())).append(','), s).append('\n');
-    AtomicWrite.write(file, o -> o.write(sb.toString().getBytes(StandardCharsets.UTF_8)));
+    List<String> header = new ArrayList<>(List.of("task"));
+    header.addAll(Reports.CSV_HEADER);
+    Csv.write(file, header, out -> {
+      for (TaskRun t : runs)
+        for (Score s : t.result().scores()) {
+          List<Object> row = Reports.csvFields(s);
+          row.add(0, t.task().name());
+          out.printRecord(row);
+        }
+    });
   }
 
   /** The scores of a run as {@code needle evaluate} reads them without a trip through the file. */

@@ -81,17 +81,28 @@ public final class Main implements Runnable {
   }
 
   /**
+   * Needle's loggers: the library logs through the SLF4J API, which the CLI binds to java.util.logging
+   * (slf4j-jdk14), so a level set here applies to the next call of each logger. Held here: java.util.logging
+   * keeps only weak references to loggers, and a collected one would forget its level.
+   */
+  private static final Logger NEEDLE = Logger.getLogger("io.needle");
+
+  /**
    * {@code --quiet}: the library's informational log lines ("backend cuda skipped: ...") are dropped; warnings
    * still print.
    */
   static void quiet(boolean quiet) {
-    Logger.getLogger("").setLevel(quiet ? Level.WARNING : Level.INFO);
+    NEEDLE.setLevel(quiet ? Level.WARNING : Level.INFO);
   }
 
-  /** One line per message on stderr: "needle: warning: ...". */
+  /**
+   * One line per message on stderr: "needle: ..." or "needle: warning: ...". Needle's own informational lines
+   * print; other libraries' (Arrow, Netty, ONNX Runtime) only from warnings up.
+   */
   private static void configureLogging() {
     Logger root = Logger.getLogger("");
-    root.setLevel(Level.INFO);
+    root.setLevel(Level.WARNING);
+    NEEDLE.setLevel(Level.INFO);
     for (var h : root.getHandlers()) root.removeHandler(h);
     ConsoleHandler h = new ConsoleHandler();
     h.setFormatter(new Formatter() {

@@ -1,32 +1,59 @@
 package io.needle.cli;
 
 import java.io.PrintStream;
-import java.util.Locale;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
 
-/** One self-overwriting status line on stderr, only when stderr is a terminal (never in logs or pipes). */
+/**
+ * The CLI's progress line on stderr (me.tongfei:progressbar), shown only when the console is a terminal and the
+ * run is not {@code --quiet}: never in logs or pipes. One bar per stage ("read", "embed", "score", a task's
+ * name): a new stage replaces the bar; {@link #clear} removes it.
+ */
 final class ProgressBar {
-  private final PrintStream err = System.err;
   private final boolean on;
-  private long last;
+  private me.tongfei.progressbar.ProgressBar bar;
+  private String stage;
 
   ProgressBar(boolean quiet) {
     this.on = !quiet && System.console() != null;
   }
 
-  /** Shows "stage [####    ] done/total unit detail", at most 10 times a second. */
+  /** Shows "stage 42% [=====>    ] done/total unit (elapsed / left) detail", redrawn at most 10 times a second. */
   synchronized void show(String stage, int done, int total, String unit, String detail) {
     if (!on) return;
-    long now = System.nanoTime();
-    if (done < total && now - last < 100_000_000L) return;
-    last = now;
-    int width = 24, filled = total == 0 ? width : (int) ((long) width * done / total);
-    String line = String.format(Locale.ROOT, "\r%-6s [%s%s] %d/%d %s %s", stage, "#".repeat(filled), " ".repeat(width - filled), done, total, unit,
-        detail == null ? "" : detail);
-    err.print(line.length() > 100 ? line.substring(0, 100) : line + " ".repeat(100 - line.length()));
+    if (bar == null || !stage.equals(this.stage)) {
+      clear();
+      this.stage = stage;
+      bar = new ProgressBarBuilder().setTaskName(stage).setInitialMax(total).setUnit(" " + unit, 1).setStyle(ProgressBarStyle.ASCII)
+          .setUpdateIntervalMillis(100).continuousUpdate().clearDisplayOnFinish().setConsumer(new OneLine(System.err)).build();
+    }
+    bar.maxHint(total).stepTo(done).setExtraMessage(detail == null ? "" : detail);
   }
 
   synchronized void clear() {
-    if (on) err.print("\r" + " ".repeat(100) + "\r");
+    if (bar != null) bar.close();
+    bar = null;
+  }
+
+  /** Redraws one line with a carriage return and leaves nothing behind (the library's consumers end with a new line). */
+  private static final class OneLine extends ConsoleProgressBarConsumer {
+    private final PrintStream err;
+
+    OneLine(PrintStream err) {
+      super(err);
+      this.err = err;
+    }
+
+    @Override
+    public void clear() {
+      err.print("\r" + " ".repeat(getMaxRenderedLength()) + "\r");
+    }
+
+    @Override
+    public void close() {
+      err.flush();
+    }
   }
 
   /** @return a suite listener drawing on this bar and reporting skipped tasks on stderr unless quiet */

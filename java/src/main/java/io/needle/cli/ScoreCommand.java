@@ -7,7 +7,6 @@ import io.needle.data.Labels;
 import io.needle.proxy.Settings;
 import io.needle.proxy.Proxy;
 import io.needle.report.Reports;
-import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -56,19 +55,16 @@ final class ScoreCommand implements Callable<Integer> {
     long t0 = System.nanoTime();
     Labels y = Experts.labels(labels);
     List<Experts.Source> sources = Experts.list(embeddings, labels);
-    PrintStream err = System.err;
-    boolean bar = !quiet && System.console() != null;
+    ProgressBar bar = new ProgressBar(quiet);
     List<Score> scores;
     Map<String, Double> stages;
     String backendName;
     try (Needle needle = Needle.builder().backend(proxy.backend).threads(threads).proxies(ps).settings(o).batch(batch).build()) {
       backendName = needle.backend().name();
-      scores = needle.scoreSources(y, sources, (done, total) -> {
-        if (bar) err.print(progress(done, total));
-      });
+      scores = needle.scoreSources(y, sources, (done, total) -> bar.show("score", done, total, "experts", null));
       stages = needle.secondsPerStage();
     }
-    if (bar) err.print("\r" + " ".repeat(60) + "\r");
+    bar.clear();
     List<String> ids = ps.stream().map(Proxy::id).toList();
     System.out.print(Reports.table(scores, ids));
     if (out != null) Reports.write(out, scores);
@@ -79,13 +75,8 @@ final class ScoreCommand implements Callable<Integer> {
           sources.size(), failedExperts, backendName, seconds, sources.size() / seconds));
       stages.forEach((k, v) -> sb.append(String.format(Locale.ROOT, "; %s %.2f s", k, v)));
       if (out != null) sb.append("; wrote ").append(out);
-      err.println(sb);
+      System.err.println(sb);
     }
     return Main.exitCode(scores);
-  }
-
-  private static String progress(int done, int total) {
-    int width = 30, filled = (int) ((long) width * done / total);
-    return String.format(Locale.ROOT, "\r[%s%s] %d/%d experts", "#".repeat(filled), " ".repeat(width - filled), done, total);
   }
 }

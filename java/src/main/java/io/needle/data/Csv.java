@@ -2,16 +2,26 @@ package io.needle.data;
 
 import io.needle.NeedleException;
 import java.io.IOException;
+import java.io.OutputStreamWriter;
+import java.io.UncheckedIOException;
+import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVParser;
+import org.apache.commons.csv.CSVPrinter;
+import org.apache.commons.csv.CSVRecord;
 
 /**
- * A small RFC 4180 CSV reader (quoted fields, doubled quotes, CRLF) for the tables Needle reads back: score
- * tables and fine-tune oracles. The first row is the header; column names are matched case-insensitively.
+ * RFC 4180 CSV through Apache Commons CSV: reading the tables Needle reads back (score tables, fine-tune oracles),
+ * with messages that name the file and line, and writing its tables atomically. The first row is the header;
+ * column names are matched case-insensitively.
  *
  * @param file where it was read from (for messages)
  * @param header the column names
@@ -19,6 +29,16 @@ import java.util.Locale;
  * @param lines the 1-based line number each row starts on
  */
 public record Csv(Path file, List<String> header, List<String[]> rows, int[] lines) {
+
+  /** How Needle writes CSV: RFC 4180, a field quoted only where it must be, lines ending in {@code \n}. */
+  public static final CSVFormat FORMAT = CSVFormat.RFC4180.builder().setRecordSeparator('\n').get();
+
+  /**
+   * How it reads: RFC 4180 with any line ends, and text after a closing quote kept (as {@code "a"b} = {@code ab}),
+   * so the only malformed input left is a quote that is never closed. Blank lines come back as one empty field
+   * and are skipped by {@link #read}, which so knows the line every row starts on.
+   */
+  private static final CSVFormat READ = CSVFormat.RFC4180.builder().setTrailingData(true).get();
 
   /**
    * Reads a CSV file.
@@ -38,53 +58,26 @@ public record Csv(Path file, List<String> header, List<String[]> rows, int[] lin
     if (text.startsWith("\uFEFF")) text = text.substring(1);
     List<String[]> all = new ArrayList<>();
     List<Integer> starts = new ArrayList<>();
-    List<String> row = new ArrayList<>();
-    StringBuilder f = new StringBuilder();
-    int line = 1, rowLine = 1;
-    boolean quoted = false, any = false;
-    for (int i = 0; i < text.length(); i++) {
-      char c = text.charAt(i);
-      if (quoted) {
-        if (c == '"') {
-          if (i + 1 < text.length() && text.charAt(i + 1) == '"') {
-            f.append('"');
-            i++;
-          } else quoted = false;
-        } else {
-          if (c == '\n') line++;
-          f.append(c);
+    try (CSVParser p = CSVParser.parse(text, READ)) {
+      Iterator<CSVRecord> it = p.iterator();
+      while (true) {
+        int line = (int) p.getCurrentLineNumber() + 1;  // the parser has read whole lines so far
+        CSVRecord r;
+        try {
+          if (!it.hasNext()) break;
+          r = it.next();
+        } catch (UncheckedIOException e) {
+          throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": line " + line + ": unterminated quoted field");
         }
-      } else if (c == '"') {
-        quoted = true;
-        any = true;
-      } else if (c == ',') {
-        row.add(f.toString());
-        f.setLength(0);
-        any = true;
-      } else if (c == '\n' || c == '\r') {
-        if (c == '\r' && i + 1 < text.length() && text.charAt(i + 1) == '\n') i++;
-        if (any || f.length() > 0) {
-          row.add(f.toString());
-          all.add(row.toArray(String[]::new));
-          starts.add(rowLine);
-        }
-        row.clear();
-        f.setLength(0);
-        any = false;
-        rowLine = ++line;
-      } else {
-        f.append(c);
+        if (r.size() == 1 && r.get(0).isEmpty()) continue;  // a blank line
+        all.add(r.values());
+        starts.add(line);
       }
-    }
-    if (quoted) throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": line " + rowLine + ": unterminated quoted field");
-    if (any || f.length() > 0) {
-      row.add(f.toString());
-      all.add(row.toArray(String[]::new));
-      starts.add(rowLine);
+    } catch (IOException e) {
+      throw new NeedleException(NeedleException.Code.IO, file + ": cannot read: " + e.getMessage(), e);
     }
     if (all.isEmpty()) throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": empty (expected a header row)");
-    List<String> header = new ArrayList<>();
-    for (String h : all.get(0)) header.add(h.trim().toLowerCase(Locale.ROOT));
+    List<String> header = Arrays.stream(all.get(0)).map(h -> h.trim().toLowerCase(Locale.ROOT)).toList();
     int[] lines = new int[all.size() - 1];
     for (int r = 1; r < all.size(); r++) {
       if (all.get(r).length != header.size())
@@ -92,7 +85,7 @@ public record Csv(Path file, List<String> header, List<String[]> rows, int[] lin
             + " fields, but the header has " + header.size());
       lines[r - 1] = starts.get(r);
     }
-    return new Csv(file, List.copyOf(header), List.copyOf(all.subList(1, all.size())), lines);
+    return new Csv(file, header, List.copyOf(all.subList(1, all.size())), lines);
   }
 
   /**
@@ -126,9 +119,23 @@ public record Csv(Path file, List<String> header, List<String[]> rows, int[] lin
     }
   }
 
-  /** @return one CSV field, quoted only when it must be */
-  public static String field(String s) {
-    if (s.indexOf(',') < 0 && s.indexOf('"') < 0 && s.indexOf('\n') < 0 && s.indexOf('\r') < 0) return s;
-    return '"' + s.replace("\"", "\"\"") + '"';
+  /** Prints a table's rows (the header is printed already). */
+  @FunctionalInterface
+  public interface Rows {
+    void print(CSVPrinter out) throws IOException;
+  }
+
+  /**
+   * Writes a table in {@link #FORMAT} atomically ({@link AtomicWrite}): the header, then the rows.
+   *
+   * @throws NeedleException IO naming the file if it cannot be written
+   */
+  public static void write(Path file, List<String> header, Rows rows) {
+    AtomicWrite.write(file, out -> {
+      Writer w = new OutputStreamWriter(out, StandardCharsets.UTF_8);
+      CSVPrinter p = new CSVPrinter(w, FORMAT.builder().setHeader(header.toArray(String[]::new)).get());
+      rows.print(p);
+      p.flush();
+    });
   }
 }

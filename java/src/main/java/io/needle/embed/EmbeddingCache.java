@@ -49,7 +49,7 @@ import org.apache.arrow.vector.types.pojo.Schema;
  * folder at the same time.
  */
 public final class EmbeddingCache implements AutoCloseable {
-  private static final System.Logger LOG = System.getLogger("io.needle.embed");
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger("io.needle.embed");
   /** Bumped when the meaning of cached files changes. */
   private static final String FORMAT = "needle-embedding-1";
   private static final String TMP = AtomicWrite.TMP;
@@ -120,18 +120,18 @@ public final class EmbeddingCache implements AutoCloseable {
     if (!Files.exists(f)) return null;
     Map<String, String> meta = metadata(f);
     if (meta == null) {
-      LOG.log(System.Logger.Level.WARNING, f + ": unreadable cache file; recomputing " + e.id());
+      LOG.warn(f + ": unreadable cache file; recomputing " + e.id());
       return null;
     }
     if (!key.equals(meta.get("needle.key"))) {
-      LOG.log(System.Logger.Level.INFO, e.id() + ": cached embeddings are for another model, dataset or preprocessing; recomputing");
+      LOG.info(e.id() + ": cached embeddings are for another model, dataset or preprocessing; recomputing");
       return null;
     }
     try {
       Embedding x = ArrowTables.readEmbedding(f, e.id());
       return x;
     } catch (NeedleException ex) {
-      LOG.log(System.Logger.Level.WARNING, ex.getMessage() + "; recomputing " + e.id());
+      LOG.warn(ex.getMessage() + "; recomputing " + e.id());
       return null;
     }
   }
@@ -228,7 +228,7 @@ public final class EmbeddingCache implements AutoCloseable {
       lock.release();
       lockChannel.close();
     } catch (IOException e) {
-      LOG.log(System.Logger.Level.WARNING, dir + ": releasing the cache lock: " + e.getMessage());
+      LOG.warn(dir + ": releasing the cache lock: " + e.getMessage());
     }
   }
 }

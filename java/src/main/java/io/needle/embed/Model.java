@@ -23,7 +23,7 @@ import java.util.Map;
  * reason.
  */
 public final class Model implements AutoCloseable {
-  private static final System.Logger LOG = System.getLogger("io.needle.embed");
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger("io.needle.embed");
   private static volatile String cudaProblem;  // why CUDA is not used, once known
   private static volatile boolean cudaLogged;
 
@@ -84,7 +84,7 @@ public final class Model implements AutoCloseable {
     }
     if (!cudaLogged && device.equals("auto")) {
       cudaLogged = true;
-      LOG.log(System.Logger.Level.INFO, "experts run on ONNX Runtime's CPU provider: " + cudaProblem);
+      LOG.info("experts run on ONNX Runtime's CPU provider: " + cudaProblem);
     }
     try {
       return new Model(env, session(env, file, bytes, threads, false), file, "cpu");
@@ -153,7 +153,7 @@ public final class Model implements AutoCloseable {
     try {
       session.close();
     } catch (OrtException e) {
-      LOG.log(System.Logger.Level.WARNING, file + ": closing the session failed: " + e.getMessage());
+      LOG.warn(file + ": closing the session failed: " + e.getMessage());
     }
   }
 }

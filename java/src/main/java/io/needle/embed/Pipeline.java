@@ -19,8 +19,6 @@ import java.util.Map;
  * on.
  */
 public final class Pipeline {
-  private static final System.Logger LOG = System.getLogger("io.needle.embed");
-
   /** Told what happens, in order, from the calling thread. */
   public interface Listener {
     /** An expert's embeddings are ready. */

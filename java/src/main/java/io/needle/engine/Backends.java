@@ -10,7 +10,7 @@ import java.util.Locale;
  * takes cuda if a device is usable, else cpu, else java, and logs each skipped tier once with its reason.
  */
 public final class Backends {
-  private static final System.Logger LOG = System.getLogger("io.needle.engine");
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger("io.needle.engine");
   private static volatile boolean logged;
 
   private Backends() {}
@@ -83,8 +83,8 @@ public final class Backends {
     NativeLoader.Status cpu = CpuBackend.status();
     if (!logged) {
       logged = true;
-      LOG.log(System.Logger.Level.INFO, "backend cuda skipped: " + cuda);
-      if (!cpu.loaded()) LOG.log(System.Logger.Level.WARNING, "backend cpu skipped: " + cpu.reason() + "; using the java reference backend");
+      LOG.info("backend cuda skipped: " + cuda);
+      if (!cpu.loaded()) LOG.warn("backend cpu skipped: " + cpu.reason() + "; using the java reference backend");
     }
     return cpu.loaded() ? new CpuBackend(threads) : new JavaBackend(threads);
   }

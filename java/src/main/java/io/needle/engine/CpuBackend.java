@@ -17,7 +17,7 @@ import org.bytedeco.javacpp.IntPointer;
  * (the reason logged once per process).
  */
 public final class CpuBackend implements Backend {
-  private static final System.Logger LOG = System.getLogger("io.needle.engine");
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger("io.needle.engine");
   private static final AtomicBoolean NO_LAPACK_LOGGED = new AtomicBoolean();
   // native return codes (needle.h)
   private static final int ENOTPD = 5, ENOCONV = 6;
@@ -121,7 +121,7 @@ public final class CpuBackend implements Backend {
   private boolean useNative(double[]... inputs) {
     if (!lapack) {
       if (NO_LAPACK_LOGGED.compareAndSet(false, true))
-        LOG.log(System.Logger.Level.INFO, "cpu backend: " + NativeCpu.needle_cpu_lapack().getString()
+        LOG.info("cpu backend: " + NativeCpu.needle_cpu_lapack().getString()
             + "; gram, eigh, solveSpd and logDetSpd use the Java reference");
       return false;
     }

@@ -226,41 +226,34 @@ public final class EvalReport {
 
   /** Writes regret.csv, summary.csv, correlation.csv, relative-delta.csv and report.html into {@code dir}. */
   public static void write(Path dir, Result r, String title) {
-    StringBuilder regret = new StringBuilder("task,group,strategy,budget,picks,picked_accuracy,oracle_accuracy,best,absolute_regret,relative_regret,zero_regret\n");
-    for (Row x : r.rows())
-      regret.append(Csv.field(x.task())).append(',').append(Csv.field(x.group())).append(',').append(x.strategy()).append(',').append(x.budget())
-          .append(',').append(Csv.field(String.join(" ", x.picks()))).append(',').append(num(x.picked())).append(',').append(num(x.oracle()))
-          .append(',').append(Csv.field(String.join(" ", x.best()))).append(',').append(num(x.absolute())).append(',').append(num(x.relative()))
-          .append(',').append(num(x.zero())).append('\n');
-    StringBuilder summary = new StringBuilder("scope,strategy,budget,tasks,absolute_regret,absolute_lo,absolute_hi,relative_regret,relative_lo,relative_hi,zero_regret,zero_lo,zero_hi\n");
-    for (Summary s : r.summaries())
-      summary.append(Csv.field(s.scope())).append(',').append(s.strategy()).append(',').append(s.budget()).append(',').append(s.tasks())
-          .append(',').append(interval(s.absolute())).append(',').append(interval(s.relative())).append(',').append(interval(s.zero())).append('\n');
-    StringBuilder corr = new StringBuilder("task,group,proxy,experts,weighted_tau,kendall_tau,pearson,top1\n");
-    for (Evaluation.Correlation c : r.correlations())
-      corr.append(Csv.field(c.task())).append(',').append(Csv.field(c.group())).append(',').append(c.proxy()).append(',').append(c.n())
-          .append(',').append(num(c.weightedTau())).append(',').append(num(c.kendallTau())).append(',').append(num(c.pearson()))
-          .append(',').append(num(c.top1())).append('\n');
-    StringBuilder corrMean = new StringBuilder("proxy,weighted_tau,weighted_tau_lo,weighted_tau_hi,kendall_tau,kendall_tau_lo,kendall_tau_hi,pearson,pearson_lo,pearson_hi,top1,top1_lo,top1_hi\n");
-    for (Evaluation.CorrelationSummary c : r.correlationSummaries())
-      corrMean.append(c.proxy()).append(',').append(interval(c.weightedTau())).append(',').append(interval(c.kendallTau())).append(',')
-          .append(interval(c.pearson())).append(',').append(interval(c.top1())).append('\n');
-    StringBuilder delta = new StringBuilder("task,budget,first,second,relative_delta\n");
-    for (Evaluation.Delta d : r.deltas())
-      delta.append(Csv.field(d.task())).append(',').append(d.budget()).append(',').append(d.first()).append(',').append(d.second())
-          .append(',').append(num(d.delta())).append('\n');
-    write(dir.resolve("regret.csv"), regret.toString());
-    write(dir.resolve("summary.csv"), summary.toString());
-    write(dir.resolve("correlation.csv"), corr.toString());
-    write(dir.resolve("correlation-summary.csv"), corrMean.toString());
-    write(dir.resolve("relative-delta.csv"), delta.toString());
-    if (r.noise() != null) {
-      StringBuilder noise = new StringBuilder("task,strategy,budget,distinguishable,regret_beyond_noise,gap_lo,gap_hi\n");
-      for (io.needle.eval.Noise.Row x : r.noise().rows())
-        noise.append(Csv.field(x.task())).append(',').append(x.strategy()).append(',').append(x.budget()).append(',').append(x.distinguishable() ? 1 : 0)
-            .append(',').append(num(x.beyondNoise())).append(',').append(num(x.lo())).append(',').append(num(x.hi())).append('\n');
-      write(dir.resolve("noise.csv"), noise.toString());
-    }
+    Csv.write(dir.resolve("regret.csv"), List.of("task", "group", "strategy", "budget", "picks", "picked_accuracy", "oracle_accuracy", "best",
+        "absolute_regret", "relative_regret", "zero_regret"), out -> {
+      for (Row x : r.rows())
+        out.printRecord(x.task(), x.group(), x.strategy(), x.budget(), String.join(" ", x.picks()), num(x.picked()), num(x.oracle()),
+            String.join(" ", x.best()), num(x.absolute()), num(x.relative()), num(x.zero()));
+    });
+    Csv.write(dir.resolve("summary.csv"), List.of("scope", "strategy", "budget", "tasks", "absolute_regret", "absolute_lo", "absolute_hi",
+        "relative_regret", "relative_lo", "relative_hi", "zero_regret", "zero_lo", "zero_hi"), out -> {
+      for (Summary s : r.summaries())
+        out.printRecord(concat(List.of(s.scope(), s.strategy(), s.budget(), s.tasks()), interval(s.absolute()), interval(s.relative()), interval(s.zero())));
+    });
+    Csv.write(dir.resolve("correlation.csv"), List.of("task", "group", "proxy", "experts", "weighted_tau", "kendall_tau", "pearson", "top1"), out -> {
+      for (Evaluation.Correlation c : r.correlations())
+        out.printRecord(c.task(), c.group(), c.proxy(), c.n(), num(c.weightedTau()), num(c.kendallTau()), num(c.pearson()), num(c.top1()));
+    });
+    Csv.write(dir.resolve("correlation-summary.csv"), List.of("proxy", "weighted_tau", "weighted_tau_lo", "weighted_tau_hi", "kendall_tau",
+        "kendall_tau_lo", "kendall_tau_hi", "pearson", "pearson_lo", "pearson_hi", "top1", "top1_lo", "top1_hi"), out -> {
+      for (Evaluation.CorrelationSummary c : r.correlationSummaries())
+        out.printRecord(concat(List.of(c.proxy()), interval(c.weightedTau()), interval(c.kendallTau()), interval(c.pearson()), interval(c.top1())));
+    });
+    Csv.write(dir.resolve("relative-delta.csv"), List.of("task", "budget", "first", "second", "relative_delta"), out -> {
+      for (Evaluation.Delta d : r.deltas()) out.printRecord(d.task(), d.budget(), d.first(), d.second(), num(d.delta()));
+    });
+    if (r.noise() != null)
+      Csv.write(dir.resolve("noise.csv"), List.of("task", "strategy", "budget", "distinguishable", "regret_beyond_noise", "gap_lo", "gap_hi"), out -> {
+        for (io.needle.eval.Noise.Row x : r.noise().rows())
+          out.printRecord(x.task(), x.strategy(), x.budget(), x.distinguishable() ? 1 : 0, num(x.beyondNoise()), num(x.lo()), num(x.hi()));
+      });
     write(dir.resolve("report.html"), html(r, title));
   }
 
@@ -272,8 +265,15 @@ public final class EvalReport {
     return Double.isNaN(v) ? "" : Double.toString(v);
   }
 
-  private static String interval(Stats.Interval i) {
-    return num(i.mean()) + "," + num(i.lo()) + "," + num(i.hi());
+  private static List<String> interval(Stats.Interval i) {
+    return List.of(num(i.mean()), num(i.lo()), num(i.hi()));
+  }
+
+  @SafeVarargs
+  private static List<Object> concat(List<?>... parts) {
+    List<Object> out = new ArrayList<>();
+    for (List<?> p : parts) out.addAll(p);
+    return out;
   }
 
   // ---------------------------------------------------------------- HTML

@@ -1,18 +1,17 @@
 package io.needle.report;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import io.needle.NeedleException;
 import io.needle.Score;
 import io.needle.data.AtomicWrite;
 import io.needle.data.Csv;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.Writer;
 import java.nio.channels.Channels;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -40,8 +39,8 @@ public final class Reports {
   public static void write(Path file, List<Score> scores) {
     checkFormat(file);
     String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
-    if (name.endsWith(".csv")) AtomicWrite.write(file, out -> writeText(out, csv(scores)));
-    else if (name.endsWith(".json")) AtomicWrite.write(file, out -> writeText(out, json(scores)));
+    if (name.endsWith(".csv")) Csv.write(file, CSV_HEADER, csvRows(scores, null));
+    else if (name.endsWith(".json")) AtomicWrite.write(file, out -> out.write(json(scores).getBytes(StandardCharsets.UTF_8)));
     else AtomicWrite.write(file, out -> arrow(out, scores));
   }
 
@@ -56,36 +55,47 @@ public final class Reports {
       throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, file + ": unknown output format; use .csv, .json or .arrow");
   }
 
-  /** @return the CSV text: one row per expert and proxy */
-  public static String csv(List<Score> scores) {
-    return csv(scores, null);
+  /** @return {@link #CSV_HEADER}, then {@code rank} if ranks are given */
+  public static List<String> csvHeader(java.util.function.ToIntFunction<Score> rank) {
+    if (rank == null) return CSV_HEADER;
+    List<String> h = new ArrayList<>(CSV_HEADER);
+    h.add("rank");
+    return h;
   }
 
   /**
    * @param rank if not null, adds a last column {@code rank}: the expert's rank under the row's proxy (1 = best;
    *     blank when failed)
-   * @return the CSV text: one row per expert and proxy
+   * @return the score table's rows: one per expert and proxy
    */
-  public static String csv(List<Score> scores, java.util.function.ToIntFunction<Score> rank) {
-    StringBuilder sb = new StringBuilder(String.join(",", CSV_HEADER)).append(rank == null ? "\n" : ",rank\n");
-    for (Score s : scores) {
-      csvRow(sb, s);
-      if (rank != null) sb.append(',').append(s.ok() ? String.valueOf(rank.applyAsInt(s)) : "");
-      sb.append('\n');
-    }
-    return sb.toString();
+  public static Csv.Rows csvRows(List<Score> scores, java.util.function.ToIntFunction<Score> rank) {
+    return out -> {
+      for (Score s : scores) {
+        List<Object> row = csvFields(s);
+        if (rank != null) row.add(s.ok() ? rank.applyAsInt(s) : "");
+        out.printRecord(row);
+      }
+    };
   }
 
-  /** @return a JSON array of {expert, proxy, score, status, reason} objects */
+  /** @return one score's {@link #CSV_HEADER} fields (a mutable list: callers add columns) */
+  public static List<Object> csvFields(Score s) {
+    return new ArrayList<>(java.util.Arrays.asList(s.expert(), s.proxy(), s.ok() ? s.score() : "", s.status().id(), s.reason() == null ? "" : s.reason()));
+  }
+
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  /** @return a JSON array of {expert, proxy, score, status, reason} objects (score and reason null when absent) */
   public static String json(List<Score> scores) {
-    StringBuilder sb = new StringBuilder("[\n");
-    for (int i = 0; i < scores.size(); i++) {
-      Score s = scores.get(i);
-      sb.append("  {\"expert\": ").append(jstr(s.expert())).append(", \"proxy\": ").append(jstr(s.proxy()))
-          .append(", \"score\": ").append(s.ok() ? number(s.score()) : "null").append(", \"status\": ").append(jstr(s.status().id()))
-          .append(", \"reason\": ").append(s.reason() == null ? "null" : jstr(s.reason())).append(i + 1 < scores.size() ? "},\n" : "}\n");
+    ArrayNode a = JSON.createArrayNode();
+    for (Score s : scores)
+      a.addObject().put("expert", s.expert()).put("proxy", s.proxy()).put("score", s.ok() ? s.score() : null)
+          .put("status", s.status().id()).put("reason", s.reason());
+    try {
+      return JSON.writeValueAsString(a) + "\n";
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException(e);  // a tree of strings and numbers always serialises
     }
-    return sb.append("]\n").toString();
   }
 
   /**
@@ -184,37 +194,4 @@ public final class Reports {
     }
   }
 
-  private static void writeText(OutputStream out, String text) throws IOException {
-    Writer w = new java.io.OutputStreamWriter(out, StandardCharsets.UTF_8);
-    w.write(text);
-    w.flush();
-  }
-
-  private static String number(double v) {
-    return Double.toString(v);
-  }
-
-  /** Appends one score's {@link #CSV_HEADER} fields, without the line end. */
-  public static StringBuilder csvRow(StringBuilder sb, Score s) {
-    return sb.append(Csv.field(s.expert())).append(',').append(s.proxy()).append(',').append(s.ok() ? number(s.score()) : "")
-        .append(',').append(s.status().id()).append(',').append(s.reason() == null ? "" : Csv.field(s.reason()));
-  }
-
-  private static String jstr(String s) {
-    StringBuilder sb = new StringBuilder("\"");
-    for (char c : s.toCharArray()) {
-      switch (c) {
-        case '"' -> sb.append("\\\"");
-        case '\\' -> sb.append("\\\\");
-        case '\n' -> sb.append("\\n");
-        case '\r' -> sb.append("\\r");
-        case '\t' -> sb.append("\\t");
-        default -> {
-          if (c < 0x20) sb.append(String.format("\\u%04x", (int) c));
-          else sb.append(c);
-        }
-      }
-    }
-    return sb.append('"').toString();
-  }
 }

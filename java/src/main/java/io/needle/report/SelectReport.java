@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.needle.Problem;
 import io.needle.Score;
 import io.needle.data.AtomicWrite;
+import io.needle.data.Csv;
 import io.needle.data.Images;
 import io.needle.select.Selection;
 import io.needle.select.Selector;
@@ -28,7 +29,9 @@ public final class SelectReport {
 
   /** Writes the three files into {@code dir}, each atomically. */
   public static void write(Path dir, Selector.Result r, List<Expert> pool, Images images, String zoo) {
-    AtomicWrite.write(dir.resolve("ranking.csv"), out -> out.write(rankingCsv(r.scores()).getBytes(StandardCharsets.UTF_8)));
+    Map<String, Map<String, Integer>> ranks = ranks(r.scores());
+    java.util.function.ToIntFunction<Score> rank = s -> ranks.get(s.proxy()).get(s.expert());
+    Csv.write(dir.resolve("ranking.csv"), Reports.csvHeader(rank), Reports.csvRows(r.scores(), rank));
     AtomicWrite.write(dir.resolve("selection.json"), out -> out.write(json(r, pool, images, zoo).getBytes(StandardCharsets.UTF_8)));
     AtomicWrite.write(dir.resolve("report.html"), out -> out.write(html(r, pool, images, zoo).getBytes(StandardCharsets.UTF_8)));
   }
@@ -46,12 +49,6 @@ public final class SelectReport {
       }
     }
     return out;
-  }
-
-  /** The score CSV's columns plus {@code rank} (blank for failed). */
-  public static String rankingCsv(List<Score> scores) {
-    Map<String, Map<String, Integer>> ranks = ranks(scores);
-    return Reports.csv(scores, s -> ranks.get(s.proxy()).get(s.expert()));
   }
 
   static String json(Selector.Result r, List<Expert> pool, Images images, String zoo) {
