@@ -221,6 +221,13 @@ public final class EnsembleOracle {
         warnings.add("ensembles: task '" + t.name() + "': test labels: " + e.getMessage() + ": left out");
         continue;
       }
+      try (java.util.stream.Stream<Path> files = Files.list(dir)) {  // logits of experts without a kept run: say so once
+        files.map(f -> f.getFileName().toString()).filter(f -> f.endsWith(".npz")).map(f -> f.substring(0, f.length() - 4)).sorted()
+            .filter(e -> !chosen.containsKey(e))
+            .forEach(e -> warnings.add("ensembles: task '" + t.name() + "', expert '" + e + "' undefined: every run diverged (no kept run in the runs)"));
+      } catch (java.io.IOException e) {
+        throw new NeedleException(NeedleException.Code.IO, dir + ": cannot list: " + e.getMessage(), e);
+      }
       Map<String, Map<Integer, float[]>> logits = new LinkedHashMap<>();
       for (Map.Entry<String, SeedRuns.Choice> c : chosen.entrySet()) {
         Path f = dir.resolve(c.getKey() + ".npz");

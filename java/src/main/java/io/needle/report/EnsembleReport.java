@@ -122,7 +122,7 @@ public final class EnsembleReport {
     int n = ids.size(), cell = n > 20 ? 26 : 34, left = 170, top = 170;
     double max = 1e-9;
     for (double[] row : r.inconsistency()) for (double v : row) max = Math.max(max, v);
-    StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\">%n",
+    StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "<svg width=\"%d\" height=\"%d\">%n",
         left + n * cell + 10, top + n * cell + 10));
     for (int i = 0; i < n; i++) {
       s.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>%n", left - 6, top + i * cell + cell / 2 + 4, Html.esc(ids.get(i))));
@@ -172,6 +172,8 @@ public final class EnsembleReport {
     List<Integer> ks = r.rows().stream().filter(x -> methods.contains(x.source())).map(EnsembleEvaluation.Row::k).filter(k -> k >= 2).distinct().sorted().toList();
     List<String> head = new ArrayList<>(List.of("task", "best single"));
     if (!singles.isEmpty()) head.add(singleName);
+    boolean firstSingle = r.rows().stream().anyMatch(x -> x.source().equals(methods.get(0)) && x.k() == 1);  // every method's first step is the same probe
+    if (firstSingle) head.add("probe top-1");
     for (String m : methods) for (int k : ks) head.add(m + " k=" + k);
     for (int k : ks) head.add("oracle k=" + k);
     List<List<String>> per = new ArrayList<>();
@@ -182,25 +184,30 @@ public final class EnsembleReport {
       List<Double> v = new ArrayList<>();
       v.add(t.best(1).accuracy());
       if (!singles.isEmpty()) v.add(singles.getOrDefault(t.name(), Double.NaN));
+      if (firstSingle)
+        v.add(r.rows().stream().filter(x -> x.task().equals(t.name()) && x.source().equals(methods.get(0)) && x.k() == 1)
+            .mapToDouble(EnsembleEvaluation.Row::accuracy).findFirst().orElse(Double.NaN));
       for (String m : methods)
         for (int k : ks)
           v.add(r.rows().stream().filter(x -> x.task().equals(t.name()) && x.source().equals(m) && x.k() == k)
               .mapToDouble(EnsembleEvaluation.Row::accuracy).findFirst().orElse(Double.NaN));
       for (int k : ks) v.add(k <= t.experts().size() ? t.best(k).accuracy() : Double.NaN);
       List<String> cells = new ArrayList<>(List.of(t.name()));
+      boolean complete = v.stream().noneMatch(x -> Double.isNaN(x));
       for (int i = 0; i < v.size(); i++) {
         cells.add(pct(v.get(i)));
-        if (!Double.isNaN(v.get(i))) {
+        if (complete) {  // means only over tasks where every column is defined, so that they compare
           sums[i + 1] += v.get(i);
           counts[i + 1]++;
         }
       }
       per.add(cells);
     }
-    List<String> mean = new ArrayList<>(List.of("mean"));
+    List<String> mean = new ArrayList<>(List.of("mean (" + counts[1] + " tasks)"));
     for (int i = 1; i < head.size(); i++) mean.add(counts[i] == 0 ? "-" : pct(sums[i] / counts[i]));
     per.add(mean);
-    return sb.append("\nPer task: test accuracy (%) of fine-tuned single experts and of ensembles of fine-tuned experts\n").append(EvalReport.table(head, per)).toString();
+    return sb.append("\nPer task: test accuracy (%) of fine-tuned single experts and of ensembles of fine-tuned experts (-: undefined;"
+        + " the mean is over the tasks where every column is defined)\n").append(EvalReport.table(head, per)).toString();
   }
 
   /** Writes {@code ensembles.csv} (one row per set) and {@code ensemble-summary.csv} into {@code dir}, atomically. */
