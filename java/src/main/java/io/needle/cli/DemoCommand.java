@@ -88,6 +88,9 @@ final class DemoCommand implements Callable<Integer> {
     Evaluation.Result r = Evaluation.run(oracle, Suite.scoreTable(run.tasks()), ec);
     System.out.println();
     EvaluateCommand.print(r, out.resolve("evaluation"), "The bundled benchmark " + d + ": scores from needle demo against " + oracleFile);
+    Path logits = d.resolve("oracle").resolve("logits");
+    if (Files.isDirectory(logits) && ec.runs() != null)  // the oracle saved its test logits: ensembles of the picks too
+      EvaluateCommand.ensembles(r, logits, Tasks.included(tasks), ec.runs(), List.of(), "fused", out.resolve("evaluation"), false);
     if (r.models().containsKey("fused"))
       EvaluateCommand.saveModel(r, out.resolve("evaluation").resolve("fused-model.json"), "trained by needle demo on " + r.tasks().size() + " tasks of " + d);
 

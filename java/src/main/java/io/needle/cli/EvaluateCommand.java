@@ -52,12 +52,26 @@ final class EvaluateCommand implements Callable<Integer> {
   @Option(names = "--runs", paramLabel = "FILE", description = "the oracle's runs (task,expert,lr,seed,val_accuracy,test_accuracy[,diverged]): adds regret beyond seed noise")
   Path runs;
 
+  @Option(names = "--ensembles", paramLabel = "DIR",
+      description = "the oracle's test logits (<task>/<expert>.npz): adds the true accuracy of ensembles of fine-tuned experts, the oracle's best set of each size and the regret of picked sets (needs --runs and --tasks)")
+  Path ensembles;
+
+  @Option(names = "--sets", paramLabel = "FILE", description = "sets picked by needle ensemble (its sets.csv), evaluated with --ensembles")
+  Path sets;
+
+  @Option(names = "--single", defaultValue = "fused", paramLabel = "STRATEGY",
+      description = "the single pick (budget 1) set beside the ensembles in the per-task table (default: ${DEFAULT-VALUE})")
+  String single;
+
   @Option(names = "--save-model", paramLabel = "FILE", description = "write the fused strategy trained on every task here, for needle select --model")
   Path saveModel;
 
   @Override
   public Integer call() {
     if (pool != null && zoo == null) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "--pool needs --zoo (the experts' metadata)");
+    if (ensembles != null && (runs == null || tasks == null))
+      throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "--ensembles needs --runs (each run's learning rate and seed) and --tasks (the test labels)");
+    if (sets != null && ensembles == null) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "--sets needs --ensembles");
     if (resamples < 0) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "--resamples must be 0 or more");
     Outputs.checkDir(out, "--out");
     Outputs.checkFile(saveModel, "--save-model");
@@ -71,8 +85,10 @@ final class EvaluateCommand implements Callable<Integer> {
     Map<String, String> groups = listed == null ? Map.of() : groups(Tasks.included(listed));
     Evaluation.Config cfg = new Evaluation.Config(experts, pool == null ? null : Pool.parse(pool), groups, budgets(budget), resamples, seed,
         Map.of(), runs == null ? null : io.needle.eval.SeedRuns.read(runs));
+    List<io.needle.eval.EnsembleEvaluation.Picked> picked = sets == null ? List.of() : io.needle.eval.EnsembleEvaluation.readSets(sets);
     Evaluation.Result r = Evaluation.run(withoutExcluded(Oracle.read(oracle), listed), ScoreTable.read(scores), cfg);
     print(r, out, "Scores " + scores + " against the oracle " + oracle + (pool != null ? ", pool " + pool : ""));
+    if (ensembles != null) ensembles(r, ensembles, Tasks.included(listed), cfg.runs(), picked, single, out, pool != null);
     if (saveModel != null) saveModel(r, saveModel, "trained on " + r.tasks().size() + " tasks of " + oracle + " with scores " + scores);
     return Main.OK;
   }
@@ -93,6 +109,30 @@ final class EvaluateCommand implements Callable<Integer> {
       EvalReport.write(out, r, title);
       System.err.println("needle: wrote " + out.resolve("report.html") + " and the CSV tables beside it");
     }
+  }
+
+  /**
+   * The ensemble view: the strategies' picks at budgets of 2 and more and the given sets, against the oracle's best
+   * sets computed from its test logits; printed, and written as ensembles.csv and ensemble-summary.csv under {@code out}.
+   */
+  static void ensembles(Evaluation.Result r, Path logits, List<Tasks.Task> tasks, io.needle.eval.SeedRuns runs,
+      List<io.needle.eval.EnsembleEvaluation.Picked> sets, String single, Path out, boolean pooled) {
+    List<Tasks.Task> evaluated = tasks.stream().filter(t -> r.tasks().contains(t.name())).toList();
+    io.needle.eval.EnsembleOracle.Loaded oracle = io.needle.eval.EnsembleOracle.load(logits, evaluated, runs);
+    List<io.needle.eval.EnsembleEvaluation.Picked> all = new ArrayList<>(io.needle.eval.EnsembleEvaluation.fromEvaluation(r));
+    all.addAll(sets);
+    io.needle.eval.EnsembleEvaluation.Result e = io.needle.eval.EnsembleEvaluation.run(oracle, all);
+    Map<String, Double> singles = new LinkedHashMap<>();
+    for (String t : r.tasks()) {
+      Evaluation.Row row = r.row(t, single, 1);
+      if (row != null) singles.put(t, row.picked());
+    }
+    if (singles.isEmpty() && !sets.isEmpty()) System.err.println("needle: --single " + single + ": no such strategy at budget 1 in this evaluation: column left out");
+    System.out.println();
+    System.out.print(io.needle.report.EnsembleReport.evaluationText(e, oracle, singles, single + " (B=1)"));
+    for (String w : e.warnings()) System.err.println("needle: " + w);
+    if (pooled) System.err.println("needle: ensembles: the oracle's best sets range over every expert with logits, not only --pool");
+    if (out != null) io.needle.report.EnsembleReport.writeEvaluation(out, e);
   }
 
   /** The oracle without the tasks the manifest excludes (each said once on stderr). */

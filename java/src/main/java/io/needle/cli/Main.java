@@ -20,7 +20,7 @@ import picocli.CommandLine.Command;
 @Command(name = "needle", mixinStandardHelpOptions = true, versionProvider = Version.class, scope = CommandLine.ScopeType.INHERIT,
     usageHelpAutoWidth = true,
     description = "Which of my pre-trained models should I transfer to this dataset?",
-    subcommands = {SelectCommand.class, EvaluateCommand.class, DemoCommand.class, EmbedCommand.class, ScoreCommand.class, ProxiesCommand.class, ZooCommand.class, DoctorCommand.class},
+    subcommands = {SelectCommand.class, EnsembleCommand.class, EvaluateCommand.class, DemoCommand.class, EmbedCommand.class, ScoreCommand.class, ProxiesCommand.class, ZooCommand.class, DoctorCommand.class},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:everything scored (or listed, or printed)", "1:some experts, files or images failed; the rest were used and written",
         "2:usage error", "3:bad task input (labels, dataset, folder, missing input file, no usable expert)",

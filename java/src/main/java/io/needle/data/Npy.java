@@ -14,8 +14,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * NumPy {@code .npy} files (format versions 1, 2 and 3): C-order arrays of float32/float64 and signed or
- * unsigned integers, either byte order. Errors name the file and the problem.
+ * NumPy {@code .npy} files (format versions 1, 2 and 3): C-order arrays of float16/float32/float64 and signed or
+ * unsigned integers, either byte order; and {@code .npz} archives of them ({@link #readNpz}). Errors name the file
+ * and the problem.
  */
 public final class Npy {
   private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
@@ -90,7 +91,7 @@ public final class Npy {
       int at = i * itemSize;
       switch (kind) {
         case 'f':
-          return itemSize == 4 ? b.getFloat(at) : b.getDouble(at);
+          return itemSize == 4 ? b.getFloat(at) : itemSize == 8 ? b.getDouble(at) : halfToFloat(b.getShort(at));
         case 'i':
           return switch (itemSize) { case 1 -> b.get(at); case 2 -> b.getShort(at); case 4 -> b.getInt(at); default -> b.getLong(at); };
         case 'u':
@@ -147,9 +148,9 @@ public final class Npy {
     if (f.group(1).equals("True")) throw bad(file, "is in Fortran order; save it with np.ascontiguousarray");
     char order = d.group(1).charAt(0), kind = d.group(2).charAt(0);
     int item = Integer.parseInt(d.group(3));
-    boolean ok = (kind == 'f' && (item == 4 || item == 8)) || ((kind == 'i' || kind == 'u') && (item == 1 || item == 2 || item == 4 || item == 8))
+    boolean ok = (kind == 'f' && (item == 2 || item == 4 || item == 8)) || ((kind == 'i' || kind == 'u') && (item == 1 || item == 2 || item == 4 || item == 8))
         || (kind == 'b' && item == 1);
-    if (!ok) throw bad(file, "has dtype " + d.group(1) + kind + item + "; use float32, float64 or integers");
+    if (!ok) throw bad(file, "has dtype " + d.group(1) + kind + item + "; use float16, float32, float64 or integers");
     String[] dims = s.group(1).split(",");
     long[] shape = java.util.Arrays.stream(dims).map(String::trim).filter(x -> !x.isEmpty()).mapToLong(Long::parseLong).toArray();
     long count = 1;
@@ -160,6 +161,56 @@ public final class Npy {
     if (have > need) throw bad(file, "holds " + have + " data bytes but its shape " + java.util.Arrays.toString(shape) + " declares " + need);
     ByteBuffer data = buf.slice(start + headerLen, (int) need).order(order == '>' ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN);
     return new Array(file, shape, kind, item, data);
+  }
+
+  /**
+   * Reads every array of a NumPy {@code .npz} archive ({@code np.savez} or {@code np.savez_compressed}: a zip of
+   * {@code <key>.npy} entries), keyed by entry name without {@code .npy}, in archive order.
+   *
+   * @throws NeedleException BAD_INPUT naming the file (and the entry) when it is missing, not a zip archive, or holds
+   *     an entry that is not a readable .npy array; IO when it cannot be read
+   */
+  public static java.util.Map<String, Array> readNpz(Path file) {
+    java.util.Map<String, Array> out = new java.util.LinkedHashMap<>();
+    if (!Files.exists(file)) throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": no such file");
+    try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(file.toFile())) {
+      for (java.util.Enumeration<? extends java.util.zip.ZipEntry> en = zip.entries(); en.hasMoreElements(); ) {
+        java.util.zip.ZipEntry e = en.nextElement();
+        if (e.isDirectory()) continue;
+        String name = e.getName();
+        if (!name.endsWith(".npy")) throw bad(file, "entry '" + name + "' is not a .npy array");
+        if (e.getSize() > Integer.MAX_VALUE) throw bad(file, "entry '" + name + "' is larger than 2 GiB");
+        byte[] bytes;
+        try (java.io.InputStream in = zip.getInputStream(e)) {
+          bytes = in.readAllBytes();
+        } catch (IOException | RuntimeException ex) {  // a corrupt deflate stream or CRC
+          throw bad(file, "entry '" + name + "' is corrupt: " + ex.getMessage());
+        }
+        String key = name.substring(0, name.length() - 4);
+        if (out.put(key, parse(Path.of(file + ":" + name), ByteBuffer.wrap(bytes))) != null) throw bad(file, "entry '" + name + "' given twice");
+      }
+    } catch (java.util.zip.ZipException e) {
+      throw bad(file, "is not a readable .npz (zip) archive: " + e.getMessage());
+    } catch (IOException e) {
+      throw new NeedleException(NeedleException.Code.IO, file + ": cannot read: " + e.getMessage(), e);
+    }
+    if (out.isEmpty()) throw bad(file, "holds no arrays");
+    return out;
+  }
+
+  /**
+   * IEEE 754 binary16 to float (exact: every half is a float). JDK 17 has no {@code Float.float16ToFloat}.
+   *
+   * @param h the half's 16 bits
+   */
+  public static float halfToFloat(short h) {
+    int bits = h & 0xffff, sign = (bits & 0x8000) << 16, exp = (bits >>> 10) & 0x1f, mant = bits & 0x3ff;
+    if (exp == 0x1f) return Float.intBitsToFloat(sign | 0x7f800000 | (mant << 13));  // Inf, NaN (payload kept)
+    if (exp == 0) {
+      float v = mant * 0x1p-24f;  // zero and subnormals: mant * 2^-24, exact in float
+      return sign != 0 ? -v : v;
+    }
+    return Float.intBitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
   }
 
   /** Writes a float32 matrix ({@code shape = [rows, cols]}, or [rows] if cols is 0) as a version-1 .npy file. */

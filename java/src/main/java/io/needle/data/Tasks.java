@@ -16,7 +16,8 @@ import java.util.Set;
  * {@code train} is the dataset Needle scores (any format {@link Images#open} reads), relative to the folder;
  * {@code group} (e.g. natural, specialized, structured as in VTAB) is what regret is aggregated over;
  * {@code "exclude": "reason"} keeps a task in the folder (and its oracle rows) but out of selection and evaluation,
- * with the reason said once. Other keys (test split, sizes, notes) are for the tools that made the oracle and are
+ * with the reason said once. {@code test} (optional) is the held-out test set the oracle's logits are rows of (its
+ * labels are what ensembles are scored on); other keys (sizes, notes) are for the tools that made the oracle and are
  * ignored here.
  */
 public final class Tasks {
@@ -30,8 +31,14 @@ public final class Tasks {
    * @param group the group it is aggregated in ("all" when the manifest gives none)
    * @param train the dataset file or folder to score
    * @param excluded why the task is left out of selection and evaluation, or null when it is in
+   * @param test the test set's images file or folder, or null when the manifest names none (it need not exist)
    */
-  public record Task(String name, String group, Path train, String excluded) {}
+  public record Task(String name, String group, Path train, String excluded, Path test) {
+    /** A task without a test set. */
+    public Task(String name, String group, Path train, String excluded) {
+      this(name, group, train, excluded, null);
+    }
+  }
 
   /** @return the tasks that are not excluded, in manifest order */
   public static List<Task> included(List<Task> tasks) {
@@ -76,8 +83,10 @@ public final class Tasks {
       Path train = dir.resolve(t.get("train").asText()).normalize();
       if (!train.startsWith(dir)) throw new NeedleException(NeedleException.Code.BAD_INPUT, where + " '" + name + "': train path leaves the folder");
       if (!Files.exists(train)) throw new NeedleException(NeedleException.Code.BAD_INPUT, where + " '" + name + "': " + train + " does not exist");
+      Path test = t.hasNonNull("test") ? dir.resolve(t.get("test").asText()).normalize() : null;
+      if (test != null && !test.startsWith(dir)) throw new NeedleException(NeedleException.Code.BAD_INPUT, where + " '" + name + "': test path leaves the folder");
       out.add(new Task(name, t.hasNonNull("group") ? t.get("group").asText() : "all", train,
-          t.hasNonNull("exclude") ? t.get("exclude").asText() : null));
+          t.hasNonNull("exclude") ? t.get("exclude").asText() : null, test));
     }
     return List.copyOf(out);
   }

@@ -15,12 +15,31 @@ import java.util.TreeMap;
  *
  * @param accuracy task → expert → test accuracy per kept seed (an expert with one kept seed has unknown noise: the
  *     noise-aware view leaves its picks out and says so)
+ * @param chosen task → expert → the chosen learning rate and its kept seeds, in the order of {@code accuracy} (empty
+ *     when the runs were given without them)
  */
-public record SeedRuns(Map<String, Map<String, double[]>> accuracy) {
+public record SeedRuns(Map<String, Map<String, double[]>> accuracy, Map<String, Map<String, Choice>> chosen) {
+  /**
+   * The learning rate the oracle chose for one (task, expert) and the seeds kept at it.
+   *
+   * @param seeds the non-diverged seeds at {@code lr}, in file order
+   */
+  public record Choice(double lr, int[] seeds) {}
+
   public SeedRuns {
-    Map<String, Map<String, double[]>> copy = new LinkedHashMap<>();
-    accuracy.forEach((t, m) -> copy.put(t, Collections.unmodifiableMap(new LinkedHashMap<>(m))));
-    accuracy = Collections.unmodifiableMap(copy);
+    accuracy = copy(accuracy);
+    chosen = copy(chosen);
+  }
+
+  /** Runs without their learning rates and seed numbers. */
+  public SeedRuns(Map<String, Map<String, double[]>> accuracy) {
+    this(accuracy, Map.of());
+  }
+
+  private static <V> Map<String, Map<String, V>> copy(Map<String, Map<String, V>> m) {
+    Map<String, Map<String, V>> copy = new LinkedHashMap<>();
+    m.forEach((t, x) -> copy.put(t, Collections.unmodifiableMap(new LinkedHashMap<>(x))));
+    return Collections.unmodifiableMap(copy);
   }
 
   /**
@@ -33,32 +52,38 @@ public record SeedRuns(Map<String, Map<String, double[]>> accuracy) {
     int t = csv.column("task"), e = csv.column("expert"), lr = csv.column("lr"), va = csv.column("val_accuracy"),
         te = csv.column("test_accuracy"), dv = csv.optionalColumn("diverged"), sd = csv.column("seed");
     java.util.Set<String> seen = new java.util.HashSet<>();
-    // task -> expert -> lr -> [val..., test...]
+    // task -> expert -> lr -> [val, test, seed] per kept seed
     Map<String, Map<String, TreeMap<Double, List<double[]>>>> runs = new LinkedHashMap<>();
     for (int r = 0; r < csv.rows().size(); r++) {
       String[] row = csv.rows().get(r);
       if (!seen.add(row[t].trim() + '\u0000' + row[e].trim() + '\u0000' + csv.number(r, lr) + '\u0000' + row[sd].trim()))
         throw csv.bad(r, "task '" + row[t].trim() + "', expert '" + row[e].trim() + "', lr " + row[lr].trim() + ", seed " + row[sd].trim() + " given twice");
       if (dv >= 0 && row[dv].trim().equals("1")) continue;
-      double rate = csv.number(r, lr), v = csv.number(r, va), a = csv.number(r, te);
+      double rate = csv.number(r, lr), v = csv.number(r, va), a = csv.number(r, te), seed = csv.number(r, sd);
       if (!(a >= 0 && a <= 1) || !(v >= 0 && v <= 1)) throw csv.bad(r, "accuracies must be in [0, 1]");
+      if (seed != Math.rint(seed) || Math.abs(seed) > Integer.MAX_VALUE) throw csv.bad(r, "seed " + row[sd].trim() + " is not an integer");
       runs.computeIfAbsent(row[t].trim(), k -> new LinkedHashMap<>()).computeIfAbsent(row[e].trim(), k -> new TreeMap<>())
-          .computeIfAbsent(rate, k -> new java.util.ArrayList<>()).add(new double[] {v, a});
+          .computeIfAbsent(rate, k -> new java.util.ArrayList<>()).add(new double[] {v, a, seed});
     }
     Map<String, Map<String, double[]>> out = new LinkedHashMap<>();
+    Map<String, Map<String, Choice>> chosen = new LinkedHashMap<>();
     runs.forEach((task, byExpert) -> byExpert.forEach((expert, byLr) -> {
       List<double[]> best = null;
-      double bestVal = Double.NEGATIVE_INFINITY;
-      for (List<double[]> seeds : byLr.values()) {  // ascending rates: ties keep the smaller
-        double m = seeds.stream().mapToDouble(x -> x[0]).average().orElse(Double.NaN);
+      double bestVal = Double.NEGATIVE_INFINITY, bestLr = Double.NaN;
+      for (Map.Entry<Double, List<double[]>> seeds : byLr.entrySet()) {  // ascending rates: ties keep the smaller
+        double m = seeds.getValue().stream().mapToDouble(x -> x[0]).average().orElse(Double.NaN);
         if (m > bestVal) {
           bestVal = m;
-          best = seeds;
+          best = seeds.getValue();
+          bestLr = seeds.getKey();
         }
       }
-      if (best != null) out.computeIfAbsent(task, k -> new LinkedHashMap<>()).put(expert, best.stream().mapToDouble(x -> x[1]).toArray());
+      if (best != null) {
+        out.computeIfAbsent(task, k -> new LinkedHashMap<>()).put(expert, best.stream().mapToDouble(x -> x[1]).toArray());
+        chosen.computeIfAbsent(task, k -> new LinkedHashMap<>()).put(expert, new Choice(bestLr, best.stream().mapToInt(x -> (int) x[2]).toArray()));
+      }
     }));
     if (out.isEmpty()) throw new io.needle.NeedleException(io.needle.NeedleException.Code.BAD_INPUT, file + ": no usable runs");
-    return new SeedRuns(out);
+    return new SeedRuns(out, chosen);
   }
 }

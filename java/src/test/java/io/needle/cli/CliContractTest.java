@@ -51,7 +51,7 @@ class CliContractTest {
     List<List<String>> all = commands();
     TreeSet<String> top = new TreeSet<>();
     for (List<String> c : all) if (c.size() == 1) top.add(c.get(0));
-    assertEquals(new TreeSet<>(List.of("demo", "doctor", "embed", "evaluate", "proxies", "score", "select", "zoo")), top);
+    assertEquals(new TreeSet<>(List.of("demo", "doctor", "embed", "ensemble", "evaluate", "proxies", "score", "select", "zoo")), top);
     assertTrue(all.contains(List.of("zoo", "inspect")), all.toString());
     CommandLine root = new CommandLine(new Main());
     for (List<String> c : all) {
