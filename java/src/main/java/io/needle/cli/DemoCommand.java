@@ -112,7 +112,7 @@ final class DemoCommand implements Callable<Integer> {
     }
     Main.printLeftOut(run.problems());
     System.err.println("needle: wrote " + out.resolve(Suite.SCORES) + ", " + out.resolve("evaluation").resolve("report.html") + " and a selection report per task under " + out.resolve("tasks"));
-    return run.problems().isEmpty() && zoo.problems().isEmpty() ? Main.OK : Main.PARTIAL;
+    return SelectCommand.suiteExit(run, zoo);
   }
 
   /** Scoring seconds per expert and task of each proxy, over the whole run. */

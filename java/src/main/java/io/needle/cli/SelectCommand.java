@@ -122,6 +122,13 @@ final class SelectCommand implements Callable<Integer> {
       System.err.println(String.format(Locale.ROOT, "needle: %d tasks x %d experts in %.1f s", run.tasks().size(), zoo.experts().size(), run.seconds())
           + (out != null ? "; wrote " + out.resolve(Suite.SCORES) + " and a report per task under " + out.resolve("tasks") : ""));
     }
+    return suiteExit(run, zoo);
+  }
+
+  /** A suite's exit status: 3 when no expert could be scored on any task (as for one task), else 0 or 1. */
+  static int suiteExit(Suite.Run run, Zoo zoo) {
+    List<io.needle.Score> all = run.tasks().stream().flatMap(t -> t.result().scores().stream()).toList();
+    if (run.tasks().isEmpty() || Main.exitCode(all) == Main.BAD_INPUT) return Main.BAD_INPUT;
     return run.problems().isEmpty() && zoo.problems().isEmpty() ? Main.OK : Main.PARTIAL;
   }
 

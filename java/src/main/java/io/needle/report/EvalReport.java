@@ -312,6 +312,30 @@ public final class EvalReport {
     return h.toString();
   }
 
+  /** Width of a text label in px (SVG's default sans-serif at 12 px: about 7 px a character). */
+  static int textWidth(String s) {
+    return 7 * s.length();
+  }
+
+  /** Width of a legend of these names: swatch, gap, the longest name and a margin. */
+  static int legendWidth(List<String> names) {
+    return 14 + names.stream().mapToInt(EvalReport::textWidth).max().orElse(0) + 10;
+  }
+
+  /**
+   * A y axis from 0 to max with 5 labelled ticks and light grid lines across the plot: tick values are what the
+   * reader compares, so min and max alone do not do.
+   */
+  static String yAxis(int left, int top, int hgt, int w, double max, java.util.function.DoubleFunction<String> label) {
+    StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#888\"/>", left, top, left, top + hgt));
+    for (int i = 0; i <= 4; i++) {
+      double v = max * i / 4, y = top + hgt - (double) hgt * i / 4;
+      sb.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#eee\"/><text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
+          left, y, left + w, y, left - 4, y + 4, Html.esc(label.apply(v))));
+    }
+    return sb.toString();
+  }
+
   private static String legend(List<String> strategies, int x, int y) {
     StringBuilder s = new StringBuilder();
     for (int i = 0; i < strategies.size(); i++)
@@ -321,9 +345,9 @@ public final class EvalReport {
   }
 
   /** Horizontal bars of each ranking's mean weighted tau, with its 95% interval. */
-  private static String tauBars(Result r) {
+  static String tauBars(Result r) {
     List<Evaluation.CorrelationSummary> cs = r.correlationSummaries().stream().filter(c -> Double.isFinite(c.weightedTau().mean())).toList();
-    int left = 150, w = 400, row = 18, top = 20;
+    int left = 12 + cs.stream().mapToInt(c -> textWidth(c.proxy())).max().orElse(100), w = 400, row = 18, top = 20;
     StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "<svg width=\"%d\" height=\"%d\">\n", left + w + 60, top + row * cs.size() + 30));
     double zero = left + w / 2.0;  // tau in [-1, 1]
     for (double t : new double[] {-1, -0.5, 0, 0.5, 1}) {
@@ -346,22 +370,21 @@ public final class EvalReport {
   }
 
   /** Mean relative regret (or zero-regret fraction) against the budget, a line per strategy. */
-  private static String lines(Result r, boolean regret) {
-    int w = 560, hgt = 260, left = 50, top = 10, legendX = w + 20;
+  static String lines(Result r, boolean regret) {
+    int w = 560, hgt = 260, left = 50, top = 10, legendX = left + w + 20;
     double max = 0;
     for (Summary s : r.summaries())
       if (s.scope().equals(Evaluation.ALL)) max = Math.max(max, regret ? s.relative().mean() : 1);
     if (!(max > 0)) max = 1;
     StringBuilder sb = new StringBuilder();
-    sb.append(String.format(Locale.ROOT, "<svg width=\"%d\" height=\"%d\">\n", legendX + 170, Math.max(hgt + 40, 16 * r.strategies().size() + 20)));
+    sb.append(String.format(Locale.ROOT, "<svg width=\"%d\" height=\"%d\">\n", legendX + legendWidth(r.strategies()), Math.max(hgt + 40, 16 * r.strategies().size() + 20)));
     sb.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#888\"/>", left, top + hgt, left + w, top + hgt));
-    sb.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#888\"/>", left, top, left, top + hgt));
+    final double top1 = max;
+    sb.append(yAxis(left, top, hgt, w, max, v -> regret ? fmt(v * 100, top1 * 100 < 10 ? 1 : 0) + "%" : fmt(v, 2)));
     List<Integer> bs = r.budgets();
     double step = bs.size() > 1 ? (double) w / (bs.size() - 1) : 0;
     for (int i = 0; i < bs.size(); i++)
       sb.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">B=%d</text>", left + i * step, top + hgt + 18, bs.get(i)));
-    sb.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text><text x=\"%d\" y=\"%d\" text-anchor=\"end\">0</text>\n",
-        left - 4, top + 10, regret ? fmt(max * 100, 0) + "%" : "1", left - 4, top + hgt));
     for (int k = 0; k < r.strategies().size(); k++) {
       String s = r.strategies().get(k);
       StringBuilder pts = new StringBuilder();
@@ -378,16 +401,22 @@ public final class EvalReport {
   }
 
   /** Absolute regret per task at budget b: a group of bars (one per strategy) per task. */
-  private static String bars(Result r, int b) {
+  static String bars(Result r, int b) {
     int ns = r.strategies().size(), bar = 6, gap = 14, left = 40, top = 10, hgt = 200;
     int groupW = ns * bar + gap, w = r.tasks().size() * groupW;
+    // task labels are drawn rotated by 40 degrees below the bars: room below for the longest, and to the right for the
+    // last one, so that neither is cut nor runs into the legend
+    List<String> labels = r.tasks().stream().map(t -> t + " (" + r.groups().get(t) + ")").toList();
+    int longest = labels.stream().mapToInt(EvalReport::textWidth).max().orElse(0);
+    int below = (int) Math.ceil(longest * Math.sin(Math.toRadians(40))) + 24;
+    int overhang = labels.isEmpty() ? 0 : Math.max(0, (int) Math.ceil(textWidth(labels.get(labels.size() - 1)) * Math.cos(Math.toRadians(40))) - groupW);
+    int legendX = left + w + 20 + overhang;
     double max = 0;
     for (Row x : r.rows()) if (x.budget() == b && Double.isFinite(x.absolute())) max = Math.max(max, x.absolute());
     if (!(max > 0)) max = 0.01;
     StringBuilder sb = new StringBuilder();
-    sb.append(String.format(Locale.ROOT, "<svg width=\"%d\" height=\"%d\">\n", left + w + 190, Math.max(top + hgt + 90, 16 * ns + 20)));
-    sb.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text><text x=\"%d\" y=\"%d\" text-anchor=\"end\">0</text>\n",
-        left - 4, top + 10, fmt(max * 100, 1), left - 4, top + hgt));
+    sb.append(String.format(Locale.ROOT, "<svg width=\"%d\" height=\"%d\">\n", legendX + legendWidth(r.strategies()), Math.max(top + hgt + below, 16 * ns + 20)));
+    sb.append(yAxis(left, top, hgt, w, max, v -> fmt(v * 100, 1)));
     for (int t = 0; t < r.tasks().size(); t++) {
       String task = r.tasks().get(t);
       int x0 = left + t * groupW;
@@ -399,10 +428,10 @@ public final class EvalReport {
             x0 + k * bar, top + hgt - bh, bar - 1, bh, COLORS[k % COLORS.length], Html.esc(task), Html.esc(x.strategy()), fmt(v * 100, 2)));
       }
       sb.append(String.format(Locale.ROOT, "\n<text transform=\"translate(%d,%d) rotate(40)\">%s</text>\n", x0 + 2, top + hgt + 12,
-          Html.esc(task + " (" + r.groups().get(task) + ")")));
+          Html.esc(labels.get(t))));
     }
     sb.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#888\"/>", left, top + hgt, left + w, top + hgt));
-    sb.append(legend(r.strategies(), left + w + 20, top));
+    sb.append(legend(r.strategies(), legendX, top));
     return sb.append("</svg>\n").toString();
   }
 }

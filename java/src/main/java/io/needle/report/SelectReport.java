@@ -31,9 +31,25 @@ public final class SelectReport {
   public static void write(Path dir, Selector.Result r, List<Expert> pool, Images images, String zoo) {
     Map<String, Map<String, Integer>> ranks = ranks(r.scores());
     java.util.function.ToIntFunction<Score> rank = s -> ranks.get(s.proxy()).get(s.expert());
-    Csv.write(dir.resolve("ranking.csv"), Reports.csvHeader(rank), Reports.csvRows(r.scores(), rank));
+    Csv.write(dir.resolve("ranking.csv"), Reports.csvHeader(rank), Reports.csvRows(withLeftOut(r), rank));
     AtomicWrite.write(dir.resolve("selection.json"), out -> out.write(json(r, pool, images, zoo).getBytes(StandardCharsets.UTF_8)));
     AtomicWrite.write(dir.resolve("report.html"), out -> out.write(html(r, pool, images, zoo).getBytes(StandardCharsets.UTF_8)));
+  }
+
+  /**
+   * The scores plus a {@code failed} row per proxy for every model that could not even be read (a corrupt ONNX file,
+   * a bad manifest entry: a problem whose subject has no score), so that ranking.csv lists everything it was given.
+   */
+  static List<Score> withLeftOut(Selector.Result r) {
+    java.util.Set<String> scored = new java.util.HashSet<>();
+    for (Score s : r.scores()) scored.add(s.expert());
+    List<String> proxies = r.scores().stream().map(Score::proxy).distinct().toList();
+    if (proxies.isEmpty()) proxies = List.of(r.selection().proxy() == null ? "" : r.selection().proxy());
+    List<Score> out = new ArrayList<>(r.scores());
+    for (Problem p : r.problems())  // an expert's problem is "id (file)": that expert has its failed rows already
+      if (!scored.contains(p.subject()) && !scored.contains(p.subject().replaceFirst(" \\(.*\\)$", "")))
+        for (String proxy : proxies) out.add(Score.failed(p.subject(), proxy, p.message()));
+    return out;
   }
 
   /** @return rank of each expert under each proxy: 1 = best; failed experts have none */
@@ -115,7 +131,8 @@ public final class SelectReport {
 
     // bar chart of the ranking proxy
     List<String> ok = order.stream().filter(e -> by.get(e).get(first) != null && by.get(e).get(first).ok()).toList();
-    int rowH = 18, labelW = 220, barW = 560, height = ok.size() * rowH + 30;
+    // labels are right-aligned before the bars: as wide as the longest name (about 7 px a character), so none is cut
+    int rowH = 18, labelW = 12 + 7 * ok.stream().mapToInt(String::length).max().orElse(10), barW = 560, height = ok.size() * rowH + 30;
     h.append("<h2>Ranking by ").append(esc(first)).append("</h2>\n<svg width=\"").append(labelW + barW + 80).append("\" height=\"").append(height)
         .append("\" role=\"img\" aria-label=\"").append(esc(first)).append(" per expert\">\n");
     for (int i = 0; i < ok.size(); i++) {
@@ -160,6 +177,14 @@ public final class SelectReport {
     r.seconds().forEach((k, v) -> h.append("<tr><td>").append(esc(k)).append("</td><td class=\"n\">").append(String.format(Locale.ROOT, "%.3f", v)).append("</td></tr>\n"));
     h.append("</table>\n<p class=\"muted\">Scoring backend: ").append(esc(r.backend())).append(". Stages overlap: scoring runs while the next expert is embedded.</p>\n");
 
+    List<Score> notOk = r.scores().stream().filter(x -> !x.ok()).toList();
+    if (!notOk.isEmpty()) {
+      h.append("<h2>Not scored (").append(notOk.size()).append(")</h2>\n<table><tr><th>expert</th><th>proxy</th><th>status</th><th>reason</th></tr>\n");
+      for (Score x : notOk)
+        h.append("<tr><td>").append(esc(x.expert())).append("</td><td>").append(esc(x.proxy())).append("</td><td class=\"bad\">")
+            .append(x.status().id()).append("</td><td>").append(esc(x.reason())).append("</td></tr>\n");
+      h.append("</table>\n");
+    }
     if (!r.problems().isEmpty()) {
       h.append("<h2>Left out (").append(r.problems().size()).append(")</h2>\n<table><tr><th>what</th><th>problem</th></tr>\n");
       for (Problem p : r.problems()) h.append("<tr><td>").append(esc(p.subject())).append("</td><td class=\"bad\">").append(esc(p.message())).append("</td></tr>\n");

@@ -52,8 +52,18 @@ class BadInputTest {
     Files.write(dir.resolve("outside.bin"), new byte[784 * 8 * 4]);  // exists, but outside the zoo folder
     Path data = images(6);
 
-    ScoreCommandTest.Run r = ScoreCommandTest.run("select", "--zoo", zoo.toString(), "--data", data.toString(), "--no-cache", "--device", "cpu");
+    Path out = dir.resolve("out");
+    ScoreCommandTest.Run r = ScoreCommandTest.run("select", "--zoo", zoo.toString(), "--data", data.toString(), "--no-cache", "--device", "cpu",
+        "--out", out.toString());
     assertEquals(Main.PARTIAL, r.code(), r.err());
+    // issue 11: ranking.csv lists every model it was given, the unreadable ones as failed with their reason
+    io.needle.data.Csv ranking = io.needle.data.Csv.read(out.resolve("ranking.csv"));
+    java.util.Map<String, String> status = new java.util.TreeMap<>();
+    for (String[] row : ranking.rows()) assertTrue(status.put(row[0], row[3]) == null, "one row per expert: " + row[0]);
+    assertEquals(9, status.size(), status.toString());
+    assertEquals("failed", status.get("truncated.onnx"), status.toString());
+    assertEquals("ok", status.get("good"), status.toString());
+    assertTrue(Files.readString(out.resolve("report.html")).contains("not a valid ONNX model"), "reasons in the report");
     // the two usable experts are ranked
     List<String> ranked = r.out().lines().filter(l -> l.matches("\\s+[12]\\s+\\S+\\s+[0-9.]+")).map(l -> l.trim().split("\\s+")[1]).sorted().toList();
     assertEquals(List.of("good", "inside"), ranked, r.out());
@@ -66,6 +76,18 @@ class BadInputTest {
     assertTrue(err.contains("size32 (size32.onnx): input 'image' float[-1,1,32,32] takes 32x32 images but the images are 28x28 gray"), err);
     assertTrue(err.contains("two-outputs (two-outputs.onnx): has 2 outputs [embedding, logits]; name the embedding with \"output\" in zoo.json"), err);
     assertTrue(err.contains("outside.onnx: external data path '../outside.bin' points outside the zoo folder; refused"), err);
+  }
+
+  /** Issue 11: on a folder of tasks, a run where every expert failed is exit 3 as on one task (it was 1). */
+  @Test
+  void everyExpertFailingOnEveryTaskIsExit3() throws Exception {
+    Path zoo = Files.createDirectories(dir.resolve("zoo"));
+    Files.copy(onnx("rgb.onnx"), zoo.resolve("rgb.onnx"));
+    Files.copy(onnx("size32.onnx"), zoo.resolve("size32.onnx"));
+    ScoreCommandTest.Run r = ScoreCommandTest.run("select", "--zoo", zoo.toString(), "--data", Path.of("..", "examples", "mini-vtab", "tasks").toString(),
+        "--n", "40", "--no-cache", "--device", "cpu", "--quiet");
+    assertEquals(Main.BAD_INPUT, r.code(), r.err());
+    assertTrue(r.err().contains("every expert failed"), r.err());
   }
 
   /** Issue 11 item 1: a dynamic height/width ran into an IllegalArgumentException that stopped the run (exit 5). */
