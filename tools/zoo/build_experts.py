@@ -40,12 +40,12 @@ import time
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
-from build_zoo import accuracy, embed, fit, stratified, write_idx, BUILD, ROOT  # noqa: E402
-from models import Adapters, Cnn, OneAdapter, WithHead, parameters  # noqa: E402
+from build_zoo import (BUILD, ROOT, accuracy, adapters_entry, fit, rotation_pretext, score_experts,  # noqa: E402
+                       stratified, write_selectors, write_task_files)
+from models import Adapters, Cnn, OneAdapter, WithHead  # noqa: E402
 
 SEED = 20261123
 OUT = os.path.join(ROOT, "examples", "mini-experts")
@@ -244,25 +244,7 @@ def check_disjoint(ux, vx, task_data):
 
 
 def write_tasks(task_data):
-    tdir = os.path.join(OUT, "tasks")
-    listing = []
-    for name, group in TASKS:
-        (x, y), (tx, ty) = task_data[name]
-        d = os.path.join(tdir, name)
-        os.makedirs(os.path.join(d, "test"), exist_ok=True)
-        write_idx(os.path.join(d, "train-images-idx3-ubyte.gz"), x)
-        write_idx(os.path.join(d, "train-labels-idx1-ubyte.gz"), y.astype(np.uint8))
-        write_idx(os.path.join(d, "test", "test-images-idx3-ubyte.gz"), tx)
-        write_idx(os.path.join(d, "test", "test-labels-idx1-ubyte.gz"), ty.astype(np.uint8))
-        listing.append(dict(name=name, group=group, classes=int(y.max()) + 1,
-                            train=f"{name}/train-images-idx3-ubyte.gz", train_size=TRAIN, val_size=VAL,
-                            test=f"{name}/test/test-images-idx3-ubyte.gz", test_size=int(len(tx))))
-    with open(os.path.join(tdir, "tasks.json"), "w") as f:
-        json.dump(dict(note=f"train files hold {TRAIN + VAL} examples: the first {TRAIN} are the training split, "
-                            f"the last {VAL} the validation split the oracle chose learning rates on",
-                       tasks=listing), f, indent=1)
-        f.write("\n")
-
+    write_task_files(os.path.join(OUT, "tasks"), TASKS, task_data, TRAIN, VAL)
 
 def main():
     torch.set_num_threads(THREADS)
@@ -343,24 +325,7 @@ def main():
     # 5 of the 8 tasks by up to 34 points (oracle/runs-removed.csv), architecture dominating again as in
     # mini-VTAB, so it was removed to keep this benchmark [001]'s kind.
 
-    torch.manual_seed(SEED + 40)
-    rot = WithHead(Cnn(16), 4)
-
-    class Rotated(nn.Module):
-        def __init__(self, m):
-            super().__init__()
-            self.m = m
-            self.g = torch.Generator().manual_seed(SEED + 41)
-
-        def forward(self, xb):
-            k = torch.randint(0, 4, (xb.shape[0],), generator=self.g)
-            xr = xb.clone()
-            for q in range(1, 4):
-                xr[k == q] = torch.rot90(xb[k == q], q, dims=(2, 3))
-            self.k = k
-            return self.m(xr)
-    wrapped = Rotated(rot)
-    fit(wrapped, ux, uy, 2, 2e-3, SEED + 42, loss_fn=lambda out, j, xb: F.cross_entropy(out, wrapped.k))
+    rot = rotation_pretext(ux, uy, SEED)
     add("rotation", rot.body, "cnn-w16", "upstream-all, unlabelled (rotation pretext)", len(ux), ["self-supervised"],
         every)
     log("rotation trained")
@@ -376,25 +341,7 @@ def main():
     add("cnn-random", Cnn(16).eval(), "cnn-w16", "none (random init)", 0, ["init"], [])
     log("off-domain experts trained")
 
-    from sklearn.linear_model import LogisticRegression
-    probe = stratified(uy, 6600, np.random.default_rng(SEED + 80))
-    priors = {}
-    for eid, e in experts.items():
-        body = e["body"]
-        body.eval()
-        a, b = embed(body, ux[probe]), embed(body, vx)
-        mu, sd = a.mean(0), a.std(0) + 1e-6
-        clf = LogisticRegression(max_iter=500, C=1.0).fit((a - mu) / sd, uy[probe])
-        e["score"] = float(clf.score((b - mu) / sd, vy))
-        e["parameters"] = parameters(body) if not isinstance(body, OneAdapter) else \
-            parameters(body.packed.backbone) + body.packed.adapter_parameters()
-        torch.save(body, os.path.join(build, eid.replace("@", "_") + ".pt"))
-        prior = np.zeros(C)
-        if e["labels"]:
-            counts = np.bincount(uy[np.isin(uy, e["labels"])], minlength=C)
-            prior = counts / counts.sum()
-        priors[eid] = [round(float(p), 6) for p in prior]
-        log(f"{eid}: score {e['score']:.4f}, {e['parameters']} parameters")
+    priors = score_experts(experts, ux, uy, vx, vy, C, SEED, build)
 
     entries = []
     for eid, e in experts.items():
@@ -412,38 +359,13 @@ def main():
             export(e["body"], path, ["embedding"])
         entries.append(entry)
     export(packed, os.path.join(zoo_dir, "adapters.onnx"), ["embedding"], adapter=True)
-    entries.append(dict(id="adapters", file="adapters.onnx", architecture="cnn-w16+adapters", dimension=packed.dim,
-                        adapters=dict(input="adapter", experts=[
-                            dict(name=sl, index=k, parameters=experts[f"adapters@{sl}"]["parameters"],
-                                 upstream=experts[f"adapters@{sl}"]["upstream"],
-                                 upstream_size=experts[f"adapters@{sl}"]["upstream_size"],
-                                 score=round(experts[f"adapters@{sl}"]["score"], 4),
-                                 tags=experts[f"adapters@{sl}"]["tags"]) for k, sl in enumerate(ADAPTER_SLICES)])))
+    entries.append(adapters_entry(packed, experts, ADAPTER_SLICES))
     with open(os.path.join(zoo_dir, "zoo.json"), "w") as f:
         json.dump(dict(experts=entries), f, indent=1)
         f.write("\n")
 
-    # [001]'s selectors: the generic classifier (B with its 33-way head) and the expert-prediction network
-    export(base, os.path.join(zoo_dir, "selectors", "generic-classifier.onnx"), ["logits"])
-    slices = list(HIERARCHY)
-    member = np.array([[l in HIERARCHY[s] for s in slices] for l in range(C)], np.float32)
-    torch.manual_seed(SEED + 90)
-    pred = WithHead(Cnn(16), len(slices))
-    fit(pred, ux, uy, 1, 2e-3, SEED + 91,
-        loss_fn=lambda out, j, xb: F.binary_cross_entropy_with_logits(out, torch.from_numpy(member[uy[j]])))
-    export(pred, os.path.join(zoo_dir, "selectors", "expert-prediction.onnx"), ["logits"])
-    with open(os.path.join(zoo_dir, "selectors", "selectors.json"), "w") as f:
-        json.dump(dict(
-            upstream_classes=UPSTREAM_CLASSES,
-            generic_classifier=dict(file="generic-classifier.onnx", input="image", output="logits",
-                                    note=f"baseline B with its {C}-way upstream head; softmax gives p(upstream label | image)"),
-            expert_prediction=dict(file="expert-prediction.onnx", input="image", output="logits",
-                                   experts=[[f"semantic-{s}", f"adapters@{s}"] if s in ADAPTER_SLICES else f"semantic-{s}"
-                                            for s in slices],
-                                   note="multi-label: sigmoid(logits)[k] = p(image belongs to slice k); an entry lists "
-                                        "the experts trained on that slice (full and adapter)"),
-            label_priors=priors), f, indent=1)
-        f.write("\n")
+    write_selectors(zoo_dir, base, ux, uy, HIERARCHY, ADAPTER_SLICES, UPSTREAM_CLASSES, priors, SEED,
+                    lambda m, p: export(m, p, ["logits"]))
 
     write_tasks(task_data)
     log(f"done in {time.time() - t0:.0f} s")

@@ -281,25 +281,7 @@ def main():
         log(f"{eid}: upstream head accuracy {accuracy(m, vx, vy):.3f}")
 
     # objectives: rotation prediction and autoencoding (no labels)
-    torch.manual_seed(SEED + 40)
-    rot = WithHead(Cnn(16), 4)
-
-    class Rotated(nn.Module):
-        def __init__(self, m):
-            super().__init__()
-            self.m = m
-            self.g = torch.Generator().manual_seed(SEED + 41)
-
-        def forward(self, xb):
-            k = torch.randint(0, 4, (xb.shape[0],), generator=self.g)
-            xr = xb.clone()
-            for r in range(1, 4):
-                xr[k == r] = torch.rot90(xb[k == r], r, dims=(2, 3))
-            self.k = k
-            return self.m(xr)
-
-    wrapped = Rotated(rot)
-    fit(wrapped, ux, uy, 2, 2e-3, SEED + 42, loss_fn=lambda out, j, xb: F.cross_entropy(out, wrapped.k))
+    rot = rotation_pretext(ux, uy, SEED)
     add("rotation", rot.body, "cnn-w16", "upstream-all, unlabelled (rotation pretext)", len(ux), ["self-supervised"], all_labels)
     log("rotation trained")
 
@@ -322,9 +304,84 @@ def main():
     add("cnn-random", Cnn(16).eval(), "cnn-w16", "none (random init)", 0, ["init"], [])
 
     # task-agnostic score: upstream linear-probe accuracy, same protocol for every expert
-    from sklearn.linear_model import LogisticRegression
-    probe = stratified(uy, 6600, np.random.default_rng(SEED + 80))
     entries = []
+    priors = score_experts(experts, ux, uy, vx, vy, 22, SEED, BUILD)
+
+    for eid, e in experts.items():
+        if eid.startswith("adapters@"):
+            continue
+        export(e["body"], os.path.join(zoo_dir, eid + ".onnx"))
+        entries.append(dict(id=eid, file=eid + ".onnx", architecture=e["architecture"], parameters=e["parameters"],
+                            dimension=e["body"].dim, upstream=e["upstream"], upstream_size=e["upstream_size"],
+                            score=round(e["score"], 4), tags=e["tags"]))
+    export(packed, os.path.join(zoo_dir, "adapters.onnx"), adapter=True)
+    entries.append(adapters_entry(packed, experts, ADAPTER_SLICES))
+    manifest = dict(experts=entries)
+    with open(os.path.join(zoo_dir, "zoo.json"), "w") as f:
+        json.dump(manifest, f, indent=1)
+        f.write("\n")
+
+    # [001]'s other selectors
+    write_selectors(zoo_dir, base, ux, uy, HIERARCHY, ADAPTER_SLICES, UPSTREAM_CLASSES, priors, SEED,
+                    lambda m, p: export(m, p, output="logits"))
+
+    write_task_files(os.path.join(OUT, "tasks"), TASKS, task_data, TRAIN, VAL)
+    log(f"done in {time.time() - t0:.0f} s")
+
+
+def write_task_files(tdir, tasks, task_data, train, val):
+    """Each task's train file (train + validation examples, in that order) and test file as gzip'd IDX, and
+    tasks.json listing them; tasks: (name, group) pairs, task_data: name -> ((x, y), (test_x, test_y))."""
+    listing = []
+    for name, group in tasks:
+        (x, y), (tx, ty) = task_data[name]
+        d = os.path.join(tdir, name)
+        os.makedirs(os.path.join(d, "test"), exist_ok=True)
+        write_idx(os.path.join(d, "train-images-idx3-ubyte.gz"), x)
+        write_idx(os.path.join(d, "train-labels-idx1-ubyte.gz"), y.astype(np.uint8))
+        write_idx(os.path.join(d, "test", "test-images-idx3-ubyte.gz"), tx)
+        write_idx(os.path.join(d, "test", "test-labels-idx1-ubyte.gz"), ty.astype(np.uint8))
+        listing.append(dict(name=name, group=group, classes=int(y.max()) + 1,
+                            train=f"{name}/train-images-idx3-ubyte.gz", train_size=train, val_size=val,
+                            test=f"{name}/test/test-images-idx3-ubyte.gz", test_size=int(len(tx))))
+    with open(os.path.join(tdir, "tasks.json"), "w") as f:
+        json.dump(dict(note=f"train files hold {train + val} examples: the first {train} are the training split, "
+                            f"the last {val} the validation split the oracle chose learning rates on", tasks=listing),
+                  f, indent=1)
+        f.write("\n")
+
+
+# ------------------------------------------------------------------ shared by build_zoo.py and build_experts.py
+def rotation_pretext(ux, uy, seed):
+    """B's architecture trained to predict the rotation (0/90/180/270) of unlabelled upstream images."""
+    torch.manual_seed(seed + 40)
+    rot = WithHead(Cnn(16), 4)
+
+    class Rotated(nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+            self.g = torch.Generator().manual_seed(seed + 41)
+
+        def forward(self, xb):
+            k = torch.randint(0, 4, (xb.shape[0],), generator=self.g)
+            xr = xb.clone()
+            for r in range(1, 4):
+                xr[k == r] = torch.rot90(xb[k == r], r, dims=(2, 3))
+            self.k = k
+            return self.m(xr)
+
+    wrapped = Rotated(rot)
+    fit(wrapped, ux, uy, 2, 2e-3, seed + 42, loss_fn=lambda out, j, xb: F.cross_entropy(out, wrapped.k))
+    return rot
+
+
+def score_experts(experts, ux, uy, vx, vy, classes, seed, build):
+    """Sets each expert's task-agnostic `score` (upstream linear-probe accuracy: logistic regression on 6,600
+    stratified upstream training embeddings, tested on the held-out upstream images) and `parameters`, saves its
+    torch module under build/, and returns every expert's upstream label prior (its training label distribution)."""
+    from sklearn.linear_model import LogisticRegression
+    probe = stratified(uy, 6600, np.random.default_rng(seed + 80))
     priors = {}
     for eid, e in experts.items():
         body = e["body"]
@@ -335,75 +392,51 @@ def main():
         e["score"] = float(clf.score((b - mu) / sd, vy))
         e["parameters"] = parameters(body) if not isinstance(body, OneAdapter) else \
             parameters(body.packed.backbone) + body.packed.adapter_parameters()
-        torch.save(body, os.path.join(BUILD, eid.replace("@", "_") + ".pt"))
-        prior = np.zeros(22)
+        torch.save(body, os.path.join(build, eid.replace("@", "_") + ".pt"))
+        prior = np.zeros(classes)
         if e["labels"]:
-            counts = np.bincount(uy[np.isin(uy, e["labels"])], minlength=22)
+            counts = np.bincount(uy[np.isin(uy, e["labels"])], minlength=classes)
             prior = counts / counts.sum()
         priors[eid] = [round(float(p), 6) for p in prior]
         log(f"{eid}: score {e['score']:.4f}, {e['parameters']} parameters")
+    return priors
 
-    for eid, e in experts.items():
-        if eid.startswith("adapters@"):
-            continue
-        export(e["body"], os.path.join(zoo_dir, eid + ".onnx"))
-        entries.append(dict(id=eid, file=eid + ".onnx", architecture=e["architecture"], parameters=e["parameters"],
-                            dimension=e["body"].dim, upstream=e["upstream"], upstream_size=e["upstream_size"],
-                            score=round(e["score"], 4), tags=e["tags"]))
-    export(packed, os.path.join(zoo_dir, "adapters.onnx"), adapter=True)
-    entries.append(dict(id="adapters", file="adapters.onnx", architecture="cnn-w16+adapters", dimension=packed.dim,
-                        adapters=dict(input="adapter", experts=[
-                            dict(name=sl, index=k, parameters=experts[f"adapters@{sl}"]["parameters"],
-                                 upstream=experts[f"adapters@{sl}"]["upstream"],
-                                 upstream_size=experts[f"adapters@{sl}"]["upstream_size"],
-                                 score=round(experts[f"adapters@{sl}"]["score"], 4),
-                                 tags=experts[f"adapters@{sl}"]["tags"]) for k, sl in enumerate(ADAPTER_SLICES)])))
-    manifest = dict(experts=entries)
-    with open(os.path.join(zoo_dir, "zoo.json"), "w") as f:
-        json.dump(manifest, f, indent=1)
-        f.write("\n")
 
-    # [001]'s other selectors
-    export(base, os.path.join(zoo_dir, "selectors", "generic-classifier.onnx"), output="logits")
-    slices = list(HIERARCHY)
-    member = np.array([[l in HIERARCHY[s] for s in slices] for l in range(22)], np.float32)
-    torch.manual_seed(SEED + 90)
+def adapters_entry(packed, experts, slices):
+    """The zoo.json entry of the packed adapters model, one adapter expert per slice."""
+    return dict(id="adapters", file="adapters.onnx", architecture="cnn-w16+adapters", dimension=packed.dim,
+                adapters=dict(input="adapter", experts=[
+                    dict(name=sl, index=k, parameters=experts[f"adapters@{sl}"]["parameters"],
+                         upstream=experts[f"adapters@{sl}"]["upstream"],
+                         upstream_size=experts[f"adapters@{sl}"]["upstream_size"],
+                         score=round(experts[f"adapters@{sl}"]["score"], 4),
+                         tags=experts[f"adapters@{sl}"]["tags"]) for k, sl in enumerate(slices)]))
+
+
+def write_selectors(zoo_dir, base, ux, uy, hierarchy, adapter_slices, upstream_classes, priors, seed, export_fn):
+    """[001]'s selectors: the generic classifier (B with its upstream head), the expert-prediction network over the
+    hierarchy's slices (multi-label), and selectors.json with every expert's label prior."""
+    classes = len(upstream_classes)
+    export_fn(base, os.path.join(zoo_dir, "selectors", "generic-classifier.onnx"))
+    slices = list(hierarchy)
+    member = np.array([[l in hierarchy[s] for s in slices] for l in range(classes)], np.float32)
+    torch.manual_seed(seed + 90)
     pred = WithHead(Cnn(16), len(slices))
-    fit(pred, ux, uy, 1, 2e-3, SEED + 91,
+    fit(pred, ux, uy, 1, 2e-3, seed + 91,
         loss_fn=lambda out, j, xb: F.binary_cross_entropy_with_logits(out, torch.from_numpy(member[uy[j]])))
-    export(pred, os.path.join(zoo_dir, "selectors", "expert-prediction.onnx"), output="logits")
+    export_fn(pred, os.path.join(zoo_dir, "selectors", "expert-prediction.onnx"))
     with open(os.path.join(zoo_dir, "selectors", "selectors.json"), "w") as f:
         json.dump(dict(
-            upstream_classes=UPSTREAM_CLASSES,
+            upstream_classes=upstream_classes,
             generic_classifier=dict(file="generic-classifier.onnx", input="image", output="logits",
-                                    note="baseline B with its 22-way upstream head; softmax gives p(upstream label | image)"),
+                                    note=f"baseline B with its {classes}-way upstream head; softmax gives p(upstream label | image)"),
             expert_prediction=dict(file="expert-prediction.onnx", input="image", output="logits",
-                                   experts=[[f"semantic-{s}", f"adapters@{s}"] if s in ADAPTER_SLICES else f"semantic-{s}"
+                                   experts=[[f"semantic-{s}", f"adapters@{s}"] if s in adapter_slices else f"semantic-{s}"
                                             for s in slices],
                                    note="multi-label: sigmoid(logits)[k] = p(image belongs to slice k); an entry lists "
                                         "the experts trained on that slice (full and adapter)"),
             label_priors=priors), f, indent=1)
         f.write("\n")
-
-    # tasks
-    tdir = os.path.join(OUT, "tasks")
-    listing = []
-    for name, group in TASKS:
-        (x, y), (tx, ty) = task_data[name]
-        d = os.path.join(tdir, name)
-        os.makedirs(os.path.join(d, "test"), exist_ok=True)
-        write_idx(os.path.join(d, "train-images-idx3-ubyte.gz"), x)
-        write_idx(os.path.join(d, "train-labels-idx1-ubyte.gz"), y.astype(np.uint8))
-        write_idx(os.path.join(d, "test", "test-images-idx3-ubyte.gz"), tx)
-        write_idx(os.path.join(d, "test", "test-labels-idx1-ubyte.gz"), ty.astype(np.uint8))
-        listing.append(dict(name=name, group=group, classes=int(y.max()) + 1,
-                            train=f"{name}/train-images-idx3-ubyte.gz", train_size=TRAIN, val_size=VAL,
-                            test=f"{name}/test/test-images-idx3-ubyte.gz", test_size=int(len(tx))))
-    with open(os.path.join(tdir, "tasks.json"), "w") as f:
-        json.dump(dict(note="train files hold 1000 examples: the first 800 are the training split, the last 200 "
-                            "the validation split the oracle chose learning rates on", tasks=listing), f, indent=1)
-        f.write("\n")
-    log(f"done in {time.time() - t0:.0f} s")
 
 
 if __name__ == "__main__":
