@@ -51,23 +51,14 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--device", defaultValue = "auto", description = "ONNX Runtime provider: auto, cpu or cuda (default: ${DEFAULT-VALUE})")
   String device;
 
-  @Option(names = "--cache", paramLabel = "DIR", description = "embedding cache (default: $NEEDLE_CACHE, else ~/.cache/needle)")
-  Path cache;
-
-  @Option(names = "--no-cache", description = "neither read nor write cached embeddings (measures the full cost)")
-  boolean noCache;
+  @Mixin RunOptions opts;
 
   @Option(names = "--resamples", defaultValue = "1000", description = "bootstrap resamples of the tasks (default: ${DEFAULT-VALUE})")
   int resamples;
 
-  @Option(names = "--quiet", description = "no progress bar on stderr")
-  boolean quiet;
-
   @Override
   public Integer call() {
-    Main.quiet(quiet);
-    Outputs.checkDir(out, "--out");
-    Path cacheRoot = Outputs.cache(cache, noCache);
+    Path cacheRoot = opts.start(out);
     Path d = dir != null ? dir : bundled(benchmark);
     Zoo zoo = Zoo.open(d.resolve("zoo"));
     TaskOptions.checkAny(zoo.experts(), zoo.problems(), d.resolve("zoo"));
@@ -78,7 +69,7 @@ final class DemoCommand implements Callable<Integer> {
     System.out.println("needle demo: " + Tasks.included(tasks).size() + " tasks x " + zoo.experts().size() + " experts from " + d);
     long cpu0 = cpuNanos();
     Selector.Config cfg = new Selector.Config(io.needle.embed.Device.parse(device), threads, 32, io.needle.engine.Backends.Kind.parse(proxy.backend), ps, proxy.settings(0), Strategies.get("hybrid"), 2);
-    Suite.Run run = Suite.run(zoo, tasks, cfg, 1000, 0, cacheRoot, out, ProgressBar.listener(new ProgressBar(quiet), quiet));
+    Suite.Run run = Suite.run(zoo, tasks, cfg, 1000, 0, cacheRoot, out, ProgressBar.listener(new ProgressBar(opts.quiet), opts.quiet));
     double cpu = (cpuNanos() - cpu0) / 1e9;
     long cached = run.tasks().stream().flatMap(t -> t.result().experts().stream()).filter(Selector.ExpertRun::cached).count();
     long runs = run.tasks().stream().mapToLong(t -> t.result().experts().size()).sum();

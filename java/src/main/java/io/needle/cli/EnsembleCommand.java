@@ -54,20 +54,11 @@ final class EnsembleCommand implements Callable<Integer> {
   @Option(names = "--out", paramLabel = "DIR", description = "write sets.csv, steps.csv, probes.csv, inconsistency.csv and report.html here (a folder per task under tasks/ for a folder of tasks)")
   Path out;
 
-  @Option(names = "--cache", paramLabel = "DIR", description = "embedding cache (default: $NEEDLE_CACHE, else ~/.cache/needle)")
-  Path cache;
-
-  @Option(names = "--no-cache", description = "neither read nor write cached embeddings")
-  boolean noCache;
-
-  @Option(names = "--quiet", description = "no progress bar or summary on stderr")
-  boolean quiet;
+  @Mixin RunOptions opts;
 
   @Override
   public Integer call() {
-    Main.quiet(quiet);
-    Outputs.checkDir(out, "--out");
-    Path cacheRoot = Outputs.cache(cache, noCache);
+    Path cacheRoot = opts.start(out);
     Settings s = Settings.defaults().with(TaskData.SEED, task.seed);
     if (set != null) for (Map.Entry<String, String> e : set.entrySet()) s = s.with(e.getKey(), e.getValue());
     if (linearC != null) s = s.with(LinearProbe.C, linearC);
@@ -78,7 +69,7 @@ final class EnsembleCommand implements Callable<Integer> {
     TaskOptions.checkAny(zoo.experts(), zoo.problems(), task.zoo);
     if (size > zoo.experts().size())
       throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "--size " + size + " but the pool has " + zoo.experts().size() + " expert(s)");
-    ProgressBar bar = new ProgressBar(quiet);
+    ProgressBar bar = new ProgressBar(opts.quiet);
     long t0 = System.nanoTime();
     List<Problem> problems = new ArrayList<>(zoo.problems());
     StringBuilder sets = new StringBuilder(EnsembleReport.SETS_HEADER);  // a folder of tasks: every task's sets in one file
@@ -87,7 +78,7 @@ final class EnsembleCommand implements Callable<Integer> {
       List<Tasks.Task> tasks = Tasks.read(task.data);
       for (Tasks.Task t : tasks) {
         if (t.excluded() != null) {
-          if (!quiet) System.err.println("needle: task " + t.name() + " excluded by tasks.json: " + t.excluded());
+          if (!opts.quiet) System.err.println("needle: task " + t.name() + " excluded by tasks.json: " + t.excluded());
           continue;
         }
         try {
@@ -109,7 +100,7 @@ final class EnsembleCommand implements Callable<Integer> {
       Ensembles.Result r = one(zoo, source == null ? images.source() : source.toString(), images, cfg, cacheRoot, bar, out);
       for (Problem p : r.problems()) if (!zoo.problems().contains(p)) problems.add(p);
     }
-    if (!quiet) {
+    if (!opts.quiet) {
       Main.printLeftOut(problems);
       System.err.println(String.format(Locale.ROOT, "needle: %.1f s", (System.nanoTime() - t0) / 1e9) + (out != null ? "; wrote " + out : ""));
     }

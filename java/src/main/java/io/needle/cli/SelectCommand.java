@@ -41,24 +41,15 @@ final class SelectCommand implements Callable<Integer> {
   @Option(names = "--out", paramLabel = "DIR", description = "write ranking.csv, selection.json and report.html here")
   Path out;
 
-  @Option(names = "--cache", paramLabel = "DIR", description = "embedding cache (default: $NEEDLE_CACHE, else ~/.cache/needle)")
-  Path cache;
-
-  @Option(names = "--no-cache", description = "neither read nor write cached embeddings")
-  boolean noCache;
-
-  @Option(names = "--quiet", description = "no progress bar or summary on stderr")
-  boolean quiet;
+  @Mixin RunOptions opts;
 
   @Override
   public Integer call() {
-    Main.quiet(quiet);
-    Outputs.checkDir(out, "--out");
-    Path cacheRoot = Outputs.cache(cache, noCache);
+    Path cacheRoot = opts.start(out);
     List<Proxy> ps = proxy.proxies();
     Strategy strat = model != null ? io.needle.select.Fused.load(model) : Strategies.get(strategy);
     Settings o = proxy.settings(task.seed);
-    ProgressBar bar = new ProgressBar(quiet);
+    ProgressBar bar = new ProgressBar(opts.quiet);
     long t0 = System.nanoTime();
     Zoo zoo = task.openZoo();
     TaskOptions.checkAny(zoo.experts(), zoo.problems(), task.zoo);
@@ -70,7 +61,7 @@ final class SelectCommand implements Callable<Integer> {
     bar.clear();
     Images images = all.subsample(task.n, task.seed);
     double readSeconds = (System.nanoTime() - t0) / 1e9;
-    if (!quiet) System.err.println("needle: " + TaskOptions.describe(all, images) + "; " + zoo.experts().size() + " experts");
+    if (!opts.quiet) System.err.println("needle: " + TaskOptions.describe(all, images) + "; " + zoo.experts().size() + " experts");
     Selector.Config cfg = new Selector.Config(io.needle.embed.Device.parse(task.device), task.threads, task.imageBatch,
         io.needle.engine.Backends.Kind.parse(proxy.backend), ps, o, strat, budget);
     Selector.Result r;
@@ -91,7 +82,7 @@ final class SelectCommand implements Callable<Integer> {
         : "pick" + (sel.picks().size() > 1 ? "s" : "") + " (" + strat.id() + ", budget " + budget + "): "
             + String.join(", ", sel.picks().stream().map(p -> p.expert() + " [" + p.reason() + "]").toList()));
     if (out != null) SelectReport.write(out, r, zoo.experts(), images, task.zoo.toString());
-    if (!quiet) {
+    if (!opts.quiet) {
       Main.printLeftOut(r.problems());
       long cached = r.experts().stream().filter(Selector.ExpertRun::cached).count();
       StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "needle: %d experts in %.2f s (%d embedded, %d from cache, %d failed; scoring on %s)",
@@ -108,16 +99,16 @@ final class SelectCommand implements Callable<Integer> {
   /** A folder of tasks: select on each, print each pick, write scores.csv (task,expert,proxy,score) and a report per task. */
   private int suite(Zoo zoo, List<Proxy> ps, Strategy strat, Settings o, ProgressBar bar, Path cacheRoot) {
     List<io.needle.data.Tasks.Task> tasks = io.needle.data.Tasks.read(task.data);
-    if (!quiet) System.err.println("needle: " + tasks.size() + " tasks in " + task.data + "; " + zoo.experts().size() + " experts");
+    if (!opts.quiet) System.err.println("needle: " + tasks.size() + " tasks in " + task.data + "; " + zoo.experts().size() + " experts");
     Selector.Config cfg = new Selector.Config(io.needle.embed.Device.parse(task.device), task.threads, task.imageBatch,
         io.needle.engine.Backends.Kind.parse(proxy.backend), ps, o, strat, budget);
-    Suite.Run run = Suite.run(zoo, tasks, cfg, task.n, task.seed, cacheRoot, out, ProgressBar.listener(bar, quiet));
+    Suite.Run run = Suite.run(zoo, tasks, cfg, task.n, task.seed, cacheRoot, out, ProgressBar.listener(bar, opts.quiet));
     for (Suite.TaskRun t : run.tasks()) {
       Selection sel = t.result().selection();
       System.out.println(t.task().name() + ": " + (sel.picks().isEmpty() ? "no pick" : String.join(", ",
           sel.picks().stream().map(p -> p.expert() + " [" + p.reason() + "]").toList())));
     }
-    if (!quiet) {
+    if (!opts.quiet) {
       Main.printLeftOut(run.problems());
       System.err.println(String.format(Locale.ROOT, "needle: %d tasks x %d experts in %.1f s", run.tasks().size(), zoo.experts().size(), run.seconds())
           + (out != null ? "; wrote " + out.resolve(Suite.SCORES) + " and a report per task under " + out.resolve("tasks") : ""));
