@@ -59,9 +59,16 @@ class DemoTest {
    */
   @Test
   void demoRunsTheSecondBenchmarkByName() {
-    ScoreCommandTest.Run r = ScoreCommandTest.run("demo", "--benchmark", "mini-experts", "--proxy", "knn-loo,leep,epn", "--no-cache",
+    Path cache = out.resolve("cache");
+    ScoreCommandTest.Run r = ScoreCommandTest.run("demo", "--benchmark", "mini-experts", "--proxy", "knn-loo,leep,epn", "--cache", cache.toString(),
         "--quiet", "--resamples", "50", "--out", out.toString());
     assertEquals(Main.OK, r.code(), r.err());
+    // issue 11: the cost of selection is set beside the fine-tuning's only when this run computed every embedding
+    assertTrue(r.out().contains("selection took") && !r.out().contains("no ratio"), r.out());
+    ScoreCommandTest.Run again = ScoreCommandTest.run("demo", "--benchmark", "mini-experts", "--proxy", "knn-loo", "--cache", cache.toString(),
+        "--quiet", "--resamples", "0", "--out", out.resolve("again").toString());
+    assertEquals(Main.OK, again.code(), again.err());
+    assertTrue(again.out().contains("no ratio: this run read embeddings from the cache") && !again.out().contains("selection took"), again.out());
     Csv got = Csv.read(out.resolve("scores.csv"));
     Map<String, String> status = new HashMap<>();
     for (String[] row : got.rows()) status.put(row[1] + "/" + row[2], row[got.column("status")]);
