@@ -85,6 +85,11 @@ public final class ArrowTables {
     if ((long) data.getValueCount() != (long) list.getValueCount() * width)
       throw new NeedleException(NeedleException.Code.BAD_INPUT, who + ": column '" + list.getName() + "' holds " + data.getValueCount()
           + " values for " + list.getValueCount() + " rows of " + width + "; the values must be exactly rows x width");
+    // a corrupt file may declare more values than its buffers hold: refuse before allocating rows of them
+    if (data instanceof org.apache.arrow.vector.BaseFixedWidthVector fixed
+        && fixed.getDataBuffer().capacity() < (long) count * width * fixed.getTypeWidth())
+      throw new NeedleException(NeedleException.Code.BAD_INPUT, who + ": column '" + list.getName() + "' declares " + count + " rows of "
+          + width + " values but holds " + fixed.getDataBuffer().capacity() + " bytes; the file is truncated or corrupt");
     for (int r = 0; r < count; r++) {
       if (list.isNull(r)) throw new NeedleException(NeedleException.Code.BAD_INPUT, who + ": row " + out.size() + " is null");
       float[] row = new float[width];
