@@ -11,7 +11,6 @@ import io.needle.data.Tasks;
 import io.needle.zoo.OnnxFile;
 import io.needle.zoo.Zoo;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
@@ -23,17 +22,18 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
-import java.util.zip.GZIPOutputStream;
 import javax.imageio.ImageIO;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
+import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
@@ -104,6 +104,21 @@ class ReaderFuzzTest {
   @Property(tries = 300, seed = "17", shrinking = ShrinkingMode.FULL)
   void images(@ForAll("imageCases") Case c) {
     check(Target.IMAGES, c);
+  }
+
+  /** The crashes fuzzing found, as their shrunk cases (each threw something other than a NeedleException, or allocated GBs). */
+  @Example
+  void crashesFoundStayFixed() {
+    // a .npy shape that is not numbers: NumberFormatException ("6- 4")
+    check(Target.NPY, new Case(0, List.of(new Mutation(Mutation.Kind.FLIP, 0.28, 0, new byte[0]))));
+    // a version-2 .npy header length of 2^31-1: int overflow past the bounds check, then a 2 GB header array
+    int v2 = harness(Target.NPY).seeds.get(2).getValue().length;
+    check(Target.NPY, new Case(2, List.of(new Mutation(Mutation.Kind.HUGE_SIZE, 8.5 / v2, 0, new byte[0]))));
+    // a zoo.json file name with a NUL: InvalidPathException
+    check(Target.ZOO, new Case(0, List.of(new Mutation(Mutation.Kind.JSON, 0.07, 2584, new byte[0]))));
+    // a PNG whose header claims a huge image: ~185 MB allocated for 140 bytes
+    check(Target.IMAGES, new Case(0, List.of(new Mutation(Mutation.Kind.OVERWRITE, 0.78, -2042074429, HexFormat.of().parseHex("d7e55cf6")),
+        new Mutation(Mutation.Kind.HUGE_SIZE, 0.96, 121, new byte[0]), new Mutation(Mutation.Kind.FLIP, 0.12, 0, new byte[] {0}))));
   }
 
   @Provide Arbitrary<Case> npyCases() { return cases(Target.NPY); }
@@ -218,7 +233,7 @@ class ReaderFuzzTest {
 
     @Override
     public String toString() {
-      return kind + "@" + String.format(Locale.ROOT, "%.4f", at) + "/" + value + (bytes.length > 0 ? "/" + java.util.HexFormat.of().formatHex(bytes) : "");
+      return kind + "@" + String.format(Locale.ROOT, "%.4f", at) + "/" + value + (bytes.length > 0 ? "/" + HexFormat.of().formatHex(bytes) : "");
     }
   }
 
@@ -277,16 +292,27 @@ class ReaderFuzzTest {
           for (int i = 0; i < x.length; i++) x[i] = i * 0.5f;
           Npy.writeFloats(dir.resolve("x.npy"), x, 6, 4);
           Npy.writeLongs(dir.resolve("l.npy"), new int[] {0, 1, 2, 0, 1, 2});
+          // version 2 (a 4-byte header length), big-endian float64
+          ByteBuffer be = ByteBuffer.allocate(6 * 4 * 8).order(ByteOrder.BIG_ENDIAN);
+          for (float v : x) be.putDouble(v);
+          byte[] v1 = Files.readAllBytes(Fixtures.npy(dir.resolve("x.npy"), "{'descr': '>f8', 'fortran_order': False, 'shape': (6, 4), }", be.array()));
+          byte[] v2 = new byte[v1.length + 2];
+          System.arraycopy(v1, 0, v2, 0, 8);
+          v2[6] = 2;
+          ByteBuffer.wrap(v2, 8, 4).order(ByteOrder.LITTLE_ENDIAN).putInt(v1[8] & 0xff | (v1[9] & 0xff) << 8);
+          System.arraycopy(v1, 10, v2, 12, v1.length - 10);
+          Npy.writeFloats(dir.resolve("x.npy"), x, 6, 4);
           seed("x.npy");
           seed("l.npy");
+          seeds.add(Map.entry("x.npy", v2));
         }
         case ARROW -> {
           float[] x = new float[6 * 4];
           for (int i = 0; i < x.length; i++) x[i] = i * 0.5f;
           Fixtures.writeArrowExpert(dir.resolve("x.arrow"), x, 4);
           Fixtures.writeArrowExpert(dir.resolve("s.arrow"), x, 4, true);
-          writeArrowLabels(dir.resolve("l.arrow"), new long[] {0, 1, 2, 0, 1, 2});
-          writeArrowDataset(dir.resolve("d.arrow"));
+          Fixtures.writeArrowLabels(dir.resolve("l.arrow"), new long[] {0, 1, 2, 0, 1, 2});
+          Fixtures.writeArrowDataset(dir.resolve("d.arrow"), null, null);
           seed("x.arrow");
           seed("s.arrow");
           seed("l.arrow");
@@ -299,8 +325,8 @@ class ReaderFuzzTest {
           ByteBuffer lb = ByteBuffer.allocate(8 + n).putInt(0x801).putInt(n).put(new byte[] {0, 1, 0, 1, 2, 2});
           Files.write(dir.resolve("a-images-idx3-ubyte"), im.array());
           Files.write(dir.resolve("a-labels-idx1-ubyte"), lb.array());
-          Files.write(dir.resolve("b-images-idx3-ubyte.gz"), gzip(im.array()));
-          Files.write(dir.resolve("b-labels-idx1-ubyte.gz"), gzip(lb.array()));
+          Files.write(dir.resolve("b-images-idx3-ubyte.gz"), Fixtures.gzip(im.array()));
+          Files.write(dir.resolve("b-labels-idx1-ubyte.gz"), Fixtures.gzip(lb.array()));
           for (String f : List.of("a-images-idx3-ubyte", "a-labels-idx1-ubyte", "b-images-idx3-ubyte.gz", "b-labels-idx1-ubyte.gz")) seed(f);
         }
         case ONNX -> {
@@ -348,10 +374,10 @@ class ReaderFuzzTest {
             }
           for (String c : List.of("c0", "c1"))
             for (int i = 0; i < 2; i++) ImageIO.write(gray, "png", dir.resolve(c + "/" + i + ".png").toFile());
-          seeds.add(Map.entry("c0/m.png", encode(gray, "png")));
-          seeds.add(Map.entry("c0/m.png", encode(rgb, "png")));
-          seeds.add(Map.entry("c0/m.jpg", encode(gray, "jpeg")));
-          seeds.add(Map.entry("c0/m.jpg", encode(rgb, "jpeg")));
+          seeds.add(Map.entry("c0/m.png", Fixtures.encode(gray, "png")));
+          seeds.add(Map.entry("c0/m.png", Fixtures.encode(rgb, "png")));
+          seeds.add(Map.entry("c0/m.jpg", Fixtures.encode(gray, "jpeg")));
+          seeds.add(Map.entry("c0/m.jpg", Fixtures.encode(rgb, "jpeg")));
         }
       }
     }
@@ -431,55 +457,6 @@ class ReaderFuzzTest {
     long sum = 0;
     for (long a : threads.getThreadAllocatedBytes(threads.getAllThreadIds())) if (a > 0) sum += a;
     return sum;
-  }
-
-  static byte[] gzip(byte[] b) throws IOException {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    try (GZIPOutputStream z = new GZIPOutputStream(out)) {
-      z.write(b);
-    }
-    return out.toByteArray();
-  }
-
-  static byte[] encode(BufferedImage img, String format) throws IOException {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ImageIO.write(img, format, out);
-    return out.toByteArray();
-  }
-
-  static void writeArrowLabels(Path file, long[] values) throws IOException {
-    try (var a = new org.apache.arrow.memory.RootAllocator(); var v = new org.apache.arrow.vector.BigIntVector("label", a)) {
-      v.allocateNew(values.length);
-      for (int i = 0; i < values.length; i++) v.set(i, values[i]);
-      v.setValueCount(values.length);
-      try (var r = org.apache.arrow.vector.VectorSchemaRoot.of(v)) {
-        Fixtures.writeArrow(file, r, false);
-      }
-    }
-  }
-
-  /** An Arrow image dataset: 6 gray 3x3 images as fixed-size lists of uint8 pixels, and their labels. */
-  static void writeArrowDataset(Path file) throws IOException {
-    try (var a = new org.apache.arrow.memory.RootAllocator();
-        var list = new org.apache.arrow.vector.complex.FixedSizeListVector("image", a,
-            org.apache.arrow.vector.types.pojo.FieldType.nullable(new org.apache.arrow.vector.types.pojo.ArrowType.FixedSizeList(9)), null);
-        var label = new org.apache.arrow.vector.BigIntVector("label", a)) {
-      list.addOrGetVector(org.apache.arrow.vector.types.pojo.FieldType.nullable(new org.apache.arrow.vector.types.pojo.ArrowType.Int(8, false)));
-      list.allocateNew();
-      var px = (org.apache.arrow.vector.UInt1Vector) list.getDataVector();
-      label.allocateNew(6);
-      for (int i = 0; i < 6; i++) {
-        list.setNotNull(i);
-        for (int j = 0; j < 9; j++) px.setSafe(i * 9 + j, (i * 40 + j * 3) & 0xff);
-        label.set(i, i % 2);
-      }
-      list.setValueCount(6);
-      px.setValueCount(54);
-      label.setValueCount(6);
-      try (var r = org.apache.arrow.vector.VectorSchemaRoot.of(list, label)) {
-        Fixtures.writeArrow(file, r, false);
-      }
-    }
   }
 
   static void delete(Path p) throws IOException {

@@ -137,7 +137,7 @@ public final class Npy {
     } else {
       throw bad(file, "has unsupported .npy format version " + major);
     }
-    if (headerLen < 0 || start + headerLen > buf.limit()) throw bad(file, "is truncated in its header");
+    if (headerLen < 0 || (long) start + headerLen > buf.limit()) throw bad(file, "is truncated in its header");
     byte[] h = new byte[headerLen];
     buf.get(start, h);
     String header = new String(h, major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
