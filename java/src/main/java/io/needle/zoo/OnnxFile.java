@@ -52,15 +52,25 @@ public final class OnnxFile {
       List<String> external = new ArrayList<>();
       Set<String> values = new LinkedHashSet<>();
       List<String> outputs = new ArrayList<>();
-      long params = graph(graph, external, values, outputs, true);
+      long params = graph(graph, external, values, outputs, 0);
       return new Info(params, List.copyOf(external), values, List.copyOf(outputs));
+    } catch (TooDeep e) {
+      throw new NeedleException(NeedleException.Code.BAD_INPUT, who + ": not a valid ONNX model (subgraphs nested deeper than " + MAX_DEPTH + " levels)");
     } catch (IndexOutOfBoundsException | IllegalStateException e) {
       throw new NeedleException(NeedleException.Code.BAD_INPUT, who + ": not a valid ONNX model (corrupt or truncated protobuf)");
     }
   }
 
-  /** Walks a GraphProto; returns the main graph's initializer element count. */
-  private static long graph(Reader g, List<String> external, Set<String> values, List<String> outputs, boolean main) {
+  /** How deep subgraphs (If/Loop bodies) may nest: protobuf's own recursion limit is 100. */
+  static final int MAX_DEPTH = 64;
+
+  /** A graph nested past {@link #MAX_DEPTH} (a crafted file would otherwise overflow the stack). */
+  private static final class TooDeep extends IllegalStateException {}
+
+  /** Walks a GraphProto ({@code depth} 0: the main graph); returns the main graph's initializer element count. */
+  private static long graph(Reader g, List<String> external, Set<String> values, List<String> outputs, int depth) {
+    if (depth > MAX_DEPTH) throw new TooDeep();
+    boolean main = depth == 0;
     long params = 0;
     while (g.next()) {
       switch (g.field) {
@@ -80,7 +90,7 @@ public final class OnnxFile {
               String out = node.string();
               if (main) values.add(out);
             } else if (node.field == NODE_ATTRIBUTE && node.wire == 2) {
-              attribute(node.message(), external);
+              attribute(node.message(), external, depth);
             } else {
               node.skip();
             }
@@ -100,11 +110,11 @@ public final class OnnxFile {
     return params;
   }
 
-  private static void attribute(Reader a, List<String> external) {
+  private static void attribute(Reader a, List<String> external, int depth) {
     while (a.next()) {
       switch (a.field) {
         case ATTR_T, ATTR_TENSORS -> tensor(a.message(), external);
-        case ATTR_G, ATTR_GRAPHS -> graph(a.message(), external, new LinkedHashSet<>(), new ArrayList<>(), false);
+        case ATTR_G, ATTR_GRAPHS -> graph(a.message(), external, new LinkedHashSet<>(), new ArrayList<>(), depth + 1);
         case ATTR_SPARSE, ATTR_SPARSES -> sparse(a.message(), external);
         default -> a.skip();
       }

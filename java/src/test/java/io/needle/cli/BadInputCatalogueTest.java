@@ -7,6 +7,7 @@ import io.needle.Fixtures;
 import io.needle.data.Experts;
 import io.needle.data.Npy;
 import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -131,6 +132,8 @@ class BadInputCatalogueTest {
         select("onnx 0 bytes", Main.PARTIAL, c -> Files.write(c.zoo.resolve("bad.onnx"), new byte[0]), "bad.onnx: not an ONNX model (no graph)"),
         select("onnx huge declared length", Main.PARTIAL, c -> Files.write(c.zoo.resolve("bad.onnx"),
             new byte[] {0x3a, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0x0f, 1, 2, 3}), "bad.onnx: not a valid ONNX model (corrupt or truncated protobuf)"),
+        select("onnx subgraphs nested 5000 deep", Main.PARTIAL, c -> Files.write(c.zoo.resolve("bad.onnx"), nested(5000)),
+            "bad.onnx: not a valid ONNX model (subgraphs nested deeper than 64 levels)"),
         select("onnx external data absolute", Main.PARTIAL, c -> {
           Files.write(c.zoo.resolve("bad.onnx"), replace(Files.readAllBytes(Fixtures.onnx("inside.onnx")), "inside.weights", "/tmp/in.weight"));
         }, "bad.onnx: external data path '/tmp/in.weight' points outside the zoo folder; refused"),
@@ -302,6 +305,26 @@ class BadInputCatalogueTest {
     }
     Files.write(c.dir.resolve("t-labels-idx1-ubyte"), lb.array());
     return Files.write(c.dir.resolve("t-images-idx3-ubyte"), change.apply(im.array()));
+  }
+
+  /** A ModelProto whose graph holds a node whose attribute holds a graph..., {@code depth} times. */
+  static byte[] nested(int depth) {
+    byte[] g = new byte[0];
+    for (int i = 0; i < depth; i++) g = field(1, field(5, field(6, g)));  // GraphProto.node{NodeProto.attribute{AttributeProto.g}}
+    return field(7, g);  // ModelProto.graph
+  }
+
+  private static byte[] field(int number, byte[] body) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(body.length + 8);
+    for (long v : new long[] {(long) number << 3 | 2, body.length}) {
+      while ((v & ~0x7FL) != 0) {
+        out.write((int) (v & 0x7F | 0x80));
+        v >>>= 7;
+      }
+      out.write((int) v);
+    }
+    out.writeBytes(body);
+    return out.toByteArray();
   }
 
   /** The bytes with one string replaced by another of the same length. */
