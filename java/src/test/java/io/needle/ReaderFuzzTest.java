@@ -71,37 +71,37 @@ class ReaderFuzzTest {
 
   // ------------------------------------------------------------------------------------------ the properties
 
-  @Property(tries = 400, seed = "11", shrinking = ShrinkingMode.FULL)
+  @Property(tries = 2000, seed = "11", shrinking = ShrinkingMode.FULL)
   void npy(@ForAll("npyCases") Case c) {
     check(Target.NPY, c);
   }
 
-  @Property(tries = 250, seed = "12", shrinking = ShrinkingMode.FULL)
+  @Property(tries = 600, seed = "12", shrinking = ShrinkingMode.FULL)
   void arrow(@ForAll("arrowCases") Case c) {
     check(Target.ARROW, c);
   }
 
-  @Property(tries = 400, seed = "13", shrinking = ShrinkingMode.FULL)
+  @Property(tries = 1200, seed = "13", shrinking = ShrinkingMode.FULL)
   void idx(@ForAll("idxCases") Case c) {
     check(Target.IDX, c);
   }
 
-  @Property(tries = 400, seed = "14", shrinking = ShrinkingMode.FULL)
+  @Property(tries = 1500, seed = "14", shrinking = ShrinkingMode.FULL)
   void onnx(@ForAll("onnxCases") Case c) {
     check(Target.ONNX, c);
   }
 
-  @Property(tries = 400, seed = "15", shrinking = ShrinkingMode.FULL)
+  @Property(tries = 1000, seed = "15", shrinking = ShrinkingMode.FULL)
   void zooManifest(@ForAll("zooCases") Case c) {
     check(Target.ZOO, c);
   }
 
-  @Property(tries = 400, seed = "16", shrinking = ShrinkingMode.FULL)
+  @Property(tries = 1500, seed = "16", shrinking = ShrinkingMode.FULL)
   void tasksManifest(@ForAll("tasksCases") Case c) {
     check(Target.TASKS, c);
   }
 
-  @Property(tries = 300, seed = "17", shrinking = ShrinkingMode.FULL)
+  @Property(tries = 600, seed = "17", shrinking = ShrinkingMode.FULL)
   void images(@ForAll("imageCases") Case c) {
     check(Target.IMAGES, c);
   }
