@@ -116,6 +116,15 @@ class ReaderFuzzTest {
     check(Target.NPY, new Case(2, List.of(new Mutation(Mutation.Kind.HUGE_SIZE, 8.5 / v2, 0, new byte[0]))));
     // a zoo.json file name with a NUL: InvalidPathException
     check(Target.ZOO, new Case(0, List.of(new Mutation(Mutation.Kind.JSON, 0.07, 2584, new byte[0]))));
+    // an Arrow dataset whose record batch claims a huge row count: Arrow allocated 128 MB+ of direct memory
+    // for the 970-byte file (OutOfMemoryError under -XX:MaxDirectMemorySize=256m); found by the long run
+    try {
+      Path f = Path.of(ReaderFuzzTest.class.getResource("/fuzz/arrow-dataset-huge-rows.arrow").toURI());
+      NeedleException e = org.junit.jupiter.api.Assertions.assertThrows(NeedleException.class, () -> Images.open(f));
+      org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("is corrupt: it declares more data than its 970 bytes can hold"), e.getMessage());
+    } catch (java.net.URISyntaxException e) {
+      throw new IllegalStateException(e);
+    }
     // a PNG whose header claims a huge image: ~185 MB allocated for 140 bytes
     check(Target.IMAGES, new Case(0, List.of(new Mutation(Mutation.Kind.OVERWRITE, 0.78, -2042074429, HexFormat.of().parseHex("d7e55cf6")),
         new Mutation(Mutation.Kind.HUGE_SIZE, 0.96, 121, new byte[0]), new Mutation(Mutation.Kind.FLIP, 0.12, 0, new byte[] {0}))));
