@@ -91,6 +91,14 @@ public final class Fixtures {
     }
   }
 
+  /** Writes a version-1 .npy file with the given header dictionary (padded as NumPy does) and raw data bytes. */
+  public static Path npy(Path file, String dict, byte[] data) throws IOException {
+    String header = dict + " ".repeat((64 - (10 + dict.length() + 1) % 64) % 64) + "\n";
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(10 + header.length() + data.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    b.put(new byte[] {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0}).putShort((short) header.length()).put(header.getBytes()).put(data);
+    return Files.write(file, b.array());
+  }
+
   /** Writes one batch as an Arrow IPC file, or in the stream format. */
   public static void writeArrow(Path file, VectorSchemaRoot root, boolean stream) throws IOException {
     try (var ch = Files.newByteChannel(file, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE,
@@ -101,5 +109,63 @@ public final class Fixtures {
       w.writeBatch();
       w.end();
     }
+  }
+  /** Gzips bytes (an IDX file as distributed). */
+  public static byte[] gzip(byte[] b) throws IOException {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    try (java.util.zip.GZIPOutputStream z = new java.util.zip.GZIPOutputStream(out)) {
+      z.write(b);
+    }
+    return out.toByteArray();
+  }
+
+  /** Encodes an image ("png", "jpeg") to bytes. */
+  public static byte[] encode(java.awt.image.BufferedImage img, String format) throws IOException {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    javax.imageio.ImageIO.write(img, format, out);
+    return out.toByteArray();
+  }
+
+  /** Writes labels as an Arrow IPC file with one int64 column {@code label}. */
+  public static void writeArrowLabels(Path file, long[] values) throws IOException {
+    try (var a = new org.apache.arrow.memory.RootAllocator(); var v = new org.apache.arrow.vector.BigIntVector("label", a)) {
+      v.allocateNew(values.length);
+      for (int i = 0; i < values.length; i++) v.set(i, values[i]);
+      v.setValueCount(values.length);
+      try (var r = VectorSchemaRoot.of(v)) {
+        writeArrow(file, r, false);
+      }
+    }
+  }
+
+  /**
+   * An Arrow image dataset: 6 gray 3x3 images (two classes) as fixed-size lists of uint8 pixels, with {@code
+   * height} and {@code width} columns holding the given values unless they are null (then the shape is inferred).
+   */
+  public static Path writeArrowDataset(Path file, Integer height, Integer width) throws IOException {
+    try (var a = new org.apache.arrow.memory.RootAllocator();
+        var list = new FixedSizeListVector("image", a, FieldType.nullable(new ArrowType.FixedSizeList(9)), null);
+        var label = new org.apache.arrow.vector.BigIntVector("label", a);
+        var h = new org.apache.arrow.vector.IntVector("height", a); var w = new org.apache.arrow.vector.IntVector("width", a)) {
+      list.addOrGetVector(FieldType.nullable(new ArrowType.Int(8, false)));
+      list.allocateNew();
+      var px = (org.apache.arrow.vector.UInt1Vector) list.getDataVector();
+      label.allocateNew(6);
+      h.allocateNew(6);
+      w.allocateNew(6);
+      for (int i = 0; i < 6; i++) {
+        list.setNotNull(i);
+        for (int j = 0; j < 9; j++) px.setSafe(i * 9 + j, (i * 40 + j * 3) & 0xff);
+        label.set(i, i % 2);
+        if (height != null) h.set(i, height);
+        if (width != null) w.set(i, width);
+      }
+      for (var v : List.of(list, label, h, w)) v.setValueCount(6);
+      px.setValueCount(54);
+      try (var r = height == null ? VectorSchemaRoot.of(list, label) : VectorSchemaRoot.of(list, label, h, w)) {
+        writeArrow(file, r, false);
+      }
+    }
+    return file;
   }
 }

@@ -85,6 +85,11 @@ public final class ArrowTables {
     if ((long) data.getValueCount() != (long) list.getValueCount() * width)
       throw new NeedleException(NeedleException.Code.BAD_INPUT, who + ": column '" + list.getName() + "' holds " + data.getValueCount()
           + " values for " + list.getValueCount() + " rows of " + width + "; the values must be exactly rows x width");
+    // a corrupt file may declare more values than its buffers hold: refuse before allocating rows of them
+    if (data instanceof org.apache.arrow.vector.BaseFixedWidthVector fixed
+        && fixed.getDataBuffer().capacity() < (long) count * width * fixed.getTypeWidth())
+      throw new NeedleException(NeedleException.Code.BAD_INPUT, who + ": column '" + list.getName() + "' declares " + count + " rows of "
+          + width + " values but holds " + fixed.getDataBuffer().capacity() + " bytes; the file is truncated or corrupt");
     for (int r = 0; r < count; r++) {
       if (list.isNull(r)) throw new NeedleException(NeedleException.Code.BAD_INPUT, who + ": row " + out.size() + " is null");
       float[] row = new float[width];
@@ -134,7 +139,17 @@ public final class ArrowTables {
    * @throws NeedleException BAD_INPUT naming the file if it cannot be read
    */
   static <T> T read(Path file, Body<T> body) {
-    try (BufferAllocator alloc = new RootAllocator()) {
+    // a valid file's buffers are slices of what is read from it; a corrupt row count makes Arrow allocate
+    // whatever it claims (hundreds of MB of direct memory for a 1 KB file), so the allocator is capped
+    long size;
+    try {
+      size = java.nio.file.Files.size(file);
+    } catch (java.nio.file.NoSuchFileException e) {
+      throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": no such file");
+    } catch (IOException e) {
+      throw new NeedleException(NeedleException.Code.IO, file + ": cannot read: " + e.getMessage(), e);
+    }
+    try (BufferAllocator alloc = new RootAllocator(2 * size + (16 << 20))) {
       boolean fileFormat = startsWithMagic(file);
       try {
         return readWith(file, alloc, body, fileFormat);
@@ -145,6 +160,8 @@ public final class ArrowTables {
       throw e;
     } catch (java.nio.file.NoSuchFileException e) {
       throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": no such file");
+    } catch (org.apache.arrow.memory.OutOfMemoryException e) {
+      throw Npy.bad(file, "is corrupt: it declares more data than its " + size + " bytes can hold");
     } catch (IOException | RuntimeException e) {
       throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": not a readable Arrow IPC file: " + e.getMessage(), e);
     }

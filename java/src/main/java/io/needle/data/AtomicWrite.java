@@ -14,7 +14,8 @@ import java.nio.file.StandardOpenOption;
 /**
  * Writes a file so that no reader, and no later run after a kill or a crash, ever sees it half written: the
  * bytes go to a temporary sibling ({@code .<name>.tmp-<random>}), are flushed to disk, and the temporary is
- * renamed over the target in one step.
+ * renamed over the target in one step. A temporary's name carries its process id, so the temporaries a killed run
+ * left beside a file are removed the next time the file is written.
  */
 public final class AtomicWrite {
   /** What every temporary file's name contains, so leftovers of killed runs can be recognised and removed. */
@@ -38,7 +39,8 @@ public final class AtomicWrite {
     try {
       Files.createDirectories(dir);
       // a fresh random name, created with the default permissions (createTempFile would make it owner-only)
-      tmp = dir.resolve("." + file.getFileName() + TMP + Long.toUnsignedString(java.util.concurrent.ThreadLocalRandom.current().nextLong(), 36));
+      tmp = dir.resolve("." + file.getFileName() + TMP + ProcessHandle.current().pid() + "-"
+          + Long.toUnsignedString(java.util.concurrent.ThreadLocalRandom.current().nextLong(), 36));
       try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW)) {
         // writers that close their stream (Arrow's do) must not close the channel before it is forced to disk
         OutputStream out = new java.io.FilterOutputStream(Channels.newOutputStream(ch)) {
@@ -61,10 +63,26 @@ public final class AtomicWrite {
       } catch (AtomicMoveNotSupportedException e) {
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
       }
+      removeLeftovers(dir, file.getFileName().toString());
     } catch (IOException e) {
       throw new NeedleException(NeedleException.Code.IO, file + ": cannot write: " + e.getMessage(), e);
     } finally {
       if (tmp != null) try { Files.deleteIfExists(tmp); } catch (IOException ignored) { }
+    }
+  }
+
+  /** Deletes the temporaries of {@code dir/name} whose process is no longer alive (a run killed while writing it). */
+  private static void removeLeftovers(Path dir, String name) {
+    String prefix = "." + name + TMP;
+    try (java.nio.file.DirectoryStream<Path> s = Files.newDirectoryStream(dir, p -> p.getFileName().toString().startsWith(prefix))) {
+      for (Path p : s) {
+        String rest = p.getFileName().toString().substring(prefix.length());
+        int dash = rest.indexOf('-');
+        if (dash > 0 && rest.substring(0, dash).chars().allMatch(Character::isDigit)
+            && ProcessHandle.of(Long.parseLong(rest.substring(0, dash))).isEmpty()) Files.deleteIfExists(p);
+      }
+    } catch (IOException | RuntimeException ignored) {
+      // best effort: a leftover only takes space
     }
   }
 }

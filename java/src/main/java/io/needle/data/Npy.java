@@ -138,7 +138,7 @@ public final class Npy {
     } else {
       throw bad(file, "has unsupported .npy format version " + major);
     }
-    if (headerLen < 0 || start + headerLen > buf.limit()) throw bad(file, "is truncated in its header");
+    if (headerLen < 0 || (long) start + headerLen > buf.limit()) throw bad(file, "is truncated in its header");
     byte[] h = new byte[headerLen];
     buf.get(start, h);
     String header = new String(h, major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
@@ -147,14 +147,21 @@ public final class Npy {
     if (!f.find() || !s.find()) throw bad(file, "has a malformed header: " + header.trim());
     if (f.group(1).equals("True")) throw bad(file, "is in Fortran order; save it with np.ascontiguousarray");
     char order = d.group(1).charAt(0), kind = d.group(2).charAt(0);
-    int item = Integer.parseInt(d.group(3));
+    int item = d.group(3).length() > 2 ? 0 : Integer.parseInt(d.group(3));
     boolean ok = (kind == 'f' && (item == 2 || item == 4 || item == 8)) || ((kind == 'i' || kind == 'u') && (item == 1 || item == 2 || item == 4 || item == 8))
         || (kind == 'b' && item == 1);
     if (!ok) throw bad(file, "has dtype " + d.group(1) + kind + item + "; use float16, float32, float64 or integers");
     String[] dims = s.group(1).split(",");
-    long[] shape = java.util.Arrays.stream(dims).map(String::trim).filter(x -> !x.isEmpty()).mapToLong(Long::parseLong).toArray();
+    if (!s.group(1).matches("[\\s,0-9]*")) throw bad(file, "has a malformed shape (" + s.group(1).trim() + ")");
+    long[] shape;
     long count = 1;
-    for (long v : shape) count *= v;
+    try {
+      shape = java.util.Arrays.stream(dims).map(String::trim).filter(x -> !x.isEmpty()).mapToLong(Long::parseLong).toArray();
+      for (long v : shape) count = Math.multiplyExact(count, v);
+      Math.multiplyExact(count, item);
+    } catch (ArithmeticException | NumberFormatException e) {
+      throw bad(file, "declares a shape (" + s.group(1).trim() + ") larger than any file");
+    }
     long need = count * item, have = buf.limit() - (start + headerLen);
     if (have < need) throw bad(file, "is truncated: shape " + java.util.Arrays.toString(shape) + " needs " + need + " data bytes, found " + have);
     // more data than declared is another shape (a 2N x D matrix under an N x D header), not padding: np.save writes none

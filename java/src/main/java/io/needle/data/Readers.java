@@ -112,11 +112,29 @@ final class Readers {
     }
   }
 
+  /**
+   * Pixels one encoded byte can hold at most, with room to spare (deflate peaks near 1032:1, GIF's LZW near
+   * 2730:1, JPEG near 256:1): an image whose header declares more than its size can hold is corrupt, and is
+   * refused before its raster is allocated.
+   */
+  private static final long PIXELS_PER_BYTE = 4096, PIXELS_SLACK = 1 << 20;
+
   /** Decodes an encoded image (PNG, JPEG, BMP, GIF) to 8-bit gray or RGB; alpha is dropped. */
   private static Decoded decode(String name, int label, byte[] bytes) {
     BufferedImage img;
-    try {
-      img = ImageIO.read(new ByteArrayInputStream(bytes));
+    try (javax.imageio.stream.ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
+      java.util.Iterator<javax.imageio.ImageReader> readers = ImageIO.getImageReaders(in);
+      if (!readers.hasNext()) return Decoded.failed(name, "not a readable image (unknown or corrupt format)");
+      javax.imageio.ImageReader reader = readers.next();
+      try {
+        reader.setInput(in, true, true);
+        long w = reader.getWidth(0), h = reader.getHeight(0);
+        if (w * h > PIXELS_PER_BYTE * bytes.length + PIXELS_SLACK)
+          return Decoded.failed(name, "not a readable image: its header declares " + w + "x" + h + " pixels, more than its " + bytes.length + " bytes can hold");
+        img = reader.read(0);
+      } finally {
+        reader.dispose();
+      }
     } catch (IOException | RuntimeException e) {
       return Decoded.failed(name, "not a readable image: " + e.getMessage());
     }
@@ -320,6 +338,8 @@ final class Readers {
       len = l.getElementEndIndex(r) - start;
       data = l.getDataVector();
     }
+    if (start < 0 || len < 0 || (long) start + len > data.getValueCount())
+      throw bad(file, "row " + r + " of column '" + img.getName() + "' runs past its " + data.getValueCount() + " pixel values; the file is corrupt");
     if (!(data instanceof BaseIntVector) && !(data instanceof org.apache.arrow.vector.FloatingPointVector))
       throw bad(file, "column '" + img.getName() + "' holds " + data.getMinorType() + "; pixel lists must hold numbers 0..255");
     int h, w, c;
@@ -345,7 +365,7 @@ final class Readers {
         throw bad(file, "cannot tell the image shape of " + len + " pixel values: add height/width columns or schema metadata shape=\"h,w,c\"");
       }
     }
-    if ((c != 1 && c != 3) || (long) h * w * c != len)
+    if ((c != 1 && c != 3) || h < 1 || w < 1 || (long) h * w * c != len)
       return Decoded.failed(name, len + " pixel values do not make a " + h + "x" + w + "x" + c + " image (gray or RGB)");
     byte[] px = new byte[len];
     for (int i = 0; i < len; i++) {

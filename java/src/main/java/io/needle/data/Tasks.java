@@ -80,7 +80,12 @@ public final class Tasks {
         throw new NeedleException(NeedleException.Code.BAD_INPUT, where + ": needs \"name\" and \"train\"");
       String name = t.get("name").asText();
       if (!names.add(name)) throw new NeedleException(NeedleException.Code.BAD_INPUT, where + ": name '" + name + "' used twice");
-      Path train = dir.resolve(t.get("train").asText()).normalize();
+      Path train;
+      try {
+        train = dir.resolve(t.get("train").asText()).normalize();
+      } catch (java.nio.file.InvalidPathException e) {
+        throw new NeedleException(NeedleException.Code.BAD_INPUT, where + " '" + name + "': train path is not a valid path");
+      }
       if (!train.startsWith(dir)) throw new NeedleException(NeedleException.Code.BAD_INPUT, where + " '" + name + "': train path leaves the folder");
       if (!Files.exists(train)) throw new NeedleException(NeedleException.Code.BAD_INPUT, where + " '" + name + "': " + train + " does not exist");
       Path test = t.hasNonNull("test") ? dir.resolve(t.get("test").asText()).normalize() : null;

@@ -81,6 +81,9 @@ public final class OnnxFile {
       in.checkLastTagWas(0);
       return m;
     } catch (InvalidProtocolBufferException e) {
+      String m = String.valueOf(e.getMessage());
+      if (m.contains("levels of nesting"))  // protobuf's recursion limit (100): a crafted file of nested subgraphs
+        throw new NeedleException(NeedleException.Code.BAD_INPUT, who + ": not a valid ONNX model (subgraphs nested deeper than protobuf's limit of 100 levels)");
       throw new NeedleException(NeedleException.Code.BAD_INPUT, who + ": not a valid ONNX model (corrupt or truncated protobuf)");
     } catch (java.io.IOException e) {
       throw new IllegalStateException(e);  // reading a byte array does no I/O

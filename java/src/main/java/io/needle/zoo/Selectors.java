@@ -96,7 +96,12 @@ public record Selectors(Expert expertPrediction, List<String> epnExperts, Map<St
   private static Expert model(Path dir, JsonNode m, String id, Path f) {
     String file = m.path("file").asText(null);
     if (file == null) throw new NeedleException(NeedleException.Code.BAD_INPUT, f + ": " + id.substring(9) + " needs \"file\"");
-    Path p = dir.resolve(file).normalize();
+    Path p;
+    try {
+      p = Zoo.inside(dir.getParent(), dir, file, "file");
+    } catch (NeedleException ex) {
+      throw new NeedleException(NeedleException.Code.BAD_INPUT, f + ": " + id.substring(9) + ": " + ex.getMessage());
+    }
     if (!Files.isRegularFile(p)) throw new NeedleException(NeedleException.Code.BAD_INPUT, f + ": " + p + " does not exist");
     return new Expert(id, p, m.path("input").asText(null), m.path("output").asText(null), null, 0, Preprocess.DEFAULT,
         new Expert.Metadata(null, null, null, null, null, null, null));

@@ -36,6 +36,8 @@ public final class Zoo {
   private static final Set<String> ADAPTER_KEYS = Set.of("input", "count", "experts");
   private static final Set<String> ADAPTER_EXPERT_KEYS = Set.of("name", "index", "architecture", "parameters", "dimension",
       "upstream", "upstream_size", "score", "tags");
+  /** The most adapters one model may hold (a corrupt count would otherwise list billions of experts). */
+  static final int MAX_ADAPTERS = 1 << 16;
   private static final Set<String> PREPROCESS_KEYS = Set.of("channels", "resize", "crop", "mean", "std", "layout");
 
   private final Path dir;
@@ -166,8 +168,7 @@ public final class Zoo {
     unknown(e, ENTRY_KEYS, "");
     String file = text(e, "file");
     if (file == null) throw bad("\"file\" is required");
-    Path f = root.resolve(file).normalize();
-    if (!f.startsWith(root)) throw bad("file '" + file + "' is outside the zoo folder");
+    Path f = inside(root, file, "file");
     String stem = f.getFileName().toString().replaceFirst("\\.onnx$", "");
     String id = e.hasNonNull("id") ? text(e, "id") : sanitize(stem);
     if (!ID.matcher(id).matches()) throw bad("id '" + id + "' may use only letters, digits and . _ + - @");
@@ -206,6 +207,7 @@ public final class Zoo {
     } else {
       long count = adapters.hasNonNull("count") ? integer(adapters, "count") : 0;
       if (count < 1) throw bad("adapters needs \"count\" (a positive integer) or an \"experts\" list");
+      if (count > MAX_ADAPTERS) throw bad("adapters.count " + count + " is more than " + MAX_ADAPTERS + " adapters");
       for (int i = 0; i < count; i++) group.add(new Expert(id + "@" + i, f, input, output, selector, i, pre, meta, logits));
     }
     for (Expert x : group)
@@ -213,9 +215,35 @@ public final class Zoo {
     out.addAll(group);
   }
 
-  /** Reads and checks a model file's structure; external data must be inside the zoo and present. */
+  /**
+   * Resolves a manifest path against the zoo folder.
+   *
+   * @throws NeedleException BAD_INPUT if it is not a valid path or leaves the folder (".." or absolute)
+   */
+  static Path inside(Path root, String path, String key) {
+    return inside(root, root, path, key);
+  }
+
+  /** As {@link #inside(Path, String, String)}, for a path relative to {@code base}, a folder of the zoo. */
+  static Path inside(Path root, Path base, String path, String key) {
+    Path f;
+    try {
+      f = base.resolve(path).normalize();
+    } catch (java.nio.file.InvalidPathException ex) {
+      throw bad(key + " '" + path + "' is not a valid path");
+    }
+    if (!f.startsWith(root)) throw bad(key + " '" + path + "' is outside the zoo folder");
+    return f;
+  }
+
+  /** Reads and checks a model file's structure; it, and its external data, must be inside the zoo and present. */
   private static OnnxFile.Info model(Path root, Path f) {
     if (!Files.isRegularFile(f)) throw bad(f.getFileName() + ": no such file");
+    try {
+      if (!f.toRealPath().startsWith(root)) throw bad(f.getFileName() + ": links outside the zoo folder; refused");
+    } catch (IOException ex) {
+      throw bad(f.getFileName() + ": cannot read: " + ex.getMessage());
+    }
     byte[] bytes;
     try {
       bytes = Files.readAllBytes(f);

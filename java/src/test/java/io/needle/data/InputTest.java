@@ -204,10 +204,7 @@ class InputTest {
   }
 
   private Path raw(String name, String dict, byte[] data) throws Exception {
-    String header = dict + " ".repeat((64 - (10 + dict.length() + 1) % 64) % 64) + "\n";
-    ByteBuffer b = ByteBuffer.allocate(10 + header.length() + data.length).order(ByteOrder.LITTLE_ENDIAN);
-    b.put(new byte[] {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0}).putShort((short) header.length()).put(header.getBytes()).put(data);
-    return Files.write(dir.resolve(name), b.array());
+    return Fixtures.npy(dir.resolve(name), dict, data);
   }
 
   private static void assertBad(Path f, String words) {

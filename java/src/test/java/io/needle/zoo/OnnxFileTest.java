@@ -69,6 +69,7 @@ class OnnxFileTest {
     GraphProto deep = GraphProto.newBuilder().setName("leaf").build();
     for (int i = 0; i < 200; i++)
       deep = GraphProto.newBuilder().addNode(NodeProto.newBuilder().addAttribute(AttributeProto.newBuilder().setName("g").setG(deep))).build();
-    assertEquals("bad.onnx: not a valid ONNX model (corrupt or truncated protobuf)", error(ModelProto.newBuilder().setGraph(deep).build().toByteArray()));
+    assertEquals("bad.onnx: not a valid ONNX model (subgraphs nested deeper than protobuf's limit of 100 levels)",
+        error(ModelProto.newBuilder().setGraph(deep).build().toByteArray()));
   }
 }
