@@ -17,7 +17,7 @@ procedural shapes (geometry, 8), textures (6), scenes of 1-5 objects (scenes, 5)
   baseline, baseline-early   B: CNN (width 16) trained on all upstream data (3 epochs; and after 1 epoch); generic
   semantic-<slice> (12)      B fine-tuned, whole network, on one slice with a new head (800 steps of 128)
   adapters@<slice> (8)       residual adapters on the frozen B (BatchNorm statistics frozen too), one per slice,
-                             packed in one model
+                             packed in one model (at most 2 epochs of the slice, or 800 steps)
   rotation                   B's architecture, self-supervised (rotation prediction), all upstream data, unlabelled
   cnn-textures               B's architecture from scratch on textures only (off-domain for most tasks)
   cnn-random                 B's architecture, untrained
@@ -44,8 +44,8 @@ import torch.nn as nn
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
 from build_zoo import (BUILD, ROOT, accuracy, adapters_entry, fit, rotation_pretext, score_experts,  # noqa: E402
-                       stratified, write_selectors, write_task_files)
-from models import Adapters, Cnn, OneAdapter, WithHead  # noqa: E402
+                       stratified, train_adapters, write_selectors, write_task_files)
+from models import Cnn, OneAdapter, WithHead  # noqa: E402
 
 SEED = 20261123
 OUT = os.path.join(ROOT, "examples", "mini-experts")
@@ -291,31 +291,7 @@ def main():
             labels, m)
         log(f"semantic-{sl}: {mask.sum()} images, slice accuracy {accuracy(m, vx[vm], relabel(vy[vm], labels)):.3f}")
 
-    packed = Adapters(copy.deepcopy(base.body), len(ADAPTER_SLICES))
-    for p in packed.backbone.parameters():
-        p.requires_grad_(False)
-    for k, sl in enumerate(ADAPTER_SLICES):
-        labels = HIERARCHY[sl]
-        mask = np.isin(uy, labels)
-        torch.manual_seed(SEED + 30 + k)
-        head = nn.Linear(packed.dim, len(labels))
-        model = nn.Sequential(OneAdapter(packed, k), head)
-
-        class Frozen(nn.Module):           # keeps the backbone's BatchNorm statistics frozen while adapters train
-            def __init__(self, inner):
-                super().__init__()
-                self.inner = inner
-
-            def train(self, mode=True):
-                super().train(mode)
-                packed.backbone.eval()
-                return self
-
-            def forward(self, x):
-                return self.inner(x)
-        fit(Frozen(model), ux[mask], relabel(uy[mask], labels), 2, 3e-3, SEED + 30 + k,
-            params=[packed.down1, packed.up1, packed.down2, packed.up2] + list(head.parameters()), max_steps=SLICE_STEPS)
-    packed.eval()
+    packed = train_adapters(base.body, ADAPTER_SLICES, HIERARCHY, ux, uy, SEED, SLICE_STEPS, freeze_statistics=True)
     for k, sl in enumerate(ADAPTER_SLICES):
         add(f"adapters@{sl}", OneAdapter(packed, k), "cnn-w16+adapters", f"upstream-all > {sl} (adapter)",
             np.isin(uy, HIERARCHY[sl]).sum(), ["adapter", sl.split("-")[0]], HIERARCHY[sl])

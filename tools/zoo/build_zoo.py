@@ -247,24 +247,10 @@ def main():
         log(f"semantic-{sl}: {mask.sum()} images, slice accuracy {accuracy(m, vx[np.isin(vy, labels)], np.array([remap[v] for v in vy[np.isin(vy, labels)]])):.3f}")
 
     # adapters: frozen B, one adapter set + head per slice, packed in one model
-    packed = Adapters(copy.deepcopy(base.body), len(ADAPTER_SLICES))
-    for p in packed.backbone.parameters():
-        p.requires_grad_(False)
-    for k, sl in enumerate(ADAPTER_SLICES):
-        labels = HIERARCHY[sl]
-        mask = np.isin(uy, labels)
-        remap = {l: i for i, l in enumerate(labels)}
-        sy = np.array([remap[v] for v in uy[mask]])
-        torch.manual_seed(SEED + 30 + k)
-        head = nn.Linear(packed.dim, len(labels))
-        one = OneAdapter(packed, k)
-        model = nn.Sequential(one, head)
-        adapter_params = [packed.down1, packed.up1, packed.down2, packed.up2]
-        # Known flaw of the bundled build (kept so the bundle stays reproducible from this script): fit() puts the
-        # whole model in training mode, so the frozen backbone's BatchNorm running statistics are re-estimated on
-        # each slice in turn, and all adapters end up sharing the statistics of the last slice (textures). The
-        # backbone's weights and the other adapters' parameters do stay unchanged (only adapter k has gradients).
-        fit(model, ux[mask], sy, 2, 3e-3, SEED + 30 + k, params=adapter_params + list(head.parameters()), max_steps=300)
+    # Known flaw of the bundled build (kept so the bundle stays reproducible from this script): the backbone's BatchNorm
+    # running statistics were re-estimated on each slice in turn, and all adapters share those of the last slice
+    # (textures). The backbone's weights and the other adapters' parameters do stay unchanged.
+    packed = train_adapters(base.body, ADAPTER_SLICES, HIERARCHY, ux, uy, SEED, 300, freeze_statistics=False)
     packed.eval()
     for k, sl in enumerate(ADAPTER_SLICES):
         add(f"adapters@{sl}", OneAdapter(packed, k), "cnn-w16+adapters", f"upstream-all > {sl} (adapter)",
@@ -352,6 +338,42 @@ def write_task_files(tdir, tasks, task_data, train, val):
 
 
 # ------------------------------------------------------------------ shared by build_zoo.py and build_experts.py
+
+def train_adapters(body, slices, hierarchy, ux, uy, seed, max_steps, freeze_statistics):
+    """[001]'s adapter experts: residual adapters on a frozen copy of `body`, one set (and head) per slice, trained in
+    turn (Adam 3e-3, at most 2 epochs of the slice or max_steps), packed in one model. With freeze_statistics the
+    backbone's BatchNorm statistics stay as they are; without (mini-VTAB's build), fit()'s training mode re-estimates
+    them on each slice in turn."""
+    packed = Adapters(copy.deepcopy(body), len(slices))
+    for p in packed.backbone.parameters():
+        p.requires_grad_(False)
+
+    class Frozen(nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def train(self, mode=True):
+            super().train(mode)
+            packed.backbone.eval()
+            return self
+
+        def forward(self, x):
+            return self.inner(x)
+
+    for k, sl in enumerate(slices):
+        labels = hierarchy[sl]
+        mask = np.isin(uy, labels)
+        remap = {l: i for i, l in enumerate(labels)}
+        sy = np.array([remap[v] for v in uy[mask]])
+        torch.manual_seed(seed + 30 + k)
+        head = nn.Linear(packed.dim, len(labels))
+        model = nn.Sequential(OneAdapter(packed, k), head)
+        fit(Frozen(model) if freeze_statistics else model, ux[mask], sy, 2, 3e-3, seed + 30 + k,
+            params=[packed.down1, packed.up1, packed.down2, packed.up2] + list(head.parameters()), max_steps=max_steps)
+    packed.eval()
+    return packed
+
 def rotation_pretext(ux, uy, seed):
     """B's architecture trained to predict the rotation (0/90/180/270) of unlabelled upstream images."""
     torch.manual_seed(seed + 40)
