@@ -80,19 +80,24 @@ public final class Tasks {
         throw new NeedleException(NeedleException.Code.BAD_INPUT, where + ": needs \"name\" and \"train\"");
       String name = t.get("name").asText();
       if (!names.add(name)) throw new NeedleException(NeedleException.Code.BAD_INPUT, where + ": name '" + name + "' used twice");
-      Path train;
-      try {
-        train = dir.resolve(t.get("train").asText()).normalize();
-      } catch (java.nio.file.InvalidPathException e) {
-        throw new NeedleException(NeedleException.Code.BAD_INPUT, where + " '" + name + "': train path is not a valid path");
-      }
-      if (!train.startsWith(dir)) throw new NeedleException(NeedleException.Code.BAD_INPUT, where + " '" + name + "': train path leaves the folder");
+      Path train = inside(dir, t.get("train").asText(), where + " '" + name + "': train");
       if (!Files.exists(train)) throw new NeedleException(NeedleException.Code.BAD_INPUT, where + " '" + name + "': " + train + " does not exist");
-      Path test = t.hasNonNull("test") ? dir.resolve(t.get("test").asText()).normalize() : null;
-      if (test != null && !test.startsWith(dir)) throw new NeedleException(NeedleException.Code.BAD_INPUT, where + " '" + name + "': test path leaves the folder");
+      Path test = t.hasNonNull("test") ? inside(dir, t.get("test").asText(), where + " '" + name + "': test") : null;
       out.add(new Task(name, t.hasNonNull("group") ? t.get("group").asText() : "all", train,
           t.hasNonNull("exclude") ? t.get("exclude").asText() : null, test));
     }
     return List.copyOf(out);
+  }
+
+  /** A path of tasks.json, resolved in its folder: a valid path that stays inside it, or BAD_INPUT naming {@code what}. */
+  private static Path inside(Path dir, String path, String what) {
+    Path p;
+    try {
+      p = dir.resolve(path).normalize();
+    } catch (java.nio.file.InvalidPathException e) {
+      throw new NeedleException(NeedleException.Code.BAD_INPUT, what + " path is not a valid path");
+    }
+    if (!p.startsWith(dir)) throw new NeedleException(NeedleException.Code.BAD_INPUT, what + " path leaves the folder");
+    return p;
   }
 }
