@@ -2,7 +2,6 @@ package io.needle.cli;
 
 import io.needle.NeedleException;
 import io.needle.Problem;
-import io.needle.data.AtomicWrite;
 import io.needle.data.Images;
 import io.needle.data.Tasks;
 import io.needle.embed.EmbeddingCache;
@@ -12,7 +11,6 @@ import io.needle.proxy.TaskData;
 import io.needle.report.EnsembleReport;
 import io.needle.select.Ensembles;
 import io.needle.zoo.Zoo;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -72,7 +70,7 @@ final class EnsembleCommand implements Callable<Integer> {
     ProgressBar bar = new ProgressBar(opts.quiet);
     long t0 = System.nanoTime();
     List<Problem> problems = new ArrayList<>(zoo.problems());
-    StringBuilder sets = new StringBuilder(EnsembleReport.SETS_HEADER);  // a folder of tasks: every task's sets in one file
+    List<List<Object>> sets = new ArrayList<>();  // a folder of tasks: every task's sets in one file
     int done = 0;
     if (Tasks.isSuite(task.data)) {
       List<Tasks.Task> tasks = Tasks.read(task.data);
@@ -84,10 +82,10 @@ final class EnsembleCommand implements Callable<Integer> {
         try {
           Ensembles.Result r = one(zoo, t.name(), Images.open(t.train()).subsample(task.n, task.seed), cfg, cacheRoot, bar,
               out == null ? null : out.resolve("tasks").resolve(t.name()));
-          sets.append(EnsembleReport.setsRows(t.name(), r));
+          sets.addAll(EnsembleReport.setsRows(t.name(), r));
           for (Problem p : r.problems()) if (!zoo.problems().contains(p)) problems.add(new Problem(t.name() + ": " + p.subject(), p.message()));
           done++;
-          if (out != null) writeSets(sets);
+          if (out != null) EnsembleReport.writeSets(out.resolve("sets.csv"), sets);
         } catch (NeedleException e) {
           if (e.code() != NeedleException.Code.BAD_INPUT) throw e;
           problems.add(new Problem("task " + t.name(), e.getMessage()));
@@ -123,7 +121,4 @@ final class EnsembleCommand implements Callable<Integer> {
     return r;
   }
 
-  private void writeSets(StringBuilder sets) {
-    AtomicWrite.write(out.resolve("sets.csv"), o -> o.write(sets.toString().getBytes(StandardCharsets.UTF_8)));
-  }
 }

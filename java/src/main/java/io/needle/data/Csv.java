@@ -119,11 +119,6 @@ public record Csv(Path file, List<String> header, List<String[]> rows, int[] lin
     }
   }
 
-  /** One field as {@link #FORMAT} writes it (quoted where it must be), for rows assembled as text. */
-  public static String field(String value) {
-    return FORMAT.format(value);
-  }
-
   /** Prints a table's rows (the header is printed already). */
   @FunctionalInterface
   public interface Rows {

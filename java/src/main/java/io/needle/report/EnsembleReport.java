@@ -25,7 +25,7 @@ public final class EnsembleReport {
   static final int STRATEGIES_SHOWN = 5;
 
   /** The header of {@code sets.csv}. */
-  public static final String SETS_HEADER = "task,method,k,experts,predicted\n";
+  public static final List<String> SETS_HEADER = List.of("task", "method", "k", "experts", "predicted");
 
   // ---------------------------------------------------------------- needle ensemble
 
@@ -50,45 +50,44 @@ public final class EnsembleReport {
 
   /** Writes steps.csv, probes.csv, inconsistency.csv, sets.csv and report.html into {@code dir}, each atomically. */
   public static void write(Path dir, String task, Ensembles.Result r, String title) {
-    StringBuilder steps = new StringBuilder("method,step,expert,accuracy,gain,inconsistency\n");
-    for (Ensembles.Pick p : r.picks()) {
-      int i = 0;
-      for (Ensembles.Step s : p.steps())
-        steps.append(String.join(",", p.method(), String.valueOf(++i), Csv.field(s.expert()), num(s.accuracy()), num(s.gain()), num(s.inconsistency()))).append('\n');
-    }
-    StringBuilder probes = new StringBuilder("expert,accuracy,temperature,status,reason\n");
-    for (Ensembles.Probe p : r.probes().probes())
-      probes.append(String.join(",", Csv.field(p.expert()), num(p.accuracy()), num(p.temperature()), "ok", "")).append('\n');
-    for (Problem f : r.probes().failed()) probes.append(String.join(",", Csv.field(f.subject()), "", "", "failed", Csv.field(f.message()))).append('\n');
-    write(dir.resolve("steps.csv"), steps.toString());
-    write(dir.resolve("probes.csv"), probes.toString());
-    write(dir.resolve("inconsistency.csv"), inconsistencyCsv(r));
-    write(dir.resolve("sets.csv"), SETS_HEADER + setsRows(task, r));
-    write(dir.resolve("report.html"), html(r, title));
-  }
-
-  /** The pairwise inconsistency matrix: {@code expert,<expert 1>,...}, one row per expert with a probe. */
-  static String inconsistencyCsv(Ensembles.Result r) {
+    Csv.write(dir.resolve("steps.csv"), List.of("method", "step", "expert", "accuracy", "gain", "inconsistency"), out -> {
+      for (Ensembles.Pick p : r.picks()) {
+        int i = 0;
+        for (Ensembles.Step s : p.steps()) out.printRecord(p.method(), ++i, s.expert(), num(s.accuracy()), num(s.gain()), num(s.inconsistency()));
+      }
+    });
+    Csv.write(dir.resolve("probes.csv"), List.of("expert", "accuracy", "temperature", "status", "reason"), out -> {
+      for (Ensembles.Probe p : r.probes().probes()) out.printRecord(p.expert(), num(p.accuracy()), num(p.temperature()), "ok", "");
+      for (Problem f : r.probes().failed()) out.printRecord(f.subject(), "", "", "failed", f.message());
+    });
     List<String> ids = Ensembles.experts(r.probes());
-    StringBuilder sb = new StringBuilder("expert");
-    for (String e : ids) sb.append(',').append(Csv.field(e));
-    sb.append('\n');
-    for (int i = 0; i < ids.size(); i++) {
-      sb.append(Csv.field(ids.get(i)));
-      for (int j = 0; j < ids.size(); j++) sb.append(',').append(num(r.inconsistency()[i][j]));
-      sb.append('\n');
-    }
-    return sb.toString();
+    List<String> head = new ArrayList<>(List.of("expert"));
+    head.addAll(ids);
+    Csv.write(dir.resolve("inconsistency.csv"), head, out -> {  // the pairwise matrix, one row per expert with a probe
+      for (int i = 0; i < ids.size(); i++) {
+        List<Object> row = new ArrayList<>(List.of(ids.get(i)));
+        for (int j = 0; j < ids.size(); j++) row.add(num(r.inconsistency()[i][j]));
+        out.printRecord(row);
+      }
+    });
+    writeSets(dir.resolve("sets.csv"), setsRows(task, r));
+    AtomicWrite.write(dir.resolve("report.html"), out -> out.write(html(r, title).getBytes(StandardCharsets.UTF_8)));
   }
 
   /** Every prefix of every method's pick as a set: {@code task,method,k,experts,predicted} rows (experts joined by ;). */
-  public static String setsRows(String task, Ensembles.Result r) {
-    StringBuilder sb = new StringBuilder();
+  public static List<List<Object>> setsRows(String task, Ensembles.Result r) {
+    List<List<Object>> rows = new ArrayList<>();
     for (Ensembles.Pick p : r.picks())
       for (int k = 1; k <= p.steps().size(); k++)
-        sb.append(String.join(",", Csv.field(task), p.method(), String.valueOf(k), Csv.field(String.join(";", p.experts().subList(0, k))),
-            num(p.steps().get(k - 1).accuracy()))).append('\n');
-    return sb.toString();
+        rows.add(List.of(task, p.method(), k, String.join(";", p.experts().subList(0, k)), num(p.steps().get(k - 1).accuracy())));
+    return rows;
+  }
+
+  /** Writes {@code sets.csv} ({@link #SETS_HEADER}) atomically: what {@code needle evaluate --sets} reads. */
+  public static void writeSets(Path file, List<List<Object>> rows) {
+    Csv.write(file, SETS_HEADER, out -> {
+      for (List<Object> row : rows) out.printRecord(row);
+    });
   }
 
   static String html(Ensembles.Result r, String title) {
@@ -212,21 +211,17 @@ public final class EnsembleReport {
 
   /** Writes {@code ensembles.csv} (one row per set) and {@code ensemble-summary.csv} into {@code dir}, atomically. */
   public static void writeEvaluation(Path dir, EnsembleEvaluation.Result r) {
-    StringBuilder a = new StringBuilder("task,source,k,experts,accuracy,best_member,best_single,best_set,best,best_method,absolute_regret,relative_regret\n");
-    for (EnsembleEvaluation.Row x : r.rows())
-      a.append(String.join(",", Csv.field(x.task()), Csv.field(x.source()), String.valueOf(x.k()), Csv.field(String.join(";", x.experts())),
-          num(x.accuracy()), num(x.bestMember()), num(x.bestSingle()), Csv.field(String.join(";", x.bestSet())), num(x.best()), x.method(),
-          num(x.absolute()), num(x.relative()))).append('\n');
-    StringBuilder s = new StringBuilder("source,k,tasks,accuracy,absolute_regret,relative_regret,gain_over_best_member,beats_best_single\n");
-    for (EnsembleEvaluation.Summary x : r.summaries())
-      s.append(String.join(",", Csv.field(x.source()), String.valueOf(x.k()), String.valueOf(x.tasks()), num(x.accuracy()), num(x.absolute()),
-          num(x.relative()), num(x.gain()), num(x.beatsSingle()))).append('\n');
-    write(dir.resolve("ensembles.csv"), a.toString());
-    write(dir.resolve("ensemble-summary.csv"), s.toString());
-  }
-
-  private static void write(Path file, String text) {
-    AtomicWrite.write(file, out -> out.write(text.getBytes(StandardCharsets.UTF_8)));
+    Csv.write(dir.resolve("ensembles.csv"), List.of("task", "source", "k", "experts", "accuracy", "best_member", "best_single", "best_set", "best",
+        "best_method", "absolute_regret", "relative_regret"), out -> {
+      for (EnsembleEvaluation.Row x : r.rows())
+        out.printRecord(x.task(), x.source(), x.k(), String.join(";", x.experts()), num(x.accuracy()), num(x.bestMember()), num(x.bestSingle()),
+            String.join(";", x.bestSet()), num(x.best()), x.method(), num(x.absolute()), num(x.relative()));
+    });
+    Csv.write(dir.resolve("ensemble-summary.csv"), List.of("source", "k", "tasks", "accuracy", "absolute_regret", "relative_regret",
+        "gain_over_best_member", "beats_best_single"), out -> {
+      for (EnsembleEvaluation.Summary x : r.summaries())
+        out.printRecord(x.source(), x.k(), x.tasks(), num(x.accuracy()), num(x.absolute()), num(x.relative()), num(x.gain()), num(x.beatsSingle()));
+    });
   }
 
   private static String num(double v) {
