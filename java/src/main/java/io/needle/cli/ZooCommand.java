@@ -18,13 +18,14 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code needle zoo}: work with a zoo folder. */
-@Command(name = "zoo", description = "Inspect a zoo of ONNX experts.", subcommands = ZooCommand.Inspect.class)
+@Command(name = "zoo", description = "Inspect a zoo of ONNX experts, or generate one for benchmarks.",
+    subcommands = {ZooCommand.Inspect.class, ZooCommand.Generate.class})
 final class ZooCommand implements Runnable {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
   @Override
   public void run() {
-    throw new picocli.CommandLine.ParameterException(spec.commandLine(), "choose a subcommand: inspect");
+    throw new picocli.CommandLine.ParameterException(spec.commandLine(), "choose a subcommand: inspect, generate");
   }
 
   /** {@code needle zoo inspect DIR}: validate and list. */
@@ -85,6 +86,35 @@ final class ZooCommand implements Runnable {
 
     private static String nz(String s) {
       return s == null ? "-" : s;
+    }
+  }
+
+  /** {@code needle zoo generate DIR --experts N}: a synthetic zoo for benchmarks and tests at scale. */
+  @Command(name = "generate", sortOptions = false,
+      description = "Write N small distinct ONNX experts (CNNs, MLPs and packed adapters with random weights, plausible metadata) and their zoo.json, for trying Needle at scale. The same arguments write the same files.")
+  static final class Generate implements Callable<Integer> {
+    @Parameters(paramLabel = "DIR", description = "the folder to write (created if needed)")
+    Path dir;
+
+    @Option(names = "--experts", paramLabel = "N", defaultValue = "1000", description = "how many experts (default ${DEFAULT-VALUE})")
+    int experts;
+
+    @Option(names = "--size", paramLabel = "PX", defaultValue = "28", description = "image height and width the experts take (default ${DEFAULT-VALUE})")
+    int size;
+
+    @Option(names = "--channels", paramLabel = "C", defaultValue = "1", description = "1 or 3 (default ${DEFAULT-VALUE})")
+    int channels;
+
+    @Option(names = "--seed", defaultValue = "0", description = "random seed (default ${DEFAULT-VALUE})")
+    long seed;
+
+    @Override
+    public Integer call() {
+      long t0 = System.nanoTime();
+      io.needle.zoo.GeneratedZoo.Written w = io.needle.zoo.GeneratedZoo.write(dir, experts, size, channels, seed);
+      System.out.printf(Locale.ROOT, "%d experts in %d ONNX files (%.1f MB) and %s written to %s in %.1f s%n", w.experts(), w.files(),
+          w.bytes() / 1e6, Zoo.MANIFEST, dir, (System.nanoTime() - t0) / 1e9);
+      return Main.OK;
     }
   }
 }
