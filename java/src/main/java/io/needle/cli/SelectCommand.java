@@ -41,6 +41,24 @@ final class SelectCommand implements Callable<Integer> {
   @Option(names = "--out", paramLabel = "DIR", description = "write ranking.csv, selection.json and report.html here")
   Path out;
 
+  @Option(names = "--halving", description = "successive halving over inference: score every expert on a small stratified subset of the images, "
+      + "keep the best, grow the subset, until the finalists see every image (ranked by the first proxy; saves most of the inference on a large pool)")
+  boolean halving;
+
+  @Option(names = "--halving-start", paramLabel = "N", defaultValue = "0",
+      description = "images in the first halving round (default: an eighth of the task, at least 2 per class)")
+  int halvingStart;
+
+  @Option(names = "--halving-eta", paramLabel = "E", defaultValue = "2", description = "each halving round keeps 1/E of the experts and E times the images (default: ${DEFAULT-VALUE})")
+  int halvingEta;
+
+  @Option(names = "--halving-keep", paramLabel = "K", defaultValue = "0",
+      description = "the fewest experts a halving round keeps (default: the larger of 4 and twice the budget)")
+  int halvingKeep;
+
+  @Option(names = "--top", paramLabel = "K", defaultValue = "30", description = "experts listed on the terminal, best first; 0 for all (ranking.csv has all; default: ${DEFAULT-VALUE})")
+  int top;
+
   @Mixin RunOptions opts;
 
   @Override
@@ -62,8 +80,7 @@ final class SelectCommand implements Callable<Integer> {
     Images images = all.subsample(task.n, task.seed);
     double readSeconds = (System.nanoTime() - t0) / 1e9;
     if (!opts.quiet) System.err.println("needle: " + TaskOptions.describe(all, images) + "; " + zoo.experts().size() + " experts");
-    Selector.Config cfg = new Selector.Config(io.needle.embed.Device.parse(task.device), task.threads, task.imageBatch,
-        io.needle.engine.Backends.Kind.parse(proxy.backend), ps, o, strat, budget);
+    Selector.Config cfg = config(ps, o, strat);
     Selector.Result r;
     try (EmbeddingCache c = cacheRoot == null ? null : EmbeddingCache.open(cacheRoot.resolve(images.hash().substring(0, 16)))) {
       r = Selector.run(zoo, images, c, cfg,
@@ -73,9 +90,9 @@ final class SelectCommand implements Callable<Integer> {
     java.util.Map<String, Double> stages = new java.util.LinkedHashMap<>();
     stages.put("read", readSeconds);
     stages.putAll(r.seconds());
-    r = new Selector.Result(r.scores(), r.problems(), r.experts(), r.selection(), java.util.Collections.unmodifiableMap(stages), r.backend());
+    r = new Selector.Result(r.scores(), r.problems(), r.experts(), r.selection(), java.util.Collections.unmodifiableMap(stages), r.backend(), r.halving());
     List<String> ids = ps.stream().map(Proxy::id).toList();
-    System.out.print(Reports.table(r.scores(), ids));
+    System.out.print(Reports.table(r.scores(), ids, top));
     Selection sel = r.selection();
     System.out.println();
     System.out.println(sel.picks().isEmpty() ? "no pick: no expert could be scored"
@@ -85,12 +102,13 @@ final class SelectCommand implements Callable<Integer> {
     if (!opts.quiet) {
       Main.printLeftOut(r.problems());
       long cached = r.experts().stream().filter(Selector.ExpertRun::cached).count();
-      StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "needle: %d experts in %.2f s (%d embedded, %d from cache, %d failed; scoring on %s)",
+      StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "needle: %d experts in %.2f s (%d embedded on every image, %d from cache, %d failed; scoring on %s)",
           zoo.experts().size(), (System.nanoTime() - t0) / 1e9, r.experts().size() - cached, cached,
-          r.scores().stream().filter(s -> !s.ok()).map(Score::expert).distinct().count(), r.backend()));
+          r.scores().stream().filter(s -> s.status() == Score.Status.FAILED).map(Score::expert).distinct().count(), r.backend()));
       r.seconds().forEach((st, v) -> sb.append(String.format(Locale.ROOT, "; %s %.2f s", st, v)));
       if (out != null) sb.append("; wrote ").append(out.resolve("report.html"));
       System.err.println(sb);
+      if (r.halving() != null) System.err.println("needle: successive halving by " + r.halving().proxy() + ": " + r.halving().describe());
     }
     if (Main.exitCode(r.scores()) == Main.BAD_INPUT) return Main.BAD_INPUT;
     return r.problems().isEmpty() ? Main.OK : Main.PARTIAL;
@@ -100,8 +118,7 @@ final class SelectCommand implements Callable<Integer> {
   private int suite(Zoo zoo, List<Proxy> ps, Strategy strat, Settings o, ProgressBar bar, Path cacheRoot) {
     List<io.needle.data.Tasks.Task> tasks = io.needle.data.Tasks.read(task.data);
     if (!opts.quiet) System.err.println("needle: " + tasks.size() + " tasks in " + task.data + "; " + zoo.experts().size() + " experts");
-    Selector.Config cfg = new Selector.Config(io.needle.embed.Device.parse(task.device), task.threads, task.imageBatch,
-        io.needle.engine.Backends.Kind.parse(proxy.backend), ps, o, strat, budget);
+    Selector.Config cfg = config(ps, o, strat);
     Suite.Run run = Suite.run(zoo, tasks, cfg, task.n, task.seed, cacheRoot, out, ProgressBar.listener(bar, opts.quiet));
     for (Suite.TaskRun t : run.tasks()) {
       Selection sel = t.result().selection();
@@ -114,6 +131,14 @@ final class SelectCommand implements Callable<Integer> {
           + (out != null ? "; wrote " + out.resolve(Suite.SCORES) + " and a report per task under " + out.resolve("tasks") : ""));
     }
     return suiteExit(run, zoo);
+  }
+
+  private Selector.Config config(List<Proxy> ps, Settings o, Strategy strat) {
+    Selector.Config cfg = new Selector.Config(io.needle.embed.Device.parse(task.device), task.threads, task.imageBatch,
+        io.needle.engine.Backends.Kind.parse(proxy.backend), ps, o, strat, budget);
+    if (!halving && (halvingStart != 0 || halvingEta != 2 || halvingKeep != 0))
+      throw new io.needle.NeedleException(io.needle.NeedleException.Code.INVALID_ARGUMENT, "--halving-start, --halving-eta and --halving-keep need --halving");
+    return halving ? cfg.withHalving(new io.needle.select.Halving(halvingStart, halvingEta, halvingKeep, task.seed)) : cfg;
   }
 
   /** A suite's exit status: 3 when no expert could be scored on any task (as for one task), else 0 or 1. */

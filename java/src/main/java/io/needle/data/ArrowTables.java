@@ -33,7 +33,7 @@ public final class ArrowTables {
   /** Reads an embedding matrix from an Arrow IPC file. */
   public static Embedding readEmbedding(Path file, String expert) {
     return read(file, (roots) -> {
-      List<float[]> rows = new ArrayList<>();
+      List<float[]> rows = new ArrayList<>(), chunks = new ArrayList<>();
       int cols = -1;
       for (VectorSchemaRoot root : roots) {
         List<FieldVector> vs = root.getFieldVectors();
@@ -41,7 +41,13 @@ public final class ArrowTables {
         if (vs.size() == 1 && vs.get(0) instanceof FixedSizeListVector list) {
           if (cols >= 0 && cols != list.getListSize()) throw Npy.bad(file, "batches differ in width");
           cols = list.getListSize();
-          listRows(list, root.getRowCount(), file.toString(), rows);
+          float[] batch = bulk(list, root.getRowCount(), file.toString());  // checked, then one copy (the cache's files)
+          if (batch != null) {
+            flush(rows, chunks, cols);
+            chunks.add(batch);
+          } else {
+            listRows(list, root.getRowCount(), file.toString(), rows);
+          }
         } else {
           for (FieldVector v : vs)
             if (!(v instanceof FloatingPointVector))
@@ -58,8 +64,17 @@ public final class ArrowTables {
           }
         }
       }
-      if (rows.isEmpty() || cols <= 0) throw Npy.bad(file, "holds no rows");
-      return matrix(expert, rows, cols);
+      flush(rows, chunks, cols);
+      long total = chunks.stream().mapToLong(c -> c.length).sum();
+      if (total == 0 || cols <= 0) throw Npy.bad(file, "holds no rows");
+      if (chunks.size() == 1) return new Embedding(expert, chunks.get(0), (int) (total / cols), cols);
+      float[] all = new float[(int) total];
+      int at = 0;
+      for (float[] c : chunks) {
+        System.arraycopy(c, 0, all, at, c.length);
+        at += c.length;
+      }
+      return new Embedding(expert, all, (int) (total / cols), cols);
     });
   }
 
@@ -77,6 +92,32 @@ public final class ArrowTables {
   }
 
   /** Appends the first {@code count} lists of a fixed-size list of floats as rows; {@code who} names it in errors. */
+  /** Moves the rows read one by one into a chunk of their own, keeping the order of the batches. */
+  private static void flush(List<float[]> rows, List<float[]> chunks, int cols) {
+    if (rows.isEmpty()) return;
+    float[] c = new float[rows.size() * cols];
+    for (int r = 0; r < rows.size(); r++) System.arraycopy(rows.get(r), 0, c, r * cols, cols);
+    chunks.add(c);
+    rows.clear();
+  }
+
+  /**
+   * The values of a list column of float32 without nulls in one copy (the layout is row-major already), or null when
+   * the column is another type or has nulls (the element-wise path then reports them).
+   */
+  private static float[] bulk(FixedSizeListVector list, int count, String who) {
+    if (!(list.getDataVector() instanceof org.apache.arrow.vector.Float4Vector data) || list.getNullCount() != 0 || data.getNullCount() != 0
+        || count != list.getValueCount() || (long) data.getValueCount() != (long) count * list.getListSize())
+      return null;
+    long bytes = 4L * count * list.getListSize();
+    if (bytes > Integer.MAX_VALUE || data.getDataBuffer().capacity() < bytes)
+      throw new NeedleException(NeedleException.Code.BAD_INPUT, who + ": column '" + list.getName() + "' declares " + count + " rows of "
+          + list.getListSize() + " values but holds " + data.getDataBuffer().capacity() + " bytes; the file is truncated or corrupt");
+    float[] out = new float[count * list.getListSize()];
+    data.getDataBuffer().nioBuffer(0, (int) bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(out);
+    return out;
+  }
+
   private static void listRows(FixedSizeListVector list, int count, String who, List<float[]> out) {
     if (!(list.getDataVector() instanceof FloatingPointVector data))
       throw new NeedleException(NeedleException.Code.BAD_INPUT,

@@ -149,14 +149,16 @@ public final class EmbeddingCache implements AutoCloseable {
     Field item = new Field("item", FieldType.notNullable(new ArrowType.FloatingPoint(FloatingPointPrecision.SINGLE)), null);
     Field col = new Field("embedding", FieldType.notNullable(new ArrowType.FixedSizeList(x.cols())), List.of(item));
     Schema schema = new Schema(List.of(col), meta);
-    AtomicWrite.write(file(e), out -> {
+    AtomicWrite.writeUnsynced(file(e), out -> {
       try (BufferAllocator alloc = new RootAllocator(); VectorSchemaRoot root = VectorSchemaRoot.create(schema, alloc)) {
         FixedSizeListVector list = (FixedSizeListVector) root.getVector(0);
         Float4Vector data = (Float4Vector) list.getDataVector();
         int n = x.rows(), d = x.cols();
         list.allocateNew();
         data.allocateNew(n * d);
-        for (int i = 0; i < n * d; i++) data.set(i, x.data()[i]);
+        // one bulk copy into the (little-endian) Arrow buffer
+        data.getDataBuffer().nioBuffer(0, 4 * n * d).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(x.data(), 0, n * d);
+        data.getValidityBuffer().setOne(0, org.apache.arrow.vector.BitVectorHelper.getValidityBufferSizeFromCount(n * d));
         data.setValueCount(n * d);
         for (int r = 0; r < n; r++) list.setNotNull(r);
         list.setValueCount(n);

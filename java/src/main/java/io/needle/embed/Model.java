@@ -97,6 +97,9 @@ public final class Model implements AutoCloseable {
     try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
       o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
       if (threads > 0) o.setIntraOpNumThreads(threads);
+      // ONNX Runtime's intra-op threads spin after each run by default; beside Needle's own threads (image preparation,
+      // scoring) and on few cores they take the CPU those need: measured 1.4-2x faster whole runs without it (benchmarks/README)
+      if (!Boolean.getBoolean("needle.ortSpin")) o.addConfigEntry("session.intra_op.allow_spinning", "0");
       if (cuda) o.addCUDA(0);
       if (bytes != null) {
         // external data is found relative to the original file, not the working directory

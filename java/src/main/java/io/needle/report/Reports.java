@@ -102,8 +102,17 @@ public final class Reports {
    * The table people read: experts ranked by the first proxy (failed last), one column per proxy.
    */
   public static String table(List<Score> scores, List<String> proxies) {
+    return table(scores, proxies, 0);
+  }
+
+  /**
+   * As {@link #table(List, List)}, listing only the first {@code top} experts of the ranking (0 for all) and how many
+   * more there are: a pool of a thousand experts stays readable on a terminal.
+   */
+  public static String table(List<Score> scores, List<String> proxies, int top) {
     Map<String, Map<String, Score>> byExpert = byExpert(scores);
-    List<String> experts = rank(scores, proxies.get(0));
+    List<String> ranked = rank(scores, proxies.get(0));
+    List<String> experts = top > 0 && ranked.size() > top ? ranked.subList(0, top) : ranked;
     int w = Math.max(6, experts.stream().mapToInt(String::length).max().orElse(6));
     StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%4s  %-" + w + "s", "rank", "expert"));
     for (String p : proxies) sb.append(String.format(Locale.ROOT, "  %9s", p));
@@ -119,6 +128,8 @@ public final class Reports {
       }
       sb.append('\n');
     }
+    if (experts.size() < ranked.size())
+      sb.append(String.format(Locale.ROOT, "%4s  ... %d more (ranking.csv and report.html list every expert)%n", "", ranked.size() - experts.size()));
     List<Score> failed = scores.stream().filter(s -> s.status() == Score.Status.FAILED).toList();
     if (!failed.isEmpty()) {
       sb.append("\nfailed:\n");

@@ -46,9 +46,21 @@ public final class Selector {
    * @param settings proxy parameters
    * @param strategy how to pick
    * @param budget how many experts to pick
+   * @param halving successive halving over inference ({@link Halving}), or null to embed every image with every expert
    */
   public record Config(Device device, int threads, int imageBatch, Backends.Kind backend, List<Proxy> proxies, Settings settings,
-      Strategy strategy, int budget) {
+      Strategy strategy, int budget, Halving halving) {
+    /** A configuration without successive halving. */
+    public Config(Device device, int threads, int imageBatch, Backends.Kind backend, List<Proxy> proxies, Settings settings,
+        Strategy strategy, int budget) {
+      this(device, threads, imageBatch, backend, proxies, settings, strategy, budget, null);
+    }
+
+    /** @return this configuration with successive halving on (or off, for null) */
+    public Config withHalving(Halving h) {
+      return new Config(device, threads, imageBatch, backend, proxies, settings, strategy, budget, h);
+    }
+
     public Config {
       java.util.Objects.requireNonNull(device, "device");
       java.util.Objects.requireNonNull(backend, "backend");
@@ -77,9 +89,15 @@ public final class Selector {
    * @param selection the picks
    * @param seconds wall time per stage
    * @param backend the scoring backend used
+   * @param halving what successive halving did, or null when it was off
    */
   public record Result(List<Score> scores, List<Problem> problems, List<ExpertRun> experts, Selection selection,
-      Map<String, Double> seconds, String backend) {}
+      Map<String, Double> seconds, String backend, Halving.Report halving) {
+    /** A result of a run without successive halving. */
+    public Result(List<Score> scores, List<Problem> problems, List<ExpertRun> experts, Selection selection, Map<String, Double> seconds, String backend) {
+      this(scores, problems, experts, selection, seconds, backend, null);
+    }
+  }
 
   /** Told about progress, from the calling thread. */
   public interface Progress {
@@ -98,6 +116,16 @@ public final class Selector {
    */
   public static Result run(List<Expert> pool, List<Problem> zooProblems, Selectors selectors, Images images, EmbeddingCache cache,
       Config c, Progress progress) {
+    if (c.halving() != null) return Halving.run(pool, zooProblems, selectors, images, cache, c, progress);
+    return run(pool, zooProblems, selectors, images, cache, c, progress, Map.of());
+  }
+
+  /**
+   * The full run, with the embeddings some experts already have ({@code ready}, by expert id: they skip the pipeline and
+   * its cache; successive halving's finalists).
+   */
+  static Result run(List<Expert> pool, List<Problem> zooProblems, Selectors selectors, Images images, EmbeddingCache cache,
+      Config c, Progress progress, Map<String, Embedding> given) {
     Labels labels = images.labelSet();
     List<Problem> problems = Collections.synchronizedList(new ArrayList<>(zooProblems));
     images.problems().forEach(problems::add);
@@ -135,14 +163,14 @@ public final class Selector {
       // experts whose upstream logits a proxy needs are followed by a run of their logits output (same model, same
       // cache); the expert goes to scoring once both are in, or without logits (and a note) if that run failed
       boolean wantsLogits = c.proxies().stream().anyMatch(p -> p.needs().contains(Proxy.Need.UPSTREAM_LOGITS));
-      List<Expert> runList = new ArrayList<>();
+      List<Expert> runList = new ArrayList<>(), readyList = new ArrayList<>();
       for (Expert e : pool) {
-        runList.add(e);
+        (given.containsKey(e.id()) ? readyList : runList).add(e);
         if (wantsLogits && e.logits() != null) runList.add(e.logitsExpert());
       }
       Map<String, Embedding> waiting = new java.util.HashMap<>(), waitingLogits = new java.util.HashMap<>();
       java.util.Set<String> noLogits = new java.util.HashSet<>();
-      new Pipeline(c.device().id(), c.threads(), c.imageBatch()).run(runList, images, cache, new Pipeline.Listener() {
+      Pipeline.Listener listener = new Pipeline.Listener() {
         @Override
         public void embedded(Expert e, Embedding x, boolean cached, double s, String device) {
           embedSeconds[cached ? 1 : 0] += s;
@@ -188,7 +216,9 @@ public final class Selector {
         private void progress(int d, Expert e, int n) {
           if (progress != null) progress.update(d, pool.size(), e.id(), n, images.size());
         }
-      });
+      };
+      for (Expert e : readyList) listener.embedded(e, given.get(e.id()), false, 0, "halving");
+      new Pipeline(c.device().id(), c.threads(), c.imageBatch()).run(runList, images, cache, listener);
       put(queue, end, scoring);
       try {
         scoring.get();

@@ -76,7 +76,7 @@ class KillResumeCampaignTest {
       if (last || point.equals("ended")) {  // a run that was not killed: it took every finished expert from the cache
         String said = Files.readString(childLog);
         assertEquals(Main.OK, p.exitValue(), said);
-        Matcher m = Pattern.compile("\\((\\d+) embedded, (\\d+) from cache, 0 failed").matcher(said);
+        Matcher m = Pattern.compile("\\((\\d+) embedded on every image, (\\d+) from cache, 0 failed").matcher(said);
         assertTrue(m.find(), said);
         assertEquals(before.size(), Integer.parseInt(m.group(2)), "the uninterrupted resume takes every finished expert from the cache\n" + said);
         assertEquals(experts - before.size(), Integer.parseInt(m.group(1)), said);
