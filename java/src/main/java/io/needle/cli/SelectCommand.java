@@ -129,6 +129,12 @@ final class SelectCommand implements Callable<Integer> {
       Main.printLeftOut(run.problems());
       System.err.println(String.format(Locale.ROOT, "needle: %d tasks x %d experts in %.1f s", run.tasks().size(), zoo.experts().size(), run.seconds())
           + (out != null ? "; wrote " + out.resolve(Suite.SCORES) + " and a report per task under " + out.resolve("tasks") : ""));
+      List<io.needle.select.Halving.Report> hs = run.tasks().stream().map(t -> t.result().halving()).filter(java.util.Objects::nonNull).toList();
+      if (!hs.isEmpty()) {
+        long used = hs.stream().mapToLong(io.needle.select.Halving.Report::inferences).sum(), all = hs.stream().mapToLong(io.needle.select.Halving.Report::full).sum();
+        System.err.println(String.format(Locale.ROOT, "needle: successive halving: %,d of %,d image inferences over %d tasks (%.1fx fewer)", used, all, hs.size(),
+            used == 0 ? Double.POSITIVE_INFINITY : (double) all / used));
+      }
     }
     return suiteExit(run, zoo);
   }

@@ -34,6 +34,7 @@ public final class Pipeline {
   private final String device;
   private final int threads;
   private final int batch;
+  private final int workers;
 
   /**
    * @param device "auto", "cpu" or "cuda" (ONNX Runtime execution provider)
@@ -41,65 +42,169 @@ public final class Pipeline {
    * @param batch images per inference call
    */
   public Pipeline(String device, int threads, int batch) {
+    this(device, threads, batch, 0);
+  }
+
+  /**
+   * @param workers models run at the same time, each on its share of the threads; 0 chooses: on the CPU, as many as
+   *     there are cores (up to 4) when the models are small (at most {@link #SMALL_MODEL} bytes on average), whose
+   *     inference uses several threads poorly and whose session creation is single-threaded; else 1
+   */
+  public Pipeline(String device, int threads, int batch, int workers) {
     if (!device.equals("auto") && !device.equals("cpu") && !device.equals("cuda"))
       throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "unknown device '" + device + "': use auto, cpu or cuda");
+    if (workers < 0) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "workers must be 0 (automatic) or more");
     this.device = device;
     this.threads = threads;
     this.batch = batch;
+    this.workers = workers;
   }
+
+  /** Models up to this size (bytes, on average over a run) count as small: several run at once on the CPU. */
+  public static final long SMALL_MODEL = 8L << 20;
 
   /** Runs every expert; the cache may be null (nothing reused or kept). */
   public void run(List<Expert> experts, Images images, EmbeddingCache cache, Listener listener) {
     // experts sharing a model file and output share one loaded session
     Map<String, List<Expert>> groups = new LinkedHashMap<>();
     for (Expert e : experts) groups.computeIfAbsent(e.file() + "\n" + e.output(), k -> new ArrayList<>()).add(e);
-    long pause = Long.getLong("needle.test.pauseAfterExpertMs", 0);  // test hook: widens the window for kill tests
-    try (Embedder embedder = new Embedder(batch, threads)) {
-      for (List<Expert> group : groups.values()) {
-        List<Expert> todo = new ArrayList<>();
-        Map<Expert, String> keys = new LinkedHashMap<>();
-        for (Expert e : group) {
-          try {
-            String key = cache == null ? null : cache.key(e, images);
-            keys.put(e, key);
-            long t0 = System.nanoTime();
-            Embedding hit = key == null ? null : cache.get(e, key);
-            if (hit != null && hit.rows() == images.size()) listener.embedded(e, hit, true, (System.nanoTime() - t0) / 1e9, "cache");
-            else todo.add(e);
-          } catch (NeedleException ex) {
-            listener.failed(e, ex.getMessage());
-          }
-        }
-        if (todo.isEmpty()) continue;
-        Path file = todo.get(0).file();
-        Model model;
-        try {
-          model = Model.load(file, device, threads, todo.get(0).output());
-        } catch (NeedleException ex) {
-          if (ex.code() == NeedleException.Code.BACKEND_UNAVAILABLE) throw ex;
-          for (Expert e : todo) listener.failed(e, ex.getMessage());
-          continue;
-        }
-        try (model) {
-          for (Expert e : todo) {
-            long t0 = System.nanoTime();
-            try {
-              Embedder.Plan plan = embedder.plan(model, e, images);
-              Embedding x = embedder.embed(model, plan, images, done -> listener.images(e, done, images.size()));
-              double s = (System.nanoTime() - t0) / 1e9;
-              if (cache != null) cache.put(e, keys.get(e), x, info(images, plan, model, s));
-              listener.embedded(e, x, false, s, model.device());
-              if (pause > 0) Thread.sleep(pause);
-            } catch (NeedleException ex) {
-              if (ex.code() == NeedleException.Code.IO) throw ex;  // the cache cannot be written: stop, nothing is lost
-              listener.failed(e, ex.getMessage());
-            } catch (InterruptedException ex) {
-              Thread.currentThread().interrupt();
-              throw new NeedleException(NeedleException.Code.IO, "interrupted", ex);
-            } catch (RuntimeException ex) {  // a bug or a library's unchecked exception fails this expert, not the run
-              listener.failed(e, e.id() + ": unexpected error: " + ex);
+    int cores = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+    int forced = Integer.getInteger("needle.embedWorkers", 0);  // for benchmarks: overrides the automatic choice
+    int w = Math.min(groups.size(), workers > 0 ? workers : forced > 0 ? forced : autoWorkers(groups.values(), cores));
+    if (w <= 1) {
+      try (Embedder embedder = new Embedder(batch, threads)) {
+        for (List<Expert> group : groups.values()) group(group, images, cache, listener, embedder, threads);
+      }
+      return;
+    }
+    // several models at once, each on its share of the cores; the listener hears one event at a time
+    Listener one = synchronizedListener(listener);
+    int each = Math.max(1, cores / w);
+    java.util.Iterator<List<Expert>> next = groups.values().iterator();
+    java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(w, r -> {
+      Thread t = new Thread(r, "needle-embed");
+      t.setDaemon(true);
+      return t;
+    });
+    List<java.util.concurrent.Future<?>> running = new ArrayList<>();
+    try {
+      for (int i = 0; i < w; i++) {
+        running.add(pool.submit(() -> {
+          try (Embedder embedder = new Embedder(batch, each)) {
+            while (!stop.get()) {
+              List<Expert> group;
+              synchronized (next) {
+                if (!next.hasNext()) return null;
+                group = next.next();
+              }
+              group(group, images, cache, one, embedder, each);
             }
+          } catch (RuntimeException ex) {
+            stop.set(true);  // a fatal error (the cache cannot be written, CUDA asked for and missing) stops every worker
+            throw ex;
           }
+          return null;
+        }));
+      }
+      for (java.util.concurrent.Future<?> f : running) {
+        try {
+          f.get();
+        } catch (java.util.concurrent.ExecutionException ex) {
+          if (ex.getCause() instanceof RuntimeException re) throw re;
+          throw new NeedleException(NeedleException.Code.IO, "embedding failed: " + ex.getCause(), ex.getCause());
+        } catch (InterruptedException ex) {
+          Thread.currentThread().interrupt();
+          stop.set(true);
+          throw new NeedleException(NeedleException.Code.IO, "interrupted", ex);
+        }
+      }
+    } finally {
+      stop.set(true);
+      pool.shutdownNow();
+    }
+  }
+
+  /** As many workers as cores (up to 4) for small models on the CPU, else one. */
+  private int autoWorkers(java.util.Collection<List<Expert>> groups, int cores) {
+    if (device.equals("cuda") || cores < 2) return 1;
+    long bytes = 0;
+    int files = 0;
+    for (List<Expert> g : groups) {
+      try {
+        bytes += java.nio.file.Files.size(g.get(0).file());
+        files++;
+      } catch (java.io.IOException ex) {
+        // unreadable: its group fails on its own later
+      }
+    }
+    return files > 0 && bytes / files <= SMALL_MODEL ? Math.min(cores, 4) : 1;
+  }
+
+  private static Listener synchronizedListener(Listener l) {
+    return new Listener() {
+      @Override
+      public synchronized void embedded(Expert e, Embedding x, boolean cached, double seconds, String device) {
+        l.embedded(e, x, cached, seconds, device);
+      }
+
+      @Override
+      public synchronized void failed(Expert e, String message) {
+        l.failed(e, message);
+      }
+
+      @Override
+      public synchronized void images(Expert e, int done, int total) {
+        l.images(e, done, total);
+      }
+    };
+  }
+
+  /** Runs the experts of one model file: cache hits first, then one session for the rest. */
+  private void group(List<Expert> group, Images images, EmbeddingCache cache, Listener listener, Embedder embedder, int modelThreads) {
+    long pause = Long.getLong("needle.test.pauseAfterExpertMs", 0);  // test hook: widens the window for kill tests
+    List<Expert> todo = new ArrayList<>();
+    Map<Expert, String> keys = new LinkedHashMap<>();
+    for (Expert e : group) {
+      try {
+        String key = cache == null ? null : cache.key(e, images);
+        keys.put(e, key);
+        long t0 = System.nanoTime();
+        Embedding hit = key == null ? null : cache.get(e, key);
+        if (hit != null && hit.rows() == images.size()) listener.embedded(e, hit, true, (System.nanoTime() - t0) / 1e9, "cache");
+        else todo.add(e);
+      } catch (NeedleException ex) {
+        listener.failed(e, ex.getMessage());
+      }
+    }
+    if (todo.isEmpty()) return;
+    Path file = todo.get(0).file();
+    Model model;
+    try {
+      model = Model.load(file, device, modelThreads, todo.get(0).output());
+    } catch (NeedleException ex) {
+      if (ex.code() == NeedleException.Code.BACKEND_UNAVAILABLE) throw ex;
+      for (Expert e : todo) listener.failed(e, ex.getMessage());
+      return;
+    }
+    try (model) {
+      for (Expert e : todo) {
+        long t0 = System.nanoTime();
+        try {
+          Embedder.Plan plan = embedder.plan(model, e, images);
+          Embedding x = embedder.embed(model, plan, images, done -> listener.images(e, done, images.size()));
+          double s = (System.nanoTime() - t0) / 1e9;
+          if (cache != null) cache.put(e, keys.get(e), x, info(images, plan, model, s));
+          listener.embedded(e, x, false, s, model.device());
+          if (pause > 0) Thread.sleep(pause);
+        } catch (NeedleException ex) {
+          if (ex.code() == NeedleException.Code.IO) throw ex;  // the cache cannot be written: stop, nothing is lost
+          listener.failed(e, ex.getMessage());
+        } catch (InterruptedException ex) {
+          Thread.currentThread().interrupt();
+          throw new NeedleException(NeedleException.Code.IO, "interrupted", ex);
+        } catch (RuntimeException ex) {  // a bug or a library's unchecked exception fails this expert, not the run
+          listener.failed(e, e.id() + ": unexpected error: " + ex);
         }
       }
     }

@@ -8,6 +8,7 @@ import io.needle.data.AtomicWrite;
 import io.needle.data.Csv;
 import io.needle.data.Images;
 import io.needle.select.Selection;
+import io.needle.select.Halving;
 import io.needle.select.Selector;
 import io.needle.zoo.Expert;
 import java.nio.charset.StandardCharsets;
@@ -129,14 +130,16 @@ public final class SelectReport {
     for (Selection.Pick p : r.selection().picks()) ps.add("<b>" + esc(p.expert()) + "</b> <span class=\"muted\">(" + esc(p.reason()) + ")</span>");
     h.append(ps.isEmpty() ? "none (no expert could be scored)" : String.join(", ", ps)).append("</p>\n");
 
-    // bar chart of the ranking proxy
+    // bar chart of the ranking proxy: every expert for a small pool; the best TOP and a histogram of all for a large one
     List<String> ok = order.stream().filter(e -> by.get(e).get(first) != null && by.get(e).get(first).ok()).toList();
+    List<String> bars = ok.size() > TOP + 10 ? ok.subList(0, TOP) : ok;
     // labels are right-aligned before the bars: as wide as the longest name (about 7 px a character), so none is cut
-    int rowH = 18, labelW = 12 + 7 * ok.stream().mapToInt(String::length).max().orElse(10), barW = 560, height = ok.size() * rowH + 30;
-    h.append("<h2>Ranking by ").append(esc(first)).append("</h2>\n<svg width=\"").append(labelW + barW + 80).append("\" height=\"").append(height)
+    int rowH = 18, labelW = 12 + 7 * bars.stream().mapToInt(String::length).max().orElse(10), barW = 560, height = bars.size() * rowH + 30;
+    h.append("<h2>Ranking by ").append(esc(first)).append(bars.size() < ok.size() ? " (the best " + bars.size() + " of " + ok.size() + ")" : "")
+        .append("</h2>\n<svg width=\"").append(labelW + barW + 80).append("\" height=\"").append(height)
         .append("\" role=\"img\" aria-label=\"").append(esc(first)).append(" per expert\">\n");
-    for (int i = 0; i < ok.size(); i++) {
-      String e = ok.get(i);
+    for (int i = 0; i < bars.size(); i++) {
+      String e = bars.get(i);
       double v = by.get(e).get(first).score();
       int y = 10 + i * rowH;
       int w = (int) Math.round(Math.max(0, Math.min(1, v)) * barW);
@@ -148,13 +151,30 @@ public final class SelectReport {
     h.append(String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"#999\"/>", labelW, labelW + barW, height - 14, height - 14))
         .append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\">0</text><text x=\"%d\" y=\"%d\" text-anchor=\"end\">1</text>\n</svg>\n",
             labelW, height - 2, labelW + barW, height - 2));
+    if (bars.size() < ok.size()) histogram(h, ok.stream().mapToDouble(e -> by.get(e).get(first).score()).toArray(), first,
+        r.selection().picks().stream().map(p -> by.get(p.expert()).get(first)).filter(x -> x != null && x.ok()).mapToDouble(Score::score).toArray());
 
-    // per-expert table
-    h.append("<h2>Scores per expert</h2>\n<table><tr><th>rank</th><th>expert</th>");
-    for (String p : proxies) h.append("<th>").append(esc(p)).append("</th>");
-    h.append("<th>dim</th><th>params</th><th>task-agnostic score</th><th>inference</th></tr>\n");
-    int rank = 0;
+    if (r.halving() != null) {
+      Halving.Report hv = r.halving();
+      h.append("<h2>Successive halving</h2>\n<p>Ranked by ").append(esc(hv.proxy())).append(": ").append(esc(hv.describe()))
+          .append(". Experts left out in a round have no score on the whole task; their score in that round is below.</p>\n")
+          .append("<table><tr><th>round</th><th>images</th><th>experts</th><th>kept</th><th>image inferences</th></tr>\n");
+      for (int i = 0; i < hv.rounds().size(); i++) {
+        Halving.Round rd = hv.rounds().get(i);
+        h.append(String.format(Locale.ROOT, "<tr><td class=\"n\">%d</td><td class=\"n\">%d</td><td class=\"n\">%d</td><td class=\"n\">%d</td><td class=\"n\">%,d</td></tr>\n",
+            i + 1, rd.images(), rd.experts(), rd.kept(), rd.inferences()));
+      }
+      h.append("</table>\n");
+    }
+
+    // per-expert table: the best TOP in view, the rest folded (the browser's find still reaches them)
+    h.append("<h2>Scores per expert</h2>\n");
+    String header = tableHeader(proxies);
+    h.append(header);
+    int rank = 0, shown = 0;
     for (String e : order) {
+      if (shown++ == TOP && order.size() > TOP + 10)
+        h.append("</table>\n<details><summary>The other ").append(order.size() - TOP).append(" experts</summary>\n").append(header);
       Score s0 = by.get(e).get(first);
       boolean good = s0 != null && s0.ok();
       h.append("<tr").append(picked.contains(e) ? " class=\"pick\"" : "").append("><td class=\"n\">").append(good ? String.valueOf(++rank) : "-")
@@ -165,12 +185,15 @@ public final class SelectReport {
       }
       Selector.ExpertRun run = runs.get(e);
       Expert m = meta.get(e);
+      Double round = r.halving() == null ? null : r.halving().leftOut().get(e);
       h.append("<td class=\"n\">").append(run == null ? "" : run.dimension()).append("</td><td class=\"n\">")
           .append(m == null || m.meta().parameters() == null ? "" : String.format(Locale.ROOT, "%,d", m.meta().parameters())).append("</td><td class=\"n\">")
           .append(m == null || m.meta().score() == null ? "" : String.format(Locale.ROOT, "%.4f", m.meta().score())).append("</td><td class=\"n\">")
-          .append(run == null ? "" : run.cached() ? "cached" : String.format(Locale.ROOT, "%.2f s (%s)", run.seconds(), run.device())).append("</td></tr>\n");
+          .append(run == null ? (round == null ? "" : Double.isNaN(round) ? "left out" : String.format(Locale.ROOT, "left out at %.4f", round))
+              : run.cached() ? "cached" : String.format(Locale.ROOT, "%.2f s (%s)", run.seconds(), run.device())).append("</td></tr>\n");
     }
     h.append("</table>\n");
+    if (order.size() > TOP + 10) h.append("</details>\n");
 
     // timings
     h.append("<h2>Time per stage</h2>\n<table><tr><th>stage</th><th>seconds</th></tr>\n");
@@ -179,10 +202,18 @@ public final class SelectReport {
 
     List<Score> notOk = r.scores().stream().filter(x -> !x.ok()).toList();
     if (!notOk.isEmpty()) {
-      h.append("<h2>Not scored (").append(notOk.size()).append(")</h2>\n<table><tr><th>expert</th><th>proxy</th><th>status</th><th>reason</th></tr>\n");
-      for (Score x : notOk)
-        h.append("<tr><td>").append(esc(x.expert())).append("</td><td>").append(esc(x.proxy())).append("</td><td class=\"bad\">")
+      // one row per reason (left out by halving, a proxy without what it needs, the same failure): many experts share one
+      Map<String, List<Score>> byReason = new LinkedHashMap<>();
+      for (Score x : notOk) byReason.computeIfAbsent(x.status().id() + "\n" + x.proxy() + "\n" + x.reason(), k -> new ArrayList<>()).add(x);
+      h.append("<h2>Not scored (").append(notOk.stream().map(Score::expert).distinct().count()).append(" experts)</h2>\n")
+          .append("<table><tr><th>experts</th><th>proxy</th><th>status</th><th>reason</th></tr>\n");
+      for (List<Score> xs : byReason.values()) {
+        Score x = xs.get(0);
+        List<String> names = xs.stream().map(Score::expert).toList();
+        String who = names.size() <= 5 ? String.join(", ", names) : String.join(", ", names.subList(0, 4)) + " and " + (names.size() - 4) + " more";
+        h.append("<tr><td>").append(esc(who)).append("</td><td>").append(esc(x.proxy())).append("</td><td class=\"bad\">")
             .append(x.status().id()).append("</td><td>").append(esc(x.reason())).append("</td></tr>\n");
+      }
       h.append("</table>\n");
     }
     if (!r.problems().isEmpty()) {
@@ -192,6 +223,39 @@ public final class SelectReport {
     }
     h.append("</body></html>\n");
     return h.toString();
+  }
+
+  /** Rows and bars shown before the rest is folded or summarised. */
+  static final int TOP = 30;
+
+  private static String tableHeader(List<String> proxies) {
+    StringBuilder h = new StringBuilder("<table><tr><th>rank</th><th>expert</th>");
+    for (String p : proxies) h.append("<th>").append(esc(p)).append("</th>");
+    return h.append("<th>dim</th><th>params</th><th>task-agnostic score</th><th>inference</th></tr>\n").toString();
+  }
+
+  /** The distribution of every expert's score in 20 bins over its range, the picks marked. */
+  private static void histogram(StringBuilder h, double[] v, String proxy, double[] picks) {
+    double lo = java.util.Arrays.stream(v).min().orElse(0), hi = java.util.Arrays.stream(v).max().orElse(1);
+    if (hi <= lo) hi = lo + 1e-9;
+    int bins = 20, w = 560, ht = 120, left = 40;
+    int[] count = new int[bins];
+    for (double x : v) count[Math.min(bins - 1, (int) ((x - lo) / (hi - lo) * bins))]++;
+    int max = java.util.Arrays.stream(count).max().orElse(1);
+    h.append("<h2>All ").append(v.length).append(" experts by ").append(esc(proxy)).append("</h2>\n<svg width=\"").append(left + w + 40)
+        .append("\" height=\"").append(ht + 40).append("\" role=\"img\" aria-label=\"histogram of ").append(esc(proxy)).append("\">\n");
+    for (int b = 0; b < bins; b++) {
+      int bh = (int) Math.round((double) count[b] / max * ht);
+      h.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#7a9cc6\"><title>%d experts in [%.4f, %.4f)</title></rect>\n",
+          left + b * w / bins, 10 + ht - bh, w / bins - 2, bh, count[b], lo + b * (hi - lo) / bins, lo + (b + 1) * (hi - lo) / bins));
+    }
+    for (double p : picks) {
+      int x = left + (int) Math.round((p - lo) / (hi - lo) * w);
+      h.append(String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%d\" y1=\"6\" y2=\"%d\" stroke=\"#3a8a3a\" stroke-width=\"2\"/>", x, x, 10 + ht));
+    }
+    h.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\">%.4f</text><text x=\"%d\" y=\"%d\" text-anchor=\"end\">%.4f</text>"
+        + "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%d</text>\n</svg>\n<p class=\"muted\">Experts per bin; green: the pick(s).</p>\n",
+        left, ht + 28, lo, left + w, ht + 28, hi, left - 4, 20, max));
   }
 
   private static String esc(String s) {

@@ -156,6 +156,8 @@ public record Halving(int start, int eta, int keep, long seed) {
     List<Round> rounds = new ArrayList<>();
     Map<String, Double> leftOut = new LinkedHashMap<>();
     double[] embedSeconds = {0}, scoreSeconds = {0};
+    Map<String, Double> spent = new HashMap<>();
+    Map<String, String> where = new HashMap<>();
     int seen = 0;
     long total = 0;
     try (Needle needle = Needle.builder().backend(c.backend()).threads(c.threads()).proxies(List.of(ranker)).settings(c.settings()).build()) {
@@ -175,6 +177,8 @@ public record Halving(int start, int eta, int keep, long seed) {
             @Override
             public void embedded(Expert e, Embedding x, boolean cached, double s, String device) {
               embedSeconds[0] += s;
+              spent.merge(e.id(), s, Double::sum);
+              where.put(e.id(), device);
               float[] old = partial.getOrDefault(e.id(), new float[0]);
               float[] grown = Arrays.copyOf(old, old.length + x.data().length);
               System.arraycopy(x.data(), 0, grown, old.length, x.data().length);
@@ -228,17 +232,17 @@ public record Halving(int start, int eta, int keep, long seed) {
       }
     }
     // the finalists' embeddings in the images' own order, kept in the cache like a full run's
-    Map<String, Embedding> ready = new LinkedHashMap<>();
+    Map<String, Selector.Given> ready = new LinkedHashMap<>();
     for (Expert e : alive) {
       if (full.containsKey(e.id())) {
-        ready.put(e.id(), full.get(e.id()));
+        ready.put(e.id(), new Selector.Given(full.get(e.id()), 0, "cache"));
         continue;
       }
       int d = dims.get(e.id());
       float[] p = partial.get(e.id()), x = new float[n * d];
       for (int i = 0; i < n; i++) System.arraycopy(p, i * d, x, order[i] * d, d);
       Embedding emb = new Embedding(e.id(), x, n, d);
-      ready.put(e.id(), emb);
+      ready.put(e.id(), new Selector.Given(emb, spent.getOrDefault(e.id(), 0.0), where.getOrDefault(e.id(), "cpu") + ", " + rounds.size() + " rounds"));
       if (cache != null && keys.containsKey(e.id())) {
         Map<String, String> info = new LinkedHashMap<>();
         info.put("needle.dataset", images.source());

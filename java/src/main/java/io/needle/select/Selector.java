@@ -120,12 +120,15 @@ public final class Selector {
     return run(pool, zooProblems, selectors, images, cache, c, progress, Map.of());
   }
 
+  /** Embeddings an expert already has: the time they took, and where they ran. */
+  record Given(Embedding embedding, double seconds, String device) {}
+
   /**
    * The full run, with the embeddings some experts already have ({@code ready}, by expert id: they skip the pipeline and
    * its cache; successive halving's finalists).
    */
   static Result run(List<Expert> pool, List<Problem> zooProblems, Selectors selectors, Images images, EmbeddingCache cache,
-      Config c, Progress progress, Map<String, Embedding> given) {
+      Config c, Progress progress, Map<String, Given> given) {
     Labels labels = images.labelSet();
     List<Problem> problems = Collections.synchronizedList(new ArrayList<>(zooProblems));
     images.problems().forEach(problems::add);
@@ -217,7 +220,10 @@ public final class Selector {
           if (progress != null) progress.update(d, pool.size(), e.id(), n, images.size());
         }
       };
-      for (Expert e : readyList) listener.embedded(e, given.get(e.id()), false, 0, "halving");
+      for (Expert e : readyList) {
+        Given g = given.get(e.id());
+        listener.embedded(e, g.embedding(), "cache".equals(g.device()), g.seconds(), g.device());
+      }
       new Pipeline(c.device().id(), c.threads(), c.imageBatch()).run(runList, images, cache, listener);
       put(queue, end, scoring);
       try {
