@@ -18,13 +18,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code needle zoo}: work with a zoo folder. */
-@Command(name = "zoo", description = "Inspect a zoo of ONNX experts.", subcommands = ZooCommand.Inspect.class)
+@Command(name = "zoo", description = "Inspect a zoo of ONNX experts, or add a soup of some of them.", subcommands = {ZooCommand.Inspect.class, SoupCommand.class})
 final class ZooCommand implements Runnable {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
   @Override
   public void run() {
-    throw new picocli.CommandLine.ParameterException(spec.commandLine(), "choose a subcommand: inspect");
+    throw new picocli.CommandLine.ParameterException(spec.commandLine(), "choose a subcommand: inspect, soup");
   }
 
   /** {@code needle zoo inspect DIR}: validate and list. */
