@@ -140,8 +140,9 @@ public final class Soups {
             + "; name the embedding (\"output\" in zoo.json) so the soup keeps only its graph");
       output = g.getOutput(0).getName();
     }
-    for (TensorProto t : g.getInitializerList()) check(name, t);
-    return new Ingredient(name, m.toBuilder().setGraph(prune(g, output, name)).build());
+    GraphProto kept = prune(g, output, name);
+    for (TensorProto t : kept.getInitializerList()) check(name, t);  // what the embedding does not use is dropped, not checked
+    return new Ingredient(name, m.toBuilder().setGraph(kept).build());
   }
 
   /** An initializer must be averageable or comparable, and hold as many values as its shape says. */
@@ -404,7 +405,7 @@ public final class Soups {
    *
    * @param method "uniform" or "greedy"
    * @param ingredients the names of the averaged ingredients, in order
-   * @param model the ONNX model's bytes
+   * @param model the ONNX model's bytes (not copied)
    */
   public record Soup(String method, List<String> ingredients, byte[] model) {
     public Soup {

@@ -219,6 +219,9 @@ class SoupsTest {
         .setRawData(ByteString.copyFrom(new byte[2 * IN * OUT])).build();
     assertEquals("m: initializer 'W' is float16; soups average float and double weights and compare integer ones only: refused",
         assertThrows(NeedleException.class, () -> Soups.of("m", model(linear(w, b, true).setInitializer(0, half)), null)).getMessage());
+    // only what the embedding uses is checked: a float16 tensor of a dropped head is no obstacle
+    TensorProto unused = half.toBuilder().setName("head.half").build();
+    assertEquals(List.of("W", "b"), List.copyOf(Soups.of("m", model(linear(w, b, true).addInitializer(unused)), null).weights().keySet()));
     TensorProto external = floats("W", w, false, IN, OUT).toBuilder().clearFloatData().setDataLocation(TensorProto.DataLocation.EXTERNAL)
         .addExternalData(StringStringEntryProto.newBuilder().setKey("location").setValue("w.bin")).build();
     assertTrue(assertThrows(NeedleException.class, () -> Soups.of("m", model(linear(w, b, true).setInitializer(0, external)), null))
