@@ -327,6 +327,8 @@ def main():
         entry = dict(id=eid, file=eid + ".onnx", architecture=e["architecture"], parameters=e["parameters"],
                      dimension=e["body"].dim, upstream=e["upstream"], upstream_size=e["upstream_size"],
                      score=round(e["score"], 4), tags=e["tags"])
+        if eid.startswith("semantic-"):
+            entry["parent"] = "baseline"          # fine-tuned from B: what weight averaging (needle zoo soup) checks
         if e["head"] is not None:
             export(Exported(e["head"]), path, ["embedding", "logits"])
             entry["output"] = "embedding"

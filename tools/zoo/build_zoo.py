@@ -236,7 +236,7 @@ def main():
     add("baseline", base.body, "cnn-w16", "upstream-all", len(ux), ["baseline"], all_labels)
     log(f"baseline: upstream head accuracy {accuracy(base, vx, vy):.3f}")
 
-    # semantic experts: B fine-tuned on hierarchy slices, new head
+    # semantic experts: B fine-tuned on hierarchy slices, new head (zoo.json: "parent": "baseline", for soups)
     for k, (sl, labels) in enumerate(HIERARCHY.items()):
         mask = np.isin(uy, labels)
         remap = {l: i for i, l in enumerate(labels)}
@@ -299,7 +299,8 @@ def main():
         export(e["body"], os.path.join(zoo_dir, eid + ".onnx"))
         entries.append(dict(id=eid, file=eid + ".onnx", architecture=e["architecture"], parameters=e["parameters"],
                             dimension=e["body"].dim, upstream=e["upstream"], upstream_size=e["upstream_size"],
-                            score=round(e["score"], 4), tags=e["tags"]))
+                            score=round(e["score"], 4), tags=e["tags"],
+                            **({"parent": "baseline"} if eid.startswith("semantic-") else {})))
     export(packed, os.path.join(zoo_dir, "adapters.onnx"), adapter=True)
     entries.append(adapters_entry(packed, experts, ADAPTER_SLICES))
     manifest = dict(experts=entries)

@@ -33,6 +33,16 @@ Outputs (examples/mini-vtab/):
   oracle/summary.csv  task,expert,lr,seeds,diverged,accuracy,accuracy_std,val_accuracy,note
   oracle/cost.json    the CPU time of the exhaustive fine-tuning, the protocol, the machine
 
+Soups (`needle zoo soup`): --soups DIR fine-tunes the soup experts of DIR/zoo.json (entries tagged "soup", with
+"ingredients"; DIR is a copy of the benchmark's zoo to which `needle zoo soup` added them) with the same protocol,
+each soup loaded from its ONNX file like any expert. Before fine-tuning, each soup's weights are checked against the
+mean of its ingredients' PyTorch weights (max |difference| recorded; the ingredients' files must be the committed
+ones). Nothing of the oracle above is touched: the rows go to
+  oracle/soups.csv               task,expert,accuracy (as oracle.csv: append its rows to evaluate a pool with soups)
+  oracle/soups/runs.csv, summary.csv, cost.json, logits/   as above, for the soups
+  oracle/soups/soups.json        each soup: method, ingredients, parent, sha256 of its ONNX file, the weight check
+--experts a,b limits the soups, --only-task T the tasks (a greedy soup is made for one task: fine-tune it on that one).
+
 Resuming: a (task, expert) pair is one job; when it finishes, its logits file is replaced atomically, then its
 runs are appended to runs.csv and fsync'd. A killed oracle loses only the pairs in flight; on restart it
 redoes every (task, expert, lr, seed) run that runs.csv and the logits file do not both have (adding seeds
@@ -41,6 +51,7 @@ with --seeds runs only the new ones).
 import argparse
 import copy
 import csv
+import hashlib
 import io
 import json
 import math
@@ -73,17 +84,62 @@ OUT = os.path.join(ROOT, "examples", BENCHMARK)
 ORACLE = os.path.join(OUT, "oracle")
 RUNS = os.path.join(ORACLE, "runs.csv")
 LOGITS = os.path.join(ORACLE, "logits")
+ORACLE_CSV, SUMMARY, COST = os.path.join(OUT, "oracle.csv"), os.path.join(ORACLE, "summary.csv"), os.path.join(ORACLE, "cost.json")
+SOUPS = False
 
 def use_benchmark(name):
     """Points every path and the protocol at examples/<name> (set before the worker pool forks)."""
-    global BENCHMARK, LRS, SEEDS, EPOCHS, BATCH, OUT, ORACLE, RUNS, LOGITS
+    global BENCHMARK, LRS, SEEDS, EPOCHS, BATCH, OUT, ORACLE, RUNS, LOGITS, ORACLE_CSV, SUMMARY, COST
     BENCHMARK = name
     LRS, SEEDS, EPOCHS, BATCH = (PROTOCOLS[name][k] for k in ("lrs", "seeds", "epochs", "batch"))
     OUT = os.path.join(ROOT, "examples", name)
     ORACLE = os.path.join(OUT, "oracle")
     RUNS = os.path.join(ORACLE, "runs.csv")
     LOGITS = os.path.join(ORACLE, "logits")
+    ORACLE_CSV, SUMMARY, COST = os.path.join(OUT, "oracle.csv"), os.path.join(ORACLE, "summary.csv"), os.path.join(ORACLE, "cost.json")
     onnx_experts.use_benchmark(name)
+
+
+def use_soups(zoo):
+    """Soups mode: experts are read from zoo (the benchmark's zoo plus soups); results go under oracle/soups."""
+    global RUNS, LOGITS, ORACLE_CSV, SUMMARY, COST, SOUPS
+    SOUPS = True
+    d = os.path.join(ORACLE, "soups")
+    RUNS, LOGITS = os.path.join(d, "runs.csv"), os.path.join(d, "logits")
+    ORACLE_CSV, SUMMARY, COST = os.path.join(ORACLE, "soups.csv"), os.path.join(d, "summary.csv"), os.path.join(d, "cost.json")
+    onnx_experts.ZOO = os.path.abspath(zoo)
+
+
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def check_soups(ids):
+    """Each soup's ONNX weights against the mean of its ingredients' PyTorch weights; records them in soups.json."""
+    committed = os.path.join(ROOT, "examples", BENCHMARK, "zoo")
+    entries = {e["id"]: e for e in onnx_experts.manifest()}
+    path = os.path.join(ORACLE, "soups", "soups.json")
+    record = json.load(open(path)) if os.path.exists(path) else {}
+    for sid in ids:
+        e = entries[sid]
+        for i in e["ingredients"]:
+            f = entries[i]["file"]
+            assert sha256(os.path.join(onnx_experts.ZOO, f)) == sha256(os.path.join(committed, f)), \
+                f"{sid}: ingredient {i} ({f}) is not the committed expert"
+        states = [load_expert(i).state_dict() for i in e["ingredients"]]
+        soup = load_expert(sid).state_dict()
+        assert set(soup) == set(states[0]), f"{sid}: parameters {sorted(soup)} vs {sorted(states[0])}"
+        diff = max(float((soup[k] - torch.stack([s[k] for s in states]).mean(0)).abs().max()) for k in soup)
+        print(f"{sid}: {len(states)} ingredients; max |ONNX soup - mean of the ingredients' torch weights| = {diff:.1e}", flush=True)
+        assert diff <= 1e-6, f"{sid}: the ONNX soup is not the mean of its ingredients ({diff:g})"
+        record[sid] = dict(method=next((t for t in e.get("tags", []) if t != "soup"), "?"), ingredients=e["ingredients"],
+                           parent=e.get("parent"), file=e["file"], sha256=sha256(os.path.join(onnx_experts.ZOO, e["file"])),
+                           max_abs_diff_to_torch_mean=diff)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(dict(sorted(record.items())), f, indent=1)
+        f.write("\n")
 FIELDS = ["task", "expert", "lr", "seed", "val_accuracy", "test_accuracy", "diverged", "seconds"]
 
 
@@ -179,6 +235,8 @@ def main():
     ap.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1 per (task, expert, lr)")
     ap.add_argument("--only-task", default=None)
     ap.add_argument("--summarize", action="store_true", help="only rewrite oracle.csv, summary.csv and cost.json")
+    ap.add_argument("--soups", default=None, metavar="DIR", help="fine-tune the soups of DIR/zoo.json into oracle/soups*")
+    ap.add_argument("--experts", default=None, help="with --soups: only these soups, comma separated")
     a = ap.parse_args()
     use_benchmark(a.benchmark)
     if a.seeds is None:
@@ -186,10 +244,20 @@ def main():
     tasks = json.load(open(os.path.join(OUT, "tasks", "tasks.json")))["tasks"]
     experts = expert_ids()
     seeds = list(range(a.seeds))
+    if a.soups:
+        use_soups(a.soups)
+        experts = [e["id"] for e in onnx_experts.manifest() if "soup" in e.get("tags", []) and e.get("ingredients")]
+        if a.experts:
+            wanted = a.experts.split(",")
+            assert set(wanted) <= set(experts), f"not soups of {a.soups}: {sorted(set(wanted) - set(experts))}"
+            experts = [e for e in experts if e in wanted]
+        assert experts, f"{a.soups}/zoo.json has no soup"
     if a.summarize:
-        summarize(tasks, experts, seeds)
+        summarize(tasks, expert_ids() if a.soups else experts, seeds)   # soups: every soup with runs
         return
-    os.makedirs(ORACLE, exist_ok=True)
+    if a.soups:
+        check_soups(experts)
+    os.makedirs(os.path.dirname(RUNS), exist_ok=True)
     done = {}
     for r in read_runs():
         done.setdefault((r["task"], r["expert"]), set()).add(key(float(r["lr"]), int(r["seed"])))
@@ -232,8 +300,8 @@ def main():
             print(f"[{i + 1}/{len(todo)}] {time.strftime('%H:%M:%S')} {task} {expert}: test "
                   f"{np.mean([r['test_accuracy'] for r in rows]):.3f}, {sum(r['diverged'] for r in rows)} diverged; "
                   f"{n} runs in {el:.0f} s, ~{left * el / n / 60:.0f} min left", flush=True)
-    if a.only_task is None:
-        summarize(tasks, experts, seeds)
+    if a.only_task is None or a.soups:
+        summarize(tasks, expert_ids() if a.soups else experts, seeds)
     else:
         print("--only-task: oracle.csv, summary.csv and cost.json left as they are (run --summarize when complete)")
 
@@ -276,11 +344,11 @@ def summarize(tasks, experts, seeds):
             rows.append((t["name"], e, round(float(np.mean(acc)), 4)))
             summary.append((t["name"], e, best, len(acc), div, round(float(np.mean(acc)), 4),
                             round(float(np.std(acc)), 4), round(float(np.mean(at(best, "val_accuracy"))), 4), note))
-    with open(os.path.join(OUT, "oracle.csv"), "w", newline="") as f:
+    with open(ORACLE_CSV, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["task", "expert", "accuracy"])
         w.writerows(rows)
-    with open(os.path.join(ORACLE, "summary.csv"), "w", newline="") as f:
+    with open(SUMMARY, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["task", "expert", "lr", "seeds", "diverged", "accuracy", "accuracy_std", "val_accuracy", "note"])
         w.writerows(summary)
@@ -288,18 +356,20 @@ def summarize(tasks, experts, seeds):
     size = sum(os.path.getsize(os.path.join(d, x)) for d, _, fs in os.walk(LOGITS) for x in fs) if os.path.isdir(LOGITS) else 0
     cost = dict(fine_tunes=len(runs), diverged=sum(r["diverged"] == "1" for r in runs), pairs=len(by),
                 cpu_seconds=round(cpu, 1), cpu_seconds_per_pair=round(cpu / max(1, len(by)), 2),
-                protocol=dict(weights="the committed ONNX experts (BatchNorm folded), tools/zoo/onnx_experts.py",
+                protocol=dict(weights="the soups' ONNX files (needle zoo soup; checked against the mean of the ingredients' "
+                                      "weights, soups/soups.json), tools/zoo/onnx_experts.py" if SOUPS else
+                              "the committed ONNX experts (BatchNorm folded), tools/zoo/onnx_experts.py",
                               learning_rates=LRS, seeds=seeds, epochs=EPOCHS, batch=BATCH,
                               optimizer="Adam, cosine decay", train=tasks[0]["train_size"],
                               diverged=f"val_accuracy <= 1/C + 2*sqrt((1/C)(1-1/C)/{tasks[0]['val_size']}), "
                                        "or non-finite logits",
                               selection="mean validation accuracy over the non-diverged seeds",
                               accuracy="mean test accuracy over the non-diverged seeds"),
-                logits=dict(path="oracle/logits/<task>/<expert>.npz", key="lr<lr %g>_seed<seed>",
+                logits=dict(path=("oracle/soups/logits" if SOUPS else "oracle/logits") + "/<task>/<expert>.npz", key="lr<lr %g>_seed<seed>",
                             dtype="float16", shape="[test_size, classes]", bytes=size),
                 machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
                         "one thread per fine-tune (process CPU time)")
-    with open(os.path.join(ORACLE, "cost.json"), "w") as f:
+    with open(COST, "w") as f:
         json.dump(cost, f, indent=1)
         f.write("\n")
     print(json.dumps(cost, indent=1))

@@ -4,6 +4,7 @@ task with every expert, once with the PyTorch module built from the ONNX weights
 (Java, the runtime Needle uses; its jar from the local Maven repository), and compares.
 
   /usr/bin/python3 tools/zoo/verify_onnx_experts.py [--benchmark mini-vtab] [--per-task 32] [--tol 1e-4]
+                                                   [--zoo DIR --experts a,b]   # another zoo, e.g. one with soups
 
 Prints the max absolute difference per expert and exits non-zero if any exceeds --tol.
 """
@@ -30,13 +31,17 @@ def main():
     ap.add_argument("--per-task", type=int, default=32)
     ap.add_argument("--tol", type=float, default=1e-4)
     ap.add_argument("--jar", default=None)
+    ap.add_argument("--zoo", default=None, help="a zoo folder other than the benchmark's (same tasks)")
+    ap.add_argument("--experts", default=None, help="only these experts, comma separated")
     a = ap.parse_args()
     onnx_experts.use_benchmark(a.benchmark)
+    if a.zoo:
+        onnx_experts.ZOO = os.path.abspath(a.zoo)
     jar = a.jar or sorted(glob.glob(os.path.expanduser("~/.m2/repository/com/microsoft/onnxruntime/onnxruntime/*/onnxruntime-*.jar")))[-1]
     tasks = json.load(open(os.path.join(ROOT, "examples", a.benchmark, "tasks", "tasks.json")))["tasks"]
     x = np.concatenate([read_idx(os.path.join(ROOT, "examples", a.benchmark, "tasks", t["test"]))[:a.per_task] for t in tasks])
     x = (x.astype(np.float32) / 255.0)[:, None]
-    ids = expert_ids()
+    ids = expert_ids() if not a.experts else a.experts.split(",")
     specs = []
     for e in ids:
         base, _, ad = e.partition("@")

@@ -18,14 +18,14 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code needle zoo}: work with a zoo folder. */
-@Command(name = "zoo", description = "Inspect a zoo of ONNX experts, or generate one for benchmarks.",
-    subcommands = {ZooCommand.Inspect.class, ZooCommand.Generate.class})
+@Command(name = "zoo", description = "Inspect a zoo of ONNX experts, add a soup of some of them, or generate one for benchmarks.",
+    subcommands = {ZooCommand.Inspect.class, SoupCommand.class, ZooCommand.Generate.class})
 final class ZooCommand implements Runnable {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
   @Override
   public void run() {
-    throw new picocli.CommandLine.ParameterException(spec.commandLine(), "choose a subcommand: inspect, generate");
+    throw new picocli.CommandLine.ParameterException(spec.commandLine(), "choose a subcommand: inspect, soup, generate");
   }
 
   /** {@code needle zoo inspect DIR}: validate and list. */

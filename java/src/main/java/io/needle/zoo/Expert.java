@@ -46,16 +46,25 @@ public record Expert(String id, Path file, String input, String output, String a
    * @param upstreamSize examples in the upstream dataset
    * @param score the task-agnostic score, e.g. upstream top-1 accuracy (higher is better)
    * @param tags free labels for pools
+   * @param parent the id of the expert this one was fine-tuned from (its initialisation), or null: experts with one
+   *     parent share a base, which weight averaging ({@link Soups}) needs
+   * @param ingredients for a model soup, the ids of the experts whose weights it averages; empty otherwise
    */
   public record Metadata(String architecture, Long parameters, Integer dimension, String upstream, Long upstreamSize,
-      Double score, List<String> tags) {
+      Double score, List<String> tags, String parent, List<String> ingredients) {
     public Metadata {
       tags = tags == null ? List.of() : List.copyOf(tags);
+      ingredients = ingredients == null ? List.of() : List.copyOf(ingredients);
+    }
+
+    /** Metadata without a parent or ingredients. */
+    public Metadata(String architecture, Long parameters, Integer dimension, String upstream, Long upstreamSize, Double score, List<String> tags) {
+      this(architecture, parameters, dimension, upstream, upstreamSize, score, tags, null, null);
     }
 
     /** @return this metadata with the dimension set */
     public Metadata withDimension(int d) {
-      return new Metadata(architecture, parameters, d, upstream, upstreamSize, score, tags);
+      return new Metadata(architecture, parameters, d, upstream, upstreamSize, score, tags, parent, ingredients);
     }
   }
 }

@@ -73,7 +73,7 @@ public final class OnnxFile {
   }
 
   /** Parses without copying tensor bytes (they alias {@code model}). */
-  private static ModelProto parse(byte[] model, String who) {
+  static ModelProto parse(byte[] model, String who) {
     try {
       CodedInputStream in = CodedInputStream.newInstance(model);
       in.enableAliasing(true);

@@ -14,7 +14,7 @@ import java.util.regex.Pattern;
  *
  * <pre>params&lt;=25e6,dim&lt;=512,arch=resnet50,tag=semantic,upstream!=imagenet21k</pre>
  *
- * Fields: {@code id}, {@code arch}, {@code tag}, {@code upstream} (text; {@code =} and {@code !=}) and
+ * Fields: {@code id}, {@code arch}, {@code tag}, {@code upstream}, {@code parent} (text; {@code =} and {@code !=}) and
  * {@code params}, {@code dim}, {@code upstream_size}, {@code score} (numbers; {@code < <= > >= = !=}). An
  * expert whose metadata lacks a field a condition needs is not in the pool.
  */
@@ -44,7 +44,7 @@ public final class Pool {
       if (!m.matches()) throw invalid("pool condition '" + part.trim() + "' is not FIELD OP VALUE (e.g. params<=25e6)");
       String field = m.group(1), op = m.group(2), value = m.group(3);
       switch (field) {
-        case "id", "arch", "architecture", "tag", "upstream" -> {
+        case "id", "arch", "architecture", "tag", "upstream", "parent" -> {
           if (!op.equals("=") && !op.equals("!=")) throw invalid("pool field '" + field + "' is text: use = or !=");
           boolean eq = op.equals("=");
           out.add(e -> {
@@ -52,6 +52,7 @@ public final class Pool {
               case "id" -> List.of(e.id());
               case "tag" -> e.meta().tags();
               case "upstream" -> e.meta().upstream() == null ? null : List.of(e.meta().upstream());
+              case "parent" -> e.meta().parent() == null ? null : List.of(e.meta().parent());
               default -> e.meta().architecture() == null ? null : List.of(e.meta().architecture());
             };
             return have != null && have.contains(value) == eq;
@@ -83,7 +84,7 @@ public final class Pool {
             };
           });
         }
-        default -> throw invalid("unknown pool field '" + field + "' (use id, arch, tag, upstream, params, dim, upstream_size, score)");
+        default -> throw invalid("unknown pool field '" + field + "' (use id, arch, tag, upstream, parent, params, dim, upstream_size, score)");
       }
     }
     return new Pool(text.trim(), List.copyOf(out));

@@ -32,7 +32,7 @@ public final class Zoo {
   public static final String MANIFEST = "zoo.json";
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9._+@-]+");
   private static final Set<String> ENTRY_KEYS = Set.of("id", "file", "input", "output", "logits", "preprocess", "architecture",
-      "parameters", "dimension", "upstream", "upstream_size", "score", "tags", "adapters");
+      "parameters", "dimension", "upstream", "upstream_size", "score", "tags", "parent", "ingredients", "adapters");
   private static final Set<String> ADAPTER_KEYS = Set.of("input", "count", "experts");
   private static final Set<String> ADAPTER_EXPERT_KEYS = Set.of("name", "index", "architecture", "parameters", "dimension",
       "upstream", "upstream_size", "score", "tags");
@@ -283,7 +283,8 @@ public final class Zoo {
     if (e == null) return new Expert.Metadata(null, params, null, null, null, null, null);
     return new Expert.Metadata(text(e, "architecture"), params,
         e.hasNonNull("dimension") ? (int) integer(e, "dimension") : null, text(e, "upstream"),
-        e.hasNonNull("upstream_size") ? integer(e, "upstream_size") : null, number(e, "score"), strings(e, "tags"));
+        e.hasNonNull("upstream_size") ? integer(e, "upstream_size") : null, number(e, "score"), strings(e, "tags"), text(e, "parent"),
+        strings(e, "ingredients"));
   }
 
   /** An adapter's own metadata over its model's. */
@@ -296,7 +297,7 @@ public final class Zoo {
         a.hasNonNull("dimension") ? Integer.valueOf((int) integer(a, "dimension")) : base.dimension(),
         a.hasNonNull("upstream") ? text(a, "upstream") : base.upstream(),
         a.hasNonNull("upstream_size") ? Long.valueOf(integer(a, "upstream_size")) : base.upstreamSize(),
-        a.hasNonNull("score") ? number(a, "score") : base.score(), tags);
+        a.hasNonNull("score") ? number(a, "score") : base.score(), tags, base.parent(), base.ingredients());
   }
 
   private static void unknown(JsonNode o, Set<String> allowed, String prefix) {
