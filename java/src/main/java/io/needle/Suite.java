@@ -4,6 +4,8 @@ import io.needle.data.Csv;
 import io.needle.data.Images;
 import io.needle.data.Tasks;
 import io.needle.embed.EmbeddingCache;
+import io.needle.embed.Pipeline;
+import io.needle.zoo.Expert;
 import io.needle.eval.ScoreTable;
 import io.needle.report.Reports;
 import io.needle.report.SelectReport;
@@ -27,8 +29,13 @@ public final class Suite {
   /** One task's selection. */
   public record TaskRun(Tasks.Task task, Images images, Selector.Result result, double readSeconds) {}
 
-  /** What a suite run produced. */
-  public record Run(List<TaskRun> tasks, List<Problem> problems, double seconds) {}
+  /**
+   * What a suite run produced.
+   *
+   * @param computedUpFront embeddings of pool experts computed expert-major before the per-task selections (which then
+   *     found them in the cache), over all tasks
+   */
+  public record Run(List<TaskRun> tasks, List<Problem> problems, double seconds, long computedUpFront) {}
 
   /** Told about progress and about tasks left out, from the calling thread. */
   public interface Listener {
@@ -57,30 +64,38 @@ public final class Suite {
     long t0 = System.nanoTime();
     List<TaskRun> runs = new ArrayList<>();
     List<Problem> problems = new ArrayList<>();
+    // every task's images first (8-bit, small beside the models), so each expert can embed all of them at once
+    Map<Integer, Images> read = new LinkedHashMap<>();
+    Map<Integer, Double> readSeconds = new LinkedHashMap<>();
     for (int i = 0; i < tasks.size(); i++) {
       Tasks.Task t = tasks.get(i);
       if (t.excluded() != null) {
         listener.skipped(t, "excluded by tasks.json: " + t.excluded());
         continue;
       }
-      String label = "task " + (i + 1) + "/" + tasks.size() + " " + t.name();
       long r0 = System.nanoTime();
-      Images images;
       try {
-        images = Images.open(t.train()).subsample(n, seed);
+        read.put(i, Images.open(t.train()).subsample(n, seed));
+        readSeconds.put(i, (System.nanoTime() - r0) / 1e9);
       } catch (NeedleException e) {
         problems.add(new Problem("task " + t.name(), e.getMessage()));
         listener.skipped(t, e.getMessage());
-        continue;
       }
-      double read = (System.nanoTime() - r0) / 1e9;
+    }
+    long upFront = cacheRoot != null && cfg.halving() == null && read.size() > 1 ? expertMajor(zoo, cfg, read.values(), cacheRoot, listener) : 0;
+    for (int i = 0; i < tasks.size(); i++) {
+      if (!read.containsKey(i)) continue;
+      Tasks.Task t = tasks.get(i);
+      String label = "task " + (i + 1) + "/" + tasks.size() + " " + t.name();
+      Images images = read.get(i);
+      double readTime = readSeconds.get(i);
       Selector.Result r;
       try (EmbeddingCache c = cacheRoot == null ? null : EmbeddingCache.open(cacheRoot.resolve(images.hash().substring(0, 16)))) {
         r = Selector.run(zoo, images, c, cfg,
             (done, total, current, k, nt) -> listener.progress(label, done, total, current + (k > 0 ? " " + k + "/" + nt : "")));
       }
       listener.taskDone();
-      runs.add(new TaskRun(t, images, r, read));
+      runs.add(new TaskRun(t, images, r, readTime));
       for (Problem p : r.problems())
         if (!zoo.problems().contains(p)) problems.add(new Problem(t.name() + ": " + p.subject(), p.message()));
       if (out != null) {
@@ -89,8 +104,42 @@ public final class Suite {
       }
     }
     if (runs.isEmpty()) throw new NeedleException(NeedleException.Code.BAD_INPUT, "no task could be read (" + problems.get(0) + ")");
-    return new Run(List.copyOf(runs), List.copyOf(problems), (System.nanoTime() - t0) / 1e9);
+    return new Run(List.copyOf(runs), List.copyOf(problems), (System.nanoTime() - t0) / 1e9, upFront);
   }
+
+  /**
+   * Embeds every task with each expert while its model is loaded once (instead of once per task), into each task's
+   * cache; the per-task selections then read their embeddings back. Skipped when the images of all tasks together
+   * exceed {@link #EXPERT_MAJOR_BYTES} (they are held at once).
+   */
+  private static long expertMajor(Zoo zoo, Selector.Config cfg, java.util.Collection<Images> all, Path cacheRoot, Listener listener) {
+    long bytes = all.stream().mapToLong(im -> (long) im.pixels().length).sum();
+    if (bytes > EXPERT_MAJOR_BYTES) return 0;
+    List<Expert> experts = new ArrayList<>(zoo.experts());
+    boolean logits = cfg.proxies().stream().anyMatch(p -> p.needs().contains(io.needle.proxy.Proxy.Need.UPSTREAM_LOGITS));
+    boolean signals = cfg.proxies().stream().anyMatch(p -> p.needs().contains(io.needle.proxy.Proxy.Need.TASK_MODEL));
+    if (logits) for (Expert e : zoo.experts()) if (e.logits() != null) experts.add(e.logitsExpert());
+    if (signals && zoo.selectors() != null) {
+      if (zoo.selectors().expertPrediction() != null) experts.add(zoo.selectors().expertPrediction());
+      if (zoo.selectors().genericClassifier() != null) experts.add(zoo.selectors().genericClassifier());
+    }
+    // one cache per distinct dataset (two tasks on the same images share it)
+    Map<String, Images> distinct = new LinkedHashMap<>();
+    for (Images im : all) distinct.putIfAbsent(im.hash(), im);
+    List<Images> tasks = new ArrayList<>(distinct.values());
+    List<EmbeddingCache> caches = new ArrayList<>();
+    try {
+      for (Images im : tasks) caches.add(EmbeddingCache.open(cacheRoot.resolve(im.hash().substring(0, 16))));
+      Map<String, Integer> computed = new Pipeline(cfg.device().id(), cfg.threads(), cfg.imageBatch()).prefetch(experts, tasks, caches,
+          (done, total, expert) -> listener.progress("all " + tasks.size() + " tasks", done, total, expert));
+      return zoo.experts().stream().mapToLong(e -> computed.getOrDefault(e.id(), 0)).sum();
+    } finally {
+      for (EmbeddingCache c : caches) c.close();
+    }
+  }
+
+  /** The most image bytes (all tasks together) for which experts embed every task while loaded once. */
+  public static final long EXPERT_MAJOR_BYTES = 2L << 30;
 
   /** Writes the combined score table ({@code task} then the score CSV's columns) atomically. */
   public static void writeScores(Path file, List<TaskRun> runs) {

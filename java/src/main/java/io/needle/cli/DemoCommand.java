@@ -71,7 +71,9 @@ final class DemoCommand implements Callable<Integer> {
     Selector.Config cfg = new Selector.Config(io.needle.embed.Device.parse(device), threads, 32, io.needle.engine.Backends.Kind.parse(proxy.backend), ps, proxy.settings(0), Strategies.get("hybrid"), 2);
     Suite.Run run = Suite.run(zoo, tasks, cfg, 1000, 0, cacheRoot, out, ProgressBar.listener(new ProgressBar(opts.quiet), opts.quiet));
     double cpu = (cpuNanos() - cpu0) / 1e9;
-    long cached = run.tasks().stream().flatMap(t -> t.result().experts().stream()).filter(Selector.ExpertRun::cached).count();
+    // embeddings computed expert-major before the per-task selections were read back from the cache by them: not cached
+    long cached = Math.max(0, run.tasks().stream().flatMap(t -> t.result().experts().stream()).filter(Selector.ExpertRun::cached).count()
+        - run.computedUpFront());
     long runs = run.tasks().stream().mapToLong(t -> t.result().experts().size()).sum();
 
     Evaluation.Config ec = new Evaluation.Config(zoo.experts(), null, EvaluateCommand.groups(Tasks.included(tasks)), EvaluateCommand.budgets(budget), resamples, 0,

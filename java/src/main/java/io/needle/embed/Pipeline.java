@@ -65,6 +65,69 @@ public final class Pipeline {
 
   /** Runs every expert; the cache may be null (nothing reused or kept). */
   public void run(List<Expert> experts, Images images, EmbeddingCache cache, Listener listener) {
+    java.util.ArrayList<EmbeddingCache> caches = new ArrayList<>();
+    caches.add(cache);
+    runTasks(experts, List.of(images), caches, new TaskListener() {
+      @Override
+      public void embedded(int task, Expert e, Embedding x, boolean cached, double seconds, String device) {
+        listener.embedded(e, x, cached, seconds, device);
+      }
+
+      @Override
+      public void failed(int task, Expert e, String message) {
+        listener.failed(e, message);
+      }
+
+      @Override
+      public void images(int task, Expert e, int done, int total) {
+        listener.images(e, done, total);
+      }
+    });
+  }
+
+  /** Told about each expert on each task (expert-major runs). */
+  public interface TaskListener {
+    void embedded(int task, Expert e, Embedding x, boolean cached, double seconds, String device);
+
+    void failed(int task, Expert e, String message);
+
+    default void images(int task, Expert e, int done, int total) {}
+  }
+
+  /**
+   * Expert-major: embeds several tasks' images with every expert, each model loaded once for all the tasks, into each
+   * task's cache (an expert already cached for a task is skipped there). Memory stays bounded by the models running at
+   * once: embeddings go to the caches, not to the caller. Failures are left for the per-task runs to report.
+   *
+   * @param progress told {@code (done, total, expert)} after each (expert, task), or null
+   * @return per expert id, on how many tasks it was computed (not read from the cache)
+   */
+  public Map<String, Integer> prefetch(List<Expert> experts, List<Images> tasks, List<EmbeddingCache> caches, Progress progress) {
+    if (tasks.size() != caches.size() || caches.contains(null)) throw new IllegalArgumentException("one cache per task");
+    Map<String, Integer> computed = new LinkedHashMap<>();
+    int[] done = {0};
+    int total = experts.size() * tasks.size();
+    runTasks(experts, tasks, caches, new TaskListener() {
+      @Override
+      public synchronized void embedded(int task, Expert e, Embedding x, boolean cached, double seconds, String device) {
+        if (!cached) computed.merge(e.id(), 1, Integer::sum);
+        if (progress != null) progress.update(++done[0], total, e.id());
+      }
+
+      @Override
+      public synchronized void failed(int task, Expert e, String message) {
+        if (progress != null) progress.update(++done[0], total, e.id());
+      }
+    });
+    return computed;
+  }
+
+  /** Progress of {@link #prefetch}: {@code done} of {@code total} (expert, task) pairs. */
+  public interface Progress {
+    void update(int done, int total, String expert);
+  }
+
+  private void runTasks(List<Expert> experts, List<Images> tasks, List<EmbeddingCache> caches, TaskListener listener) {
     // experts sharing a model file and output share one loaded session
     Map<String, List<Expert>> groups = new LinkedHashMap<>();
     for (Expert e : experts) groups.computeIfAbsent(e.file() + "\n" + e.output(), k -> new ArrayList<>()).add(e);
@@ -73,12 +136,12 @@ public final class Pipeline {
     int w = Math.min(groups.size(), workers > 0 ? workers : forced > 0 ? forced : autoWorkers(groups.values(), cores));
     if (w <= 1) {
       try (Embedder embedder = new Embedder(batch, threads)) {
-        for (List<Expert> group : groups.values()) group(group, images, cache, listener, embedder, threads);
+        for (List<Expert> group : groups.values()) group(group, tasks, caches, listener, embedder, threads);
       }
       return;
     }
     // several models at once, each on its share of the cores; the listener hears one event at a time
-    Listener one = synchronizedListener(listener);
+    TaskListener one = synchronizedListener(listener);
     int each = Math.max(1, cores / w);
     java.util.Iterator<List<Expert>> next = groups.values().iterator();
     java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
@@ -98,7 +161,7 @@ public final class Pipeline {
                 if (!next.hasNext()) return null;
                 group = next.next();
               }
-              group(group, images, cache, one, embedder, each);
+              group(group, tasks, caches, one, embedder, each);
             }
           } catch (RuntimeException ex) {
             stop.set(true);  // a fatal error (the cache cannot be written, CUDA asked for and missing) stops every worker
@@ -141,70 +204,81 @@ public final class Pipeline {
     return files > 0 && bytes / files <= SMALL_MODEL ? Math.min(cores, 4) : 1;
   }
 
-  private static Listener synchronizedListener(Listener l) {
-    return new Listener() {
+  private static TaskListener synchronizedListener(TaskListener l) {
+    return new TaskListener() {
       @Override
-      public synchronized void embedded(Expert e, Embedding x, boolean cached, double seconds, String device) {
-        l.embedded(e, x, cached, seconds, device);
+      public synchronized void embedded(int task, Expert e, Embedding x, boolean cached, double seconds, String device) {
+        l.embedded(task, e, x, cached, seconds, device);
       }
 
       @Override
-      public synchronized void failed(Expert e, String message) {
-        l.failed(e, message);
+      public synchronized void failed(int task, Expert e, String message) {
+        l.failed(task, e, message);
       }
 
       @Override
-      public synchronized void images(Expert e, int done, int total) {
-        l.images(e, done, total);
+      public synchronized void images(int task, Expert e, int done, int total) {
+        l.images(task, e, done, total);
       }
     };
   }
 
-  /** Runs the experts of one model file: cache hits first, then one session for the rest. */
-  private void group(List<Expert> group, Images images, EmbeddingCache cache, Listener listener, Embedder embedder, int modelThreads) {
+  /** Runs the experts of one model file on every task: cache hits first, then one session for the rest. */
+  private void group(List<Expert> group, List<Images> tasks, List<EmbeddingCache> caches, TaskListener listener, Embedder embedder, int modelThreads) {
     long pause = Long.getLong("needle.test.pauseAfterExpertMs", 0);  // test hook: widens the window for kill tests
-    List<Expert> todo = new ArrayList<>();
-    Map<Expert, String> keys = new LinkedHashMap<>();
-    for (Expert e : group) {
-      try {
-        String key = cache == null ? null : cache.key(e, images);
-        keys.put(e, key);
-        long t0 = System.nanoTime();
-        Embedding hit = key == null ? null : cache.get(e, key);
-        if (hit != null && hit.rows() == images.size()) listener.embedded(e, hit, true, (System.nanoTime() - t0) / 1e9, "cache");
-        else todo.add(e);
-      } catch (NeedleException ex) {
-        listener.failed(e, ex.getMessage());
+    List<List<Expert>> todo = new ArrayList<>();
+    boolean any = false;
+    for (int t = 0; t < tasks.size(); t++) {
+      Images images = tasks.get(t);
+      EmbeddingCache cache = caches.get(t);
+      List<Expert> left = new ArrayList<>();
+      for (Expert e : group) {
+        try {
+          String key = cache == null ? null : cache.key(e, images);
+          long t0 = System.nanoTime();
+          Embedding hit = key == null ? null : cache.get(e, key);
+          if (hit != null && hit.rows() == images.size()) listener.embedded(t, e, hit, true, (System.nanoTime() - t0) / 1e9, "cache");
+          else left.add(e);
+        } catch (NeedleException ex) {
+          listener.failed(t, e, ex.getMessage());
+        }
       }
+      todo.add(left);
+      any |= !left.isEmpty();
     }
-    if (todo.isEmpty()) return;
-    Path file = todo.get(0).file();
+    if (!any) return;
+    Path file = group.get(0).file();
     Model model;
     try {
-      model = Model.load(file, device, modelThreads, todo.get(0).output());
+      model = Model.load(file, device, modelThreads, group.get(0).output());
     } catch (NeedleException ex) {
       if (ex.code() == NeedleException.Code.BACKEND_UNAVAILABLE) throw ex;
-      for (Expert e : todo) listener.failed(e, ex.getMessage());
+      for (int t = 0; t < tasks.size(); t++) for (Expert e : todo.get(t)) listener.failed(t, e, ex.getMessage());
       return;
     }
     try (model) {
-      for (Expert e : todo) {
-        long t0 = System.nanoTime();
-        try {
-          Embedder.Plan plan = embedder.plan(model, e, images);
-          Embedding x = embedder.embed(model, plan, images, done -> listener.images(e, done, images.size()));
-          double s = (System.nanoTime() - t0) / 1e9;
-          if (cache != null) cache.put(e, keys.get(e), x, info(images, plan, model, s));
-          listener.embedded(e, x, false, s, model.device());
-          if (pause > 0) Thread.sleep(pause);
-        } catch (NeedleException ex) {
-          if (ex.code() == NeedleException.Code.IO) throw ex;  // the cache cannot be written: stop, nothing is lost
-          listener.failed(e, ex.getMessage());
-        } catch (InterruptedException ex) {
-          Thread.currentThread().interrupt();
-          throw new NeedleException(NeedleException.Code.IO, "interrupted", ex);
-        } catch (RuntimeException ex) {  // a bug or a library's unchecked exception fails this expert, not the run
-          listener.failed(e, e.id() + ": unexpected error: " + ex);
+      for (int t = 0; t < tasks.size(); t++) {
+        Images images = tasks.get(t);
+        EmbeddingCache cache = caches.get(t);
+        int task = t;
+        for (Expert e : todo.get(t)) {
+          long t0 = System.nanoTime();
+          try {
+            Embedder.Plan plan = embedder.plan(model, e, images);
+            Embedding x = embedder.embed(model, plan, images, done -> listener.images(task, e, done, images.size()));
+            double s = (System.nanoTime() - t0) / 1e9;
+            if (cache != null) cache.put(e, cache.key(e, images), x, info(images, plan, model, s));
+            listener.embedded(t, e, x, false, s, model.device());
+            if (pause > 0) Thread.sleep(pause);
+          } catch (NeedleException ex) {
+            if (ex.code() == NeedleException.Code.IO) throw ex;  // the cache cannot be written: stop, nothing is lost
+            listener.failed(t, e, ex.getMessage());
+          } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            throw new NeedleException(NeedleException.Code.IO, "interrupted", ex);
+          } catch (RuntimeException ex) {  // a bug or a library's unchecked exception fails this expert, not the run
+            listener.failed(t, e, e.id() + ": unexpected error: " + ex);
+          }
         }
       }
     }
