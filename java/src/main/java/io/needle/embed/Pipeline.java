@@ -140,10 +140,12 @@ public final class Pipeline {
       }
       return;
     }
-    // several models at once, each on its share of the cores; the listener hears one event at a time
-    TaskListener one = synchronizedListener(listener);
+    // several models at once, each on its share of the cores; the listener hears one event at a time, and in the
+    // order of the experts, as from one worker (what callers build from the events does not depend on timing)
+    List<List<Expert>> ordered = new ArrayList<>(groups.values());
+    InOrder inOrder = new InOrder(listener, ordered.size());
     int each = Math.max(1, cores / w);
-    java.util.Iterator<List<Expert>> next = groups.values().iterator();
+    java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
     java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
     java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(w, r -> {
       Thread t = new Thread(r, "needle-embed");
@@ -156,12 +158,13 @@ public final class Pipeline {
         running.add(pool.submit(() -> {
           try (Embedder embedder = new Embedder(batch, each)) {
             while (!stop.get()) {
-              List<Expert> group;
-              synchronized (next) {
-                if (!next.hasNext()) return null;
-                group = next.next();
+              int g = next.getAndIncrement();
+              if (g >= ordered.size()) return null;
+              try {
+                group(ordered.get(g), tasks, caches, inOrder.of(g), embedder, each);
+              } finally {
+                inOrder.done(g);
               }
-              group(group, tasks, caches, one, embedder, each);
             }
           } catch (RuntimeException ex) {
             stop.set(true);  // a fatal error (the cache cannot be written, CUDA asked for and missing) stops every worker
@@ -204,23 +207,56 @@ public final class Pipeline {
     return files > 0 && bytes / files <= SMALL_MODEL ? Math.min(cores, 4) : 1;
   }
 
-  private static TaskListener synchronizedListener(TaskListener l) {
-    return new TaskListener() {
-      @Override
-      public synchronized void embedded(int task, Expert e, Embedding x, boolean cached, double seconds, String device) {
-        l.embedded(task, e, x, cached, seconds, device);
-      }
+  /**
+   * Hands the events of parallel workers on one at a time and in the order of the groups: a group's events wait until
+   * every earlier group is done (at most a few groups' embeddings are held, as the workers take groups in order).
+   */
+  private static final class InOrder {
+    private final TaskListener l;
+    private final List<List<Runnable>> waiting = new ArrayList<>();
+    private final boolean[] finished;
+    private int current;
 
-      @Override
-      public synchronized void failed(int task, Expert e, String message) {
-        l.failed(task, e, message);
-      }
+    InOrder(TaskListener l, int groups) {
+      this.l = l;
+      for (int i = 0; i < groups; i++) waiting.add(new ArrayList<>());
+      finished = new boolean[groups];
+    }
 
-      @Override
-      public synchronized void images(int task, Expert e, int done, int total) {
-        l.images(task, e, done, total);
+    private synchronized void event(int g, Runnable r) {
+      if (g == current) r.run();
+      else waiting.get(g).add(r);
+    }
+
+    synchronized void done(int g) {
+      finished[g] = true;
+      while (current < finished.length && finished[current]) {
+        current++;
+        if (current < finished.length) {
+          for (Runnable r : waiting.get(current)) r.run();
+          waiting.get(current).clear();
+        }
       }
-    };
+    }
+
+    TaskListener of(int g) {
+      return new TaskListener() {
+        @Override
+        public void embedded(int task, Expert e, Embedding x, boolean cached, double seconds, String device) {
+          event(g, () -> l.embedded(task, e, x, cached, seconds, device));
+        }
+
+        @Override
+        public void failed(int task, Expert e, String message) {
+          event(g, () -> l.failed(task, e, message));
+        }
+
+        @Override
+        public void images(int task, Expert e, int done, int total) {
+          event(g, () -> l.images(task, e, done, total));
+        }
+      };
+    }
   }
 
   /** Runs the experts of one model file on every task: cache hits first, then one session for the rest. */
@@ -278,6 +314,9 @@ public final class Pipeline {
             throw new NeedleException(NeedleException.Code.IO, "interrupted", ex);
           } catch (RuntimeException ex) {  // a bug or a library's unchecked exception fails this expert, not the run
             listener.failed(t, e, e.id() + ": unexpected error: " + ex);
+          } catch (OutOfMemoryError ex) {  // its embedding (rows x output size) did not fit the heap: it fails alone, the big array is gone
+            listener.failed(t, e, e.id() + ": out of memory for its embedding of " + images.size() + " images (" + ex.getMessage()
+                + "); give Java more heap (-Xmx) or use fewer images (--n)");
           }
         }
       }
