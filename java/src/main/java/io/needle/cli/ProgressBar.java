@@ -19,16 +19,16 @@ final class ProgressBar {
     this.on = !quiet && System.console() != null;
   }
 
-  /** Shows "stage 42% [=====>    ] done/total unit (elapsed / left) detail", redrawn at most 10 times a second. */
+  /** Shows "stage 42% [=====>    ] done/total unit (elapsed / left) rate unit/s detail", redrawn at most 10 times a second. */
   synchronized void show(String stage, int done, int total, String unit, String detail) {
     if (!on) return;
     if (bar == null || !stage.equals(this.stage)) {
       clear();
       this.stage = stage;
       bar = new ProgressBarBuilder().setTaskName(stage).setInitialMax(total).setUnit(" " + unit, 1).setStyle(ProgressBarStyle.ASCII)
-          .setUpdateIntervalMillis(100).continuousUpdate().clearDisplayOnFinish().setConsumer(new OneLine(System.err)).build();
+          .setUpdateIntervalMillis(100).continuousUpdate().showSpeed().clearDisplayOnFinish().setConsumer(new OneLine(System.err)).build();
     }
-    bar.maxHint(total).stepTo(done).setExtraMessage(detail == null ? "" : detail);
+    bar.maxHint(total).stepTo(done).setExtraMessage(detail == null ? "" : " " + detail);
   }
 
   synchronized void clear() {
