@@ -61,6 +61,15 @@ public final class Suite {
    * @throws NeedleException BAD_INPUT when no task could be read
    */
   public static Run run(Zoo zoo, List<Tasks.Task> tasks, Selector.Config cfg, int n, long seed, Path cacheRoot, Path out, Listener listener) {
+    return run(zoo, tasks, cfg, n, seed, cacheRoot, out, listener, Selector.LOCAL);
+  }
+
+  /**
+   * {@link #run(Zoo, List, Selector.Config, int, long, Path, Path, Listener)}, each task's selection computed by
+   * {@code runner}; the expert-major pass over all tasks is made in this JVM, so only for {@link Selector#LOCAL}.
+   */
+  public static Run run(Zoo zoo, List<Tasks.Task> tasks, Selector.Config cfg, int n, long seed, Path cacheRoot, Path out, Listener listener,
+      Selector.Runner runner) {
     long t0 = System.nanoTime();
     List<TaskRun> runs = new ArrayList<>();
     List<Problem> problems = new ArrayList<>();
@@ -82,18 +91,16 @@ public final class Suite {
         listener.skipped(t, e.getMessage());
       }
     }
-    long upFront = cacheRoot != null && cfg.halving() == null && read.size() > 1 ? expertMajor(zoo, cfg, read.values(), cacheRoot, listener) : 0;
+    long upFront = runner == Selector.LOCAL && cacheRoot != null && cfg.halving() == null && read.size() > 1
+        ? expertMajor(zoo, cfg, read.values(), cacheRoot, listener) : 0;
     for (int i = 0; i < tasks.size(); i++) {
       if (!read.containsKey(i)) continue;
       Tasks.Task t = tasks.get(i);
       String label = "task " + (i + 1) + "/" + tasks.size() + " " + t.name();
       Images images = read.get(i);
       double readTime = readSeconds.get(i);
-      Selector.Result r;
-      try (EmbeddingCache c = cacheRoot == null ? null : EmbeddingCache.open(cacheRoot.resolve(images.hash().substring(0, 16)))) {
-        r = Selector.run(zoo, images, c, cfg,
-            (done, total, current, k, nt) -> listener.progress(label, done, total, current + (k > 0 ? " " + k + "/" + nt : "")));
-      }
+      Selector.Result r = runner.run(zoo, images, cacheRoot == null ? null : cacheRoot.resolve(images.hash().substring(0, 16)), cfg,
+          (done, total, current, k, nt) -> listener.progress(label, done, total, current + (k > 0 ? " " + k + "/" + nt : "")));
       listener.taskDone();
       runs.add(new TaskRun(t, images, r, readTime));
       for (Problem p : r.problems())

@@ -61,8 +61,29 @@ public final class Main implements Runnable {
 
   /** Runs the CLI and returns its exit code (for tests and embedding). */
   public static int run(String... args) {
+    return execute(new CommandLine(new Main()), args);
+  }
+
+  /**
+   * Runs {@code needle select} alone, with the same options, outputs and exit codes, each task's selection computed by
+   * {@code runner}: the needle-spark module's main passes one that spreads the experts over a Spark cluster.
+   *
+   * @param name the command's name in its help and messages, e.g. "needle-spark"
+   * @return the exit code
+   */
+  public static int select(String name, io.needle.select.Selector.Runner runner, String... args) {
+    CommandLine cl = new CommandLine(new SelectCommand(java.util.Objects.requireNonNull(runner, "runner")));
+    cl.setCommandName(name);
+    CommandLine.Model.CommandSpec spec = cl.getCommandSpec();
+    spec.mixinStandardHelpOptions(true);
+    spec.versionProvider(new Version());
+    CommandLine.Model.UsageMessageSpec needle = new CommandLine(new Main()).getCommandSpec().usageMessage();
+    spec.usageMessage().autoWidth(true).exitCodeListHeading(needle.exitCodeListHeading()).exitCodeList(needle.exitCodeList());
+    return execute(cl, args);
+  }
+
+  private static int execute(CommandLine cl, String... args) {
     configureLogging();
-    CommandLine cl = new CommandLine(new Main());
     cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
       if (ex instanceof NeedleException ne) {
         cmd.getErr().println("needle: " + ne.getMessage());

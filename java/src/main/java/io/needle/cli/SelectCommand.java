@@ -2,7 +2,6 @@ package io.needle.cli;
 
 import io.needle.Score;
 import io.needle.data.Images;
-import io.needle.embed.EmbeddingCache;
 import io.needle.proxy.Settings;
 import io.needle.proxy.Proxy;
 import io.needle.report.Reports;
@@ -61,6 +60,17 @@ final class SelectCommand implements Callable<Integer> {
 
   @Mixin RunOptions opts;
 
+  /** How each task's selection is computed: in this JVM, or on a cluster (needle-spark). */
+  private final Selector.Runner runner;
+
+  SelectCommand() {
+    this(Selector.LOCAL);
+  }
+
+  SelectCommand(Selector.Runner runner) {
+    this.runner = runner;
+  }
+
   @Override
   public Integer call() {
     Path cacheRoot = opts.start(out);
@@ -81,11 +91,8 @@ final class SelectCommand implements Callable<Integer> {
     double readSeconds = (System.nanoTime() - t0) / 1e9;
     if (!opts.quiet) System.err.println("needle: " + TaskOptions.describe(all, images) + "; " + zoo.experts().size() + " experts");
     Selector.Config cfg = config(ps, o, strat);
-    Selector.Result r;
-    try (EmbeddingCache c = cacheRoot == null ? null : EmbeddingCache.open(cacheRoot.resolve(images.hash().substring(0, 16)))) {
-      r = Selector.run(zoo, images, c, cfg,
-          (done, total, current, n, nt) -> bar.show("embed", done, total, "experts", current + (n > 0 ? " " + n + "/" + nt : "")));
-    }
+    Selector.Result r = runner.run(zoo, images, cacheRoot == null ? null : cacheRoot.resolve(images.hash().substring(0, 16)), cfg,
+        (done, total, current, n, nt) -> bar.show("embed", done, total, "experts", current + (n > 0 ? " " + n + "/" + nt : "")));
     bar.clear();
     java.util.Map<String, Double> stages = new java.util.LinkedHashMap<>();
     stages.put("read", readSeconds);
@@ -119,7 +126,7 @@ final class SelectCommand implements Callable<Integer> {
     List<io.needle.data.Tasks.Task> tasks = io.needle.data.Tasks.read(task.data);
     if (!opts.quiet) System.err.println("needle: " + tasks.size() + " tasks in " + task.data + "; " + zoo.experts().size() + " experts");
     Selector.Config cfg = config(ps, o, strat);
-    Suite.Run run = Suite.run(zoo, tasks, cfg, task.n, task.seed, cacheRoot, out, ProgressBar.listener(bar, opts.quiet));
+    Suite.Run run = Suite.run(zoo, tasks, cfg, task.n, task.seed, cacheRoot, out, ProgressBar.listener(bar, opts.quiet), runner);
     for (Suite.TaskRun t : run.tasks()) {
       Selection sel = t.result().selection();
       System.out.println(t.task().name() + ": " + (sel.picks().isEmpty() ? "no pick" : String.join(", ",

@@ -105,6 +105,28 @@ public final class Selector {
     void update(int done, int total, String current, int images, int imageTotal);
   }
 
+  /**
+   * Computes one task's selection for {@code needle select} and {@link io.needle.Suite}: {@link #LOCAL} in this JVM; the
+   * needle-spark module's runner spreads the pool over a cluster's executors and picks on the driver.
+   */
+  @FunctionalInterface
+  public interface Runner {
+    /**
+     * @param zoo the pool (already filtered), with its problems and selectors
+     * @param images the task
+     * @param cacheDir the task's embedding cache folder (one per dataset), or null to run uncached
+     * @param progress told about progress from the calling thread; may be null
+     */
+    Result run(Zoo zoo, Images images, java.nio.file.Path cacheDir, Config c, Progress progress);
+  }
+
+  /** {@link #run(Zoo, Images, EmbeddingCache, Config, Progress)} in this JVM, the cache folder opened (and locked) for the run. */
+  public static final Runner LOCAL = (zoo, images, cacheDir, c, progress) -> {
+    try (EmbeddingCache cache = cacheDir == null ? null : EmbeddingCache.open(cacheDir)) {
+      return run(zoo, images, cache, c, progress);
+    }
+  };
+
   /** Runs the selection on a zoo's experts (with its selectors, if any); the cache may be null. */
   public static Result run(Zoo zoo, Images images, EmbeddingCache cache, Config c, Progress progress) {
     return run(zoo.experts(), zoo.problems(), zoo.selectors(), images, cache, c, progress);
@@ -129,6 +151,38 @@ public final class Selector {
    */
   static Result run(List<Expert> pool, List<Problem> zooProblems, Selectors selectors, Images images, EmbeddingCache cache,
       Config c, Progress progress, Map<String, Given> given) {
+    long t0 = System.nanoTime();
+    Result r = pick(pool, score(pool, zooProblems, selectors, images, cache, c, progress, given), c);
+    Map<String, Double> seconds = new LinkedHashMap<>(r.seconds());
+    seconds.put("total", (System.nanoTime() - t0) / 1e9);
+    return new Result(r.scores(), r.problems(), r.experts(), r.selection(), Collections.unmodifiableMap(seconds), r.backend());
+  }
+
+  /**
+   * What {@link #score} computed: a selection without its picks.
+   *
+   * @param scores every expert's proxies, failed ones with the reason, in pool order then proxy order
+   * @param problems everything left out: zoo files, images, experts
+   * @param experts per-expert inference facts, for experts that were embedded, in the order they finished
+   * @param seconds wall time per stage (embed, cache-read, score-load, one entry per proxy)
+   * @param backend the scoring backend used
+   */
+  public record Scored(List<Score> scores, List<Problem> problems, List<ExpertRun> experts, Map<String, Double> seconds, String backend) {}
+
+  /**
+   * Embeds and scores the pool as {@link #run} does without successive halving, and does not pick: the per-expert part
+   * of a selection, which a caller may run on parts of a pool (a cluster's executors, say) and join with {@link #pick}.
+   * Each expert's scores depend on that expert and the task only, not on the rest of the pool. The config's strategy,
+   * budget and halving are not used.
+   */
+  public static Scored score(List<Expert> pool, List<Problem> zooProblems, Selectors selectors, Images images, EmbeddingCache cache,
+      Config c, Progress progress) {
+    return score(pool, zooProblems, selectors, images, cache, c, progress, Map.of());
+  }
+
+  /** {@link #score(List, List, Selectors, Images, EmbeddingCache, Config, Progress)} with the embeddings some experts already have. */
+  static Scored score(List<Expert> pool, List<Problem> zooProblems, Selectors selectors, Images images, EmbeddingCache cache,
+      Config c, Progress progress, Map<String, Given> given) {
     Labels labels = images.labelSet();
     List<Problem> problems = Collections.synchronizedList(new ArrayList<>(zooProblems));
     images.problems().forEach(problems::add);
@@ -137,7 +191,6 @@ public final class Selector {
     List<ExpertRun> runs = new ArrayList<>();
     List<Score> scores = Collections.synchronizedList(new ArrayList<>());
     Map<String, Double> seconds = new LinkedHashMap<>();
-    long t0 = System.nanoTime();
     double[] embedSeconds = {0, 0};
     String backendName;
     int scoreBatch = 8;
@@ -251,11 +304,21 @@ public final class Selector {
     for (Score s : sorted)
       if (s.status() == Score.Status.FAILED && problems.stream().noneMatch(p -> p.subject().equals(s.expert()) || p.subject().startsWith(s.expert() + " (")))
         problems.add(new Problem(s.expert(), s.reason()));
+    return new Scored(List.copyOf(sorted), List.copyOf(problems), List.copyOf(runs), Collections.unmodifiableMap(seconds), backendName);
+  }
+
+  /**
+   * Applies the config's strategy once over every score of the pool ({@link Strategies#select} on {@link #context}).
+   *
+   * @param pool the experts, in the order the strategy breaks ties by
+   * @param s the pool's scores, as {@link #score} gives them (or the union of its runs on parts of the pool, in pool order)
+   */
+  public static Result pick(List<Expert> pool, Scored s, Config c) {
     long ts = System.nanoTime();
-    Selection sel = Strategies.select(c.strategy(), context(pool, sorted, proxyIds.get(0), c.budget()));
+    Selection sel = Strategies.select(c.strategy(), context(pool, s.scores(), c.proxies().get(0).id(), c.budget()));
+    Map<String, Double> seconds = new LinkedHashMap<>(s.seconds());
     seconds.put("select", (System.nanoTime() - ts) / 1e9);
-    seconds.put("total", (System.nanoTime() - t0) / 1e9);
-    return new Result(List.copyOf(sorted), List.copyOf(problems), List.copyOf(runs), sel, Collections.unmodifiableMap(seconds), backendName);
+    return new Result(s.scores(), s.problems(), s.experts(), sel, Collections.unmodifiableMap(seconds), s.backend());
   }
 
   /** Runs the zoo's selector models on the task's images; a selector that fails is a problem, and its proxies undefined. */
