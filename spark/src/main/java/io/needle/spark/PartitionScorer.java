@@ -30,11 +30,12 @@ final class PartitionScorer {
   private PartitionScorer() {}
 
   /**
-   * Test hook (a Spark local property, set on the driver with {@code setLocalProperty}): a comma-separated list of
-   * partition ids, or {@code *}, whose first attempt fails once its work is done (the runner's) or half its rows are
-   * out (the Dataset call's), so tests can show that a retry neither loses nor repeats a row.
+   * Test hook, a Spark local property set on the driver ({@code setLocalProperty}): {@code P[:A]}, where P is a
+   * comma-separated list of partition ids or {@code *}, fails the first A attempts (default 1) of those partitions once
+   * their work is done (the runner's) or half their rows are out (the Dataset call's), so tests can show that a retry
+   * neither loses nor repeats a row, and that a task failing every attempt ends the job with an error.
    */
-  static final String FAIL_FIRST_ATTEMPT = "needle.test.failFirstAttempt";
+  static final String FAIL = "needle.test.fail";
 
   /** One score, as it travels back to the driver. */
   record ScoreRow(String expert, String proxy, double score, String status, String reason) implements Serializable {
@@ -76,7 +77,7 @@ final class PartitionScorer {
   /** The runner's function: a partition's experts in, one {@link Part} out. */
   static Iterator<Part> part(Iterator<Row> rows, TaskImages task, JobSpec job) {
     Part p = score(rows, task, job);
-    if (failFirstAttempt()) throw new IllegalStateException(FAIL_FIRST_ATTEMPT + ": partition " + p.partition() + " fails its first attempt");
+    if (failThisAttempt()) throw new IllegalStateException(FAIL + ": partition " + p.partition() + " fails attempt " + TaskContext.get().attemptNumber());
     return List.of(p).iterator();
   }
 
@@ -93,7 +94,7 @@ final class PartitionScorer {
       out.add(RowFactory.create(s.expert(), s.proxy(), s.status().equals("ok") ? s.score() : null, s.status(), s.reason(),
           r == null ? null : r.dimension(), r == null ? null : r.cached(), r == null ? null : r.seconds(), r == null ? null : r.device()));
     }
-    if (!failFirstAttempt()) return out.iterator();
+    if (!failThisAttempt()) return out.iterator();
     Iterator<Row> it = out.iterator();
     int half = out.size() / 2;
     return new Iterator<>() {  // hands out half the rows, then dies, as an executor lost mid-partition would
@@ -107,17 +108,19 @@ final class PartitionScorer {
       @Override
       public Row next() {
         if (given++ == half || !it.hasNext())
-          throw new IllegalStateException(FAIL_FIRST_ATTEMPT + ": partition " + p.partition() + " fails after " + half + " rows");
+          throw new IllegalStateException(FAIL + ": partition " + p.partition() + " fails attempt " + TaskContext.get().attemptNumber() + " after " + half + " rows");
         return it.next();
       }
     };
   }
 
-  private static boolean failFirstAttempt() {
+  private static boolean failThisAttempt() {
     TaskContext ctx = TaskContext.get();
-    String which = ctx == null ? null : ctx.getLocalProperty(FAIL_FIRST_ATTEMPT);
-    if (which == null || ctx.attemptNumber() > 0) return false;
-    return which.equals("*") || List.of(which.split(",")).contains(String.valueOf(ctx.partitionId()));
+    String spec = ctx == null ? null : ctx.getLocalProperty(FAIL);
+    if (spec == null) return false;
+    String[] parts = spec.split(":");
+    int attempts = parts.length > 1 ? Integer.parseInt(parts[1]) : 1;
+    return ctx.attemptNumber() < attempts && (parts[0].equals("*") || List.of(parts[0].split(",")).contains(String.valueOf(ctx.partitionId())));
   }
 
   /** Scores one partition's experts; rows that are not usable experts, or whose model this executor cannot read, are failed rows. */
