@@ -56,7 +56,7 @@ public final class Model implements AutoCloseable {
    *     "cuda" was asked for and cannot be used
    */
   public static Model load(Path file, String device, int threads, String output) {
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtEnvironment env = environment();
     byte[] bytes = null;
     if (output != null) {
       try {
@@ -90,6 +90,57 @@ public final class Model implements AutoCloseable {
       return new Model(env, session(env, file, bytes, threads, false), file, "cpu");
     } catch (OrtException e) {
       throw new NeedleException(NeedleException.Code.BAD_INPUT, file.getFileName() + ": ONNX Runtime cannot load it: " + firstLine(e.getMessage()), e);
+    }
+  }
+
+  private static volatile OrtEnvironment environment;
+
+  /**
+   * ONNX Runtime's environment, created once, on a thread of its own. ONNX Runtime 1.29 creates it with a recursion as
+   * deep as the process's command line is long (about 250 bytes of stack per byte of it): a JVM started with its class
+   * path spelt out (a Spark executor, an IDE's run) overflows a 1 MB thread stack there and dies of SIGSEGV with no
+   * error report. The thread's stack is sized from the command line with a margin; later calls need no more stack.
+   */
+  static OrtEnvironment environment() {
+    OrtEnvironment e = environment;
+    if (e != null) return e;
+    synchronized (Model.class) {
+      if (environment == null) {
+        Object[] out = new Object[1];
+        Thread t = new Thread(null, () -> {
+          try {
+            out[0] = OrtEnvironment.getEnvironment();
+          } catch (Throwable x) {
+            out[0] = x;
+          }
+        }, "needle-onnxruntime-init", (64L << 20) + 512L * commandLineBytes());
+        t.setDaemon(true);
+        t.start();
+        boolean interrupted = false;
+        while (true) {
+          try {
+            t.join();
+            break;
+          } catch (InterruptedException ex) {
+            interrupted = true;
+          }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
+        if (out[0] instanceof RuntimeException x) throw x;
+        if (out[0] instanceof Error x) throw x;
+        if (out[0] instanceof Throwable x) throw new IllegalStateException(x);
+        environment = (OrtEnvironment) out[0];
+      }
+      return environment;
+    }
+  }
+
+  /** @return the length of this process's command line where the system tells it (Linux), else 0 */
+  private static long commandLineBytes() {
+    try {
+      return Files.readAllBytes(Path.of("/proc/self/cmdline")).length;
+    } catch (java.io.IOException | RuntimeException ex) {
+      return 0;
     }
   }
 
