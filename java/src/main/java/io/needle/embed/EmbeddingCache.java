@@ -158,7 +158,9 @@ public final class EmbeddingCache implements AutoCloseable {
         data.allocateNew(n * d);
         // one bulk copy into the (little-endian) Arrow buffer
         data.getDataBuffer().nioBuffer(0, 4 * n * d).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(x.data(), 0, n * d);
-        data.getValidityBuffer().setOne(0, org.apache.arrow.vector.BitVectorHelper.getValidityBufferSizeFromCount(n * d));
+        // every value valid: the bitmap's ceil(count / 8) bytes, counted here (Arrow 19 renamed BitVectorHelper's
+        // method for it, and Spark 4.1 ships Arrow 18.3: the cache must write on both)
+        data.getValidityBuffer().setOne(0, (n * d + 7) / 8);
         data.setValueCount(n * d);
         for (int r = 0; r < n; r++) list.setNotNull(r);
         list.setValueCount(n);

@@ -32,7 +32,8 @@ final class ExpertRows {
       field("adapter_index", DataTypes.LongType), field("logits", DataTypes.StringType), field("preprocess", PREPROCESS),
       field("architecture", DataTypes.StringType), field("parameters", DataTypes.LongType), field("dimension", DataTypes.IntegerType),
       field("upstream", DataTypes.StringType), field("upstream_size", DataTypes.LongType), field("score", DataTypes.DoubleType),
-      field("tags", DataTypes.createArrayType(DataTypes.StringType, false))});
+      field("tags", DataTypes.createArrayType(DataTypes.StringType, false)), field("parent", DataTypes.StringType),
+      field("ingredients", DataTypes.createArrayType(DataTypes.StringType, false))});
 
   private static StructField field(String name, DataType type) {
     return DataTypes.createStructField(name, type, true);
@@ -46,7 +47,7 @@ final class ExpertRows {
         : RowFactory.create(p.channels(), seq(ints(p.resize())), seq(ints(p.crop())), seq(floats(p.mean())), seq(floats(p.std())), p.layout());
     return RowFactory.create(e.id(), e.file().toAbsolutePath().toString(), e.input(), e.output(), e.adapterInput(),
         e.adapter() ? e.adapterIndex() : null, e.logits(), pre, m.architecture(), m.parameters(), m.dimension(), m.upstream(),
-        m.upstreamSize(), m.score(), m.tags().isEmpty() ? null : seq(m.tags()));
+        m.upstreamSize(), m.score(), m.tags().isEmpty() ? null : seq(m.tags()), m.parent(), m.ingredients().isEmpty() ? null : seq(m.ingredients()));
   }
 
   /**
@@ -77,8 +78,9 @@ final class ExpertRows {
       throw bad(id + ": preprocess: " + ex.getMessage());
     }
     List<String> tags = value(r, "tags", List.class) == null ? null : stringList(r, "tags");
+    List<String> ingredients = value(r, "ingredients", List.class) == null ? null : stringList(r, "ingredients");
     Expert.Metadata m = new Expert.Metadata(string(r, "architecture"), number(r, "parameters", Long.class), number(r, "dimension", Integer.class),
-        string(r, "upstream"), number(r, "upstream_size", Long.class), number(r, "score", Double.class), tags);
+        string(r, "upstream"), number(r, "upstream_size", Long.class), number(r, "score", Double.class), tags, string(r, "parent"), ingredients);
     return new Expert(id, file, string(r, "input"), string(r, "output"), adapterInput, index == null ? 0 : index, p, m, string(r, "logits"));
   }
 

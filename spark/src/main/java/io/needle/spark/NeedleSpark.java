@@ -44,7 +44,8 @@ public final class NeedleSpark {
    * the rest follow {@code zoo.json}: {@code input}, {@code output}, {@code adapter_input}, {@code adapter_index},
    * {@code logits}, {@code preprocess} (a struct of {@code channels}, {@code resize}, {@code crop}, {@code mean},
    * {@code std}, {@code layout}; null for the defaults) and the metadata {@code architecture}, {@code parameters},
-   * {@code dimension}, {@code upstream}, {@code upstream_size}, {@code score}, {@code tags}. A table with other columns,
+   * {@code dimension}, {@code upstream}, {@code upstream_size}, {@code score}, {@code tags}, {@code parent},
+   * {@code ingredients}. A table with other columns,
    * or without the optional ones, works as it is: columns are read by name. Ids must be unique.
    */
   public static final StructType EXPERTS = ExpertRows.SCHEMA;
@@ -124,7 +125,7 @@ public final class NeedleSpark {
    *
    * @param experts an {@link #EXPERTS} table (or any table with those columns)
    * @param config inference and scoring as for a local run: device, threads ({@code 0} means the task's
-   *     {@code spark.task.cpus}), image batch, backend, proxies and their settings; its strategy and budget are not used
+   *     {@code spark.task.cpus}), image batch, backend, proxies and their settings; its strategy, budget and halving are not used
    * @param cacheDir the task's embedding cache folder as executors see it (each executor opens it, or a sibling of its
    *     own when another process holds it), or null for none
    * @param selectorsZoo a zoo folder whose {@code selectors/selectors.json} executors read for epn and kl, or null

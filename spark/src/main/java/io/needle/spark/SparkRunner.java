@@ -63,11 +63,13 @@ public final class SparkRunner implements Selector.Runner {
   /**
    * @param cacheDir the task's cache folder as executors see it: each opens it, or a sibling of its own when another
    *     process holds it (see {@link NeedleSpark#score(org.apache.spark.sql.Dataset, Images, Selector.Config, Path, Path)})
-   * @throws NeedleException BAD_INPUT for an empty pool; the code of a configuration error every executor reports
+   * @throws NeedleException INVALID_ARGUMENT with successive halving (not distributed yet); BAD_INPUT for an empty pool; the code of a configuration error every executor reports
    *     (BACKEND_UNAVAILABLE, INVALID_ARGUMENT); IO when the Spark job fails (a task failed {@code spark.task.maxFailures} times)
    */
   @Override
   public Selector.Result run(Zoo zoo, Images images, Path cacheDir, Selector.Config c, Selector.Progress progress) {
+    if (c.halving() != null)  // its rounds rank the whole pool between inference steps: not a per-expert computation
+      throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "--halving is not available on Spark yet: run without it");
     List<Expert> pool = zoo.experts();
     if (pool.isEmpty()) throw new NeedleException(NeedleException.Code.BAD_INPUT, zoo.dir() + ": no experts to score");
     SparkSession s = spark();

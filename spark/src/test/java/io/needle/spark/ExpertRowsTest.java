@@ -20,7 +20,8 @@ class ExpertRowsTest {
     List<Expert> experts = new ArrayList<>(Zoo.open(SparkTests.MINI_VTAB.resolve("zoo")).experts());
     GeneratedZoo.write(tmp, 20, 28, 1, 6);
     experts.addAll(Zoo.open(tmp).experts());
-    Expert.Metadata m = new Expert.Metadata("resnet50", 25_557_032L, 2048, "inaturalist", 579_184L, 0.761, List.of("natural", "big"));
+    Expert.Metadata m = new Expert.Metadata("resnet50", 25_557_032L, 2048, "inaturalist", 579_184L, 0.761, List.of("natural", "big"), "resnet50-base",
+        List.of("resnet50-a", "resnet50-b"));
     experts.add(new Expert("full", tmp.resolve("x.onnx"), "pixel_values", "pooled", "expert_index", 3,
         new Preprocess("rgb", new int[] {256}, new int[] {224, 224}, new float[] {0.485f, 0.456f, 0.406f}, new float[] {0.229f, 0.224f, 0.225f}, "NHWC"),
         m, "logits"));

@@ -99,6 +99,14 @@ class SparkBadInputTest {
   }
 
   @Test
+  void halvingIsAUsageErrorOnSpark(@TempDir Path tmp) throws Exception {
+    GeneratedZoo.write(tmp, 4, 28, 1, 1);
+    Run r = main("--zoo", tmp.toString(), "--data", data(), "--n", "100", "--halving", "--no-cache", "--quiet");
+    assertEquals(2, r.code(), r.err());
+    assertTrue(r.err().contains("--halving"), r.err());
+  }
+
+  @Test
   void aTaskThatFailsEveryAttemptEndsTheJobWithAnError(@TempDir Path tmp) throws Exception {
     GeneratedZoo.write(tmp, 4, 28, 1, 1);
     SparkTests.spark().sparkContext().setLocalProperty(PartitionScorer.FAIL, "0:99");
