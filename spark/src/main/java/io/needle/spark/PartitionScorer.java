@@ -69,10 +69,16 @@ final class PartitionScorer {
   /**
    * What one partition gives back.
    *
-   * @param fatal a configuration error no retry can mend ("CODE: message": a device or backend that is not there), or null
+   * @param fatal the code of a configuration error no retry can mend (a device or backend that is not there), or null
+   * @param fatalMessage its message
    */
   record Part(int partition, List<ScoreRow> scores, List<ProblemRow> problems, List<RunRow> runs, Map<String, Double> seconds,
-      String backend, String fatal) implements Serializable {}
+      String backend, NeedleException.Code fatal, String fatalMessage) implements Serializable {
+    /** @throws NeedleException the configuration error, if the partition met one */
+    void throwIfFatal() {
+      if (fatal != null) throw new NeedleException(fatal, fatalMessage);
+    }
+  }
 
   /** The runner's function: a partition's experts in, one {@link Part} out. */
   static Iterator<Part> part(Iterator<Row> rows, TaskImages task, JobSpec job) {
@@ -84,8 +90,7 @@ final class PartitionScorer {
   /** The Dataset call's function: a partition's experts in, their score rows ({@link NeedleSpark#SCORES}) out. */
   static Iterator<Row> rows(Iterator<Row> rows, TaskImages task, JobSpec job) {
     Part p = score(rows, task, job);
-    if (p.fatal() != null) throw new NeedleException(NeedleException.Code.valueOf(p.fatal().substring(0, p.fatal().indexOf(':'))),
-        p.fatal().substring(p.fatal().indexOf(':') + 2));
+    p.throwIfFatal();
     Map<String, RunRow> runs = new LinkedHashMap<>();
     for (RunRow r : p.runs()) runs.put(r.expert(), r);
     List<Row> out = new ArrayList<>();
@@ -174,7 +179,7 @@ final class PartitionScorer {
       } catch (NeedleException ex) {
         // the same answer on every attempt and executor: report it instead of failing the task until Spark gives up
         if (ex.code() == NeedleException.Code.BACKEND_UNAVAILABLE || ex.code() == NeedleException.Code.INVALID_ARGUMENT)
-          return new Part(partition, List.of(), List.of(), List.of(), Map.of(), null, ex.code().name() + ": " + ex.getMessage());
+          return new Part(partition, List.of(), List.of(), List.of(), Map.of(), null, ex.code(), ex.getMessage());
         throw ex;
       }
       s.scores().forEach(x -> scores.add(ScoreRow.of(x)));
@@ -183,7 +188,7 @@ final class PartitionScorer {
       seconds.putAll(s.seconds());
       backend = s.backend();
     }
-    return new Part(partition, scores, new ArrayList<>(problems.stream().map(ProblemRow::of).toList()), runs, seconds, backend, null);
+    return new Part(partition, scores, new ArrayList<>(problems.stream().map(ProblemRow::of).toList()), runs, seconds, backend, null, null);
   }
 
   private static String host() {

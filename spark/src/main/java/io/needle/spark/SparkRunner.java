@@ -138,11 +138,7 @@ public final class SparkRunner implements Selector.Runner {
   static Selector.Scored merge(Zoo zoo, Images images, Selector.Config c, List<PartitionScorer.Part> parts, double wall) {
     List<PartitionScorer.Part> inOrder = new ArrayList<>(parts);
     inOrder.sort(Comparator.comparingInt(PartitionScorer.Part::partition));
-    for (PartitionScorer.Part p : inOrder)
-      if (p.fatal() != null) {
-        int colon = p.fatal().indexOf(':');
-        throw new NeedleException(NeedleException.Code.valueOf(p.fatal().substring(0, colon)), p.fatal().substring(colon + 2));
-      }
+    inOrder.forEach(PartitionScorer.Part::throwIfFatal);
     List<String> proxies = c.proxies().stream().map(Proxy::id).toList();
     Map<String, Integer> order = new HashMap<>();
     for (Expert e : zoo.experts()) order.put(e.id(), order.size());
