@@ -122,14 +122,7 @@ public final class Suite {
   private static long expertMajor(Zoo zoo, Selector.Config cfg, java.util.Collection<Images> all, Path cacheRoot, Listener listener) {
     long bytes = all.stream().mapToLong(im -> (long) im.pixels().length).sum();
     if (bytes > EXPERT_MAJOR_BYTES) return 0;
-    List<Expert> experts = new ArrayList<>(zoo.experts());
-    boolean logits = cfg.proxies().stream().anyMatch(p -> p.needs().contains(io.needle.proxy.Proxy.Need.UPSTREAM_LOGITS));
-    boolean signals = cfg.proxies().stream().anyMatch(p -> p.needs().contains(io.needle.proxy.Proxy.Need.TASK_MODEL));
-    if (logits) for (Expert e : zoo.experts()) if (e.logits() != null) experts.add(e.logitsExpert());
-    if (signals && zoo.selectors() != null) {
-      if (zoo.selectors().expertPrediction() != null) experts.add(zoo.selectors().expertPrediction());
-      if (zoo.selectors().genericClassifier() != null) experts.add(zoo.selectors().genericClassifier());
-    }
+    List<Expert> experts = Selector.models(zoo.experts(), zoo.selectors(), cfg);
     // one cache per distinct dataset (two tasks on the same images share it)
     Map<String, Images> distinct = new LinkedHashMap<>();
     for (Images im : all) distinct.putIfAbsent(im.hash(), im);

@@ -91,15 +91,19 @@ public final class Images {
   public Images subsample(int n, long seed) {
     if (n < 2) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "the subsample needs at least 2 examples, got " + n);
     if (size() <= n) return this;
-    int[] keep = Split.stratified(labelSet(), (double) n / size(), seed).val();
+    return rows(Split.stratified(labelSet(), (double) n / size(), seed).val());
+  }
+
+  /** @return the images at {@code index}, in that order (classes no image keeps are dropped, as for any dataset) */
+  public Images rows(int[] index) {
     int px = height * width * channels;
-    byte[] p = new byte[keep.length * px];
-    int[] y = new int[keep.length];
-    List<String> nm = new ArrayList<>(keep.length);
-    for (int r = 0; r < keep.length; r++) {
-      System.arraycopy(pixels, keep[r] * px, p, r * px, px);
-      y[r] = labels[keep[r]];
-      nm.add(names.get(keep[r]));
+    byte[] p = new byte[index.length * px];
+    int[] y = new int[index.length];
+    List<String> nm = new ArrayList<>(index.length);
+    for (int r = 0; r < index.length; r++) {
+      System.arraycopy(pixels, index[r] * px, p, r * px, px);
+      y[r] = labels[index[r]];
+      nm.add(names.get(index[r]));
     }
     return new Images(source, height, width, channels, p, y, classNames, nm, problems);
   }

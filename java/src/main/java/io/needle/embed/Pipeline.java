@@ -263,14 +263,18 @@ public final class Pipeline {
   private void group(List<Expert> group, List<Images> tasks, List<EmbeddingCache> caches, TaskListener listener, Embedder embedder, int modelThreads) {
     long pause = Long.getLong("needle.test.pauseAfterExpertMs", 0);  // test hook: widens the window for kill tests
     List<List<Expert>> todo = new ArrayList<>();
+    List<Map<Expert, String>> keys = new ArrayList<>();  // per task: the cache key each expert was looked up under
     boolean any = false;
     for (int t = 0; t < tasks.size(); t++) {
       Images images = tasks.get(t);
       EmbeddingCache cache = caches.get(t);
       List<Expert> left = new ArrayList<>();
+      Map<Expert, String> taskKeys = new java.util.HashMap<>();
+      keys.add(taskKeys);
       for (Expert e : group) {
         try {
           String key = cache == null ? null : cache.key(e, images);
+          taskKeys.put(e, key);
           long t0 = System.nanoTime();
           Embedding hit = key == null ? null : cache.get(e, key);
           if (hit != null && hit.rows() == images.size()) listener.embedded(t, e, hit, true, (System.nanoTime() - t0) / 1e9, "cache");
@@ -303,7 +307,7 @@ public final class Pipeline {
             Embedder.Plan plan = embedder.plan(model, e, images);
             Embedding x = embedder.embed(model, plan, images, done -> listener.images(task, e, done, images.size()));
             double s = (System.nanoTime() - t0) / 1e9;
-            if (cache != null) cache.put(e, cache.key(e, images), x, info(images, plan, model, s));
+            if (cache != null) cache.put(e, keys.get(t).get(e), x, info(images, plan, model, s));
             listener.embedded(t, e, x, false, s, model.device());
             if (pause > 0) Thread.sleep(pause);
           } catch (NeedleException ex) {

@@ -11,6 +11,7 @@ import io.needle.embed.EmbeddingCache;
 import io.needle.embed.Pipeline;
 import io.needle.proxy.ExpertInput;
 import io.needle.proxy.Proxy;
+import io.needle.proxy.Split;
 import io.needle.zoo.Expert;
 import io.needle.zoo.Selectors;
 import java.util.ArrayList;
@@ -144,7 +145,7 @@ public record Halving(int start, int eta, int keep, long seed) {
           Embedding hit = cache.get(e, key);
           if (hit != null && hit.rows() == n) full.put(e.id(), hit);
         } catch (NeedleException ex) {
-          fail(e, ex.getMessage(), c, problems, left);
+          Selector.failed(e, ex.getMessage(), c, problems, left);
         }
       }
     }
@@ -170,7 +171,7 @@ public record Halving(int start, int eta, int keep, long seed) {
         int from = seen, to = upto;
         long cost = (long) todo.size() * (to - from);
         if (!todo.isEmpty() && to > from) {
-          Images add = rows(images, Arrays.copyOfRange(order, from, to));
+          Images add = images.rows(Arrays.copyOfRange(order, from, to));
           int done0 = rounds.size();
           int[] count = {0};
           new Pipeline(c.device().id(), c.threads(), c.imageBatch()).run(todo, add, null, new Pipeline.Listener() {
@@ -189,7 +190,7 @@ public record Halving(int start, int eta, int keep, long seed) {
 
             @Override
             public void failed(Expert e, String message) {
-              fail(e, message, c, problems, left);
+              Selector.failed(e, message, c, problems, left);
               partial.remove(e.id());
               if (progress != null) progress.update(++count[0], todo.size(), "round " + (done0 + 1) + ": " + e.id(), 0, to - from);
             }
@@ -204,7 +205,7 @@ public record Halving(int start, int eta, int keep, long seed) {
         }
         // score the round on the prefix and keep the best
         int[] prefix = Arrays.copyOf(order, upto);
-        Labels l = Labels.anyClasses(pick(labels, prefix), images.source() + " (first " + upto + " images of the halving order)");
+        Labels l = Labels.anyClasses(Split.pick(labels, prefix), images.source() + " (first " + upto + " images of the halving order)");
         List<ExpertInput> in = new ArrayList<>();
         for (Expert e : alive) {
           Embedding x = full.containsKey(e.id()) ? rows(full.get(e.id()), prefix) : new Embedding(e.id(), partial.get(e.id()), upto, dims.get(e.id()));
@@ -272,37 +273,7 @@ public record Halving(int start, int eta, int keep, long seed) {
         fin.backend(), new Report(ranker.id(), List.copyOf(rounds), total, fullCost, Collections.unmodifiableMap(leftOut)));
   }
 
-  private static void fail(Expert e, String message, Selector.Config c, List<Problem> problems, List<Score> left) {
-    String prefix = e.id() + " (" + e.file().getFileName() + "): ";
-    problems.add(new Problem(e.id() + " (" + e.file().getFileName() + ")", message.startsWith(prefix) ? message.substring(prefix.length()) : message));
-    for (Proxy p : c.proxies()) left.add(Score.failed(e.id(), p.id(), message));
-  }
-
-  private static int[] pick(int[] v, int[] idx) {
-    int[] out = new int[idx.length];
-    for (int i = 0; i < idx.length; i++) out[i] = v[idx[i]];
-    return out;
-  }
-
   private static Embedding rows(Embedding x, int[] idx) {
-    int d = x.cols();
-    float[] out = new float[idx.length * d];
-    for (int i = 0; i < idx.length; i++) System.arraycopy(x.data(), idx[i] * d, out, i * d, d);
-    return new Embedding(x.expert(), out, idx.length, d);
-  }
-
-  /** The images at {@code idx}, in that order (for embedding only: their labels do not matter there). */
-  private static Images rows(Images im, int[] idx) {
-    int px = im.height() * im.width() * im.channels();
-    byte[] p = new byte[idx.length * px];
-    int[] y = new int[idx.length];
-    int[] labels = im.labels();
-    List<String> names = new ArrayList<>(idx.length);
-    for (int i = 0; i < idx.length; i++) {
-      System.arraycopy(im.pixels(), idx[i] * px, p, i * px, px);
-      y[i] = labels[idx[i]];
-      names.add(im.names().get(idx[i]));
-    }
-    return new Images(im.source(), im.height(), im.width(), im.channels(), p, y, im.classNames(), names, List.of());
+    return new Embedding(x.expert(), Split.rows(x.data(), x.cols(), idx), idx.length, x.cols());
   }
 }

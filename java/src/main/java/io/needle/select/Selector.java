@@ -186,7 +186,7 @@ public final class Selector {
     Labels labels = images.labelSet();
     List<Problem> problems = Collections.synchronizedList(new ArrayList<>(zooProblems));
     images.problems().forEach(problems::add);
-    boolean wantsSignals = c.proxies().stream().anyMatch(p -> p.needs().contains(Proxy.Need.TASK_MODEL));
+    boolean wantsSignals = needs(c, Proxy.Need.TASK_MODEL);
     TaskSignals signals = wantsSignals && selectors != null ? signals(selectors, images, cache, c, problems) : null;
     List<ExpertRun> runs = new ArrayList<>();
     List<Score> scores = Collections.synchronizedList(new ArrayList<>());
@@ -218,7 +218,7 @@ public final class Selector {
       int[] done = {0};
       // experts whose upstream logits a proxy needs are followed by a run of their logits output (same model, same
       // cache); the expert goes to scoring once both are in, or without logits (and a note) if that run failed
-      boolean wantsLogits = c.proxies().stream().anyMatch(p -> p.needs().contains(Proxy.Need.UPSTREAM_LOGITS));
+      boolean wantsLogits = needs(c, Proxy.Need.UPSTREAM_LOGITS);
       List<Expert> runList = new ArrayList<>(), readyList = new ArrayList<>();
       for (Expert e : pool) {
         (given.containsKey(e.id()) ? readyList : runList).add(e);
@@ -257,10 +257,7 @@ public final class Selector {
             return;
           }
           waitingLogits.remove(e.id());
-          // embedder messages start with "<id> (<file>): "; the subject says that once
-          String prefix = e.id() + " (" + e.file().getFileName() + "): ";
-          problems.add(new Problem(e.id() + " (" + e.file().getFileName() + ")", message.startsWith(prefix) ? message.substring(prefix.length()) : message));
-          for (Proxy p : c.proxies()) scores.add(Score.failed(e.id(), p.id(), message));
+          Selector.failed(e, message, c, problems, scores);
           progress(++done[0], e, 0);
         }
 
@@ -321,11 +318,40 @@ public final class Selector {
     return new Result(s.scores(), s.problems(), s.experts(), sel, Collections.unmodifiableMap(seconds), s.backend());
   }
 
-  /** Runs the zoo's selector models on the task's images; a selector that fails is a problem, and its proxies undefined. */
-  private static TaskSignals signals(Selectors sel, Images images, EmbeddingCache cache, Config c, List<Problem> problems) {
+  /** An expert that cannot be embedded: a problem naming it and its file, and a failed score for every proxy. */
+  static void failed(Expert e, String message, Config c, List<Problem> problems, java.util.Collection<Score> scores) {
+    // embedder messages start with "<id> (<file>): "; the subject says that once
+    String subject = e.id() + " (" + e.file().getFileName() + ")";
+    problems.add(new Problem(subject, message.startsWith(subject + ": ") ? message.substring(subject.length() + 2) : message));
+    for (Proxy p : c.proxies()) scores.add(Score.failed(e.id(), p.id(), message));
+  }
+
+  /** @return whether a proxy of the configuration needs this */
+  static boolean needs(Config c, Proxy.Need need) {
+    return c.proxies().stream().anyMatch(p -> p.needs().contains(need));
+  }
+
+  /**
+   * @return every model a selection with this configuration runs through the pipeline: the pool, the upstream-logits
+   *     runs its proxies need, and the zoo's selector models when a proxy needs them (may be null)
+   */
+  public static List<Expert> models(List<Expert> pool, Selectors selectors, Config c) {
+    List<Expert> out = new ArrayList<>(pool);
+    if (needs(c, Proxy.Need.UPSTREAM_LOGITS)) for (Expert e : pool) if (e.logits() != null) out.add(e.logitsExpert());
+    if (needs(c, Proxy.Need.TASK_MODEL) && selectors != null) out.addAll(selectorModels(selectors));
+    return out;
+  }
+
+  private static List<Expert> selectorModels(Selectors sel) {
     List<Expert> models = new ArrayList<>();
     if (sel.expertPrediction() != null) models.add(sel.expertPrediction());
     if (sel.genericClassifier() != null) models.add(sel.genericClassifier());
+    return models;
+  }
+
+  /** Runs the zoo's selector models on the task's images; a selector that fails is a problem, and its proxies undefined. */
+  private static TaskSignals signals(Selectors sel, Images images, EmbeddingCache cache, Config c, List<Problem> problems) {
+    List<Expert> models = selectorModels(sel);
     Map<String, Embedding> outputs = new LinkedHashMap<>();
     Map<String, List<String>> columns = new LinkedHashMap<>();
     new Pipeline(c.device().id(), c.threads(), c.imageBatch()).run(models, images, cache, new Pipeline.Listener() {
