@@ -24,6 +24,21 @@ const Choice& choice() {
 }  // namespace
 
 const Simd& simd() { return *choice().simd; }
+
+const Bf16* simd_bf16() {
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(NEEDLE_NO_AVX512)
+  static const Bf16* b = [] {
+    __builtin_cpu_init();
+    bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+              __builtin_cpu_supports("avx512dq") &&
+              __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return ok ? &simd_bf16_avx512() : nullptr;
+  }();
+  return b;
+#else
+  return nullptr;
+#endif
+}
 const char* simd_reason() { return choice().reason; }
 
 }  // namespace needle

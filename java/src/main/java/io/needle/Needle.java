@@ -177,41 +177,78 @@ public final class Needle implements AutoCloseable {
       if (p.needs().contains(Proxy.Need.SPLIT)) task.split();  // too few examples to split stops the run here, once
     }
     List<Score> out = new ArrayList<>();
-    for (int b0 = 0; b0 < loaders.size(); b0 += batch) {
-      int b1 = Math.min(loaders.size(), b0 + batch);
-      List<ExpertInput> ok = new ArrayList<>();
-      Map<String, Score[]> row = new LinkedHashMap<>();
-      long t0 = System.nanoTime();
-      for (int i = b0; i < b1; i++) {
-        String name = names.get(i);
-        Score[] r = new Score[proxies.size()];
-        row.put(name, r);
-        try {
-          ExpertInput in = loaders.get(i).get();
-          in.embedding().validate(labels.size());
-          if (in.logits() != null) in.logits().validate(labels.size());
-          ok.add(in);
-        } catch (NeedleException e) {
-          for (int p = 0; p < r.length; p++) r[p] = Score.failed(name, proxies.get(p).id(), e.getMessage());
+    // the next batch is read (and validated) on a background thread while this one is scored
+    java.util.concurrent.ExecutorService reader = loaders.size() > batch ? java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "needle-read-ahead");
+      t.setDaemon(true);
+      return t;
+    }) : null;
+    try {
+      java.util.concurrent.Future<Object[]> ahead = null;
+      for (int b0 = 0; b0 < loaders.size(); b0 += batch) {
+        int b1 = Math.min(loaders.size(), b0 + batch);
+        long t0 = System.nanoTime();
+        Object[] loaded = ahead != null ? await(ahead) : load(loaders, b0, b1, labels.size());
+        add("load", t0);  // the time spent waiting for the batch: reading that did not overlap scoring
+        int n0 = b1, n1 = Math.min(loaders.size(), b1 + batch);
+        ahead = n0 < n1 ? reader.submit(() -> load(loaders, n0, n1, labels.size())) : null;
+        List<ExpertInput> ok = new ArrayList<>();
+        Map<String, Score[]> row = new LinkedHashMap<>();
+        for (int i = b0; i < b1; i++) {
+          String name = names.get(i);
+          Score[] r = new Score[proxies.size()];
+          row.put(name, r);
+          if (loaded[i - b0] instanceof ExpertInput in) ok.add(in);
+          else for (int p = 0; p < r.length; p++) r[p] = Score.failed(name, proxies.get(p).id(), ((NeedleException) loaded[i - b0]).getMessage());
         }
-      }
-      add("load", t0);
-      for (int p = 0; p < proxies.size(); p++) {
-        Proxy proxy = proxies.get(p);
-        long t = System.nanoTime();
-        List<ExpertInput> applicable = new ArrayList<>();
-        for (ExpertInput in : ok) {
-          String missing = missing(proxy, in, signals);
-          if (missing == null) applicable.add(in);
-          else row.get(in.id())[p] = Score.undefined(in.id(), proxy.id(), in.id() + ": " + proxy.id() + " needs " + missing);
+        for (int p = 0; p < proxies.size(); p++) {
+          Proxy proxy = proxies.get(p);
+          long t = System.nanoTime();
+          List<ExpertInput> applicable = new ArrayList<>();
+          for (ExpertInput in : ok) {
+            String missing = missing(proxy, in, signals);
+            if (missing == null) applicable.add(in);
+            else row.get(in.id())[p] = Score.undefined(in.id(), proxy.id(), in.id() + ": " + proxy.id() + " needs " + missing);
+          }
+          for (Score s : computeIsolated(proxy, task, applicable)) row.get(s.expert())[p] = s;
+          add(proxy.id(), t);
         }
-        for (Score s : computeIsolated(proxy, task, applicable)) row.get(s.expert())[p] = s;
-        add(proxy.id(), t);
+        row.values().forEach(r -> out.addAll(Arrays.asList(r)));
+        if (progress != null) progress.done(b1, loaders.size());
       }
-      row.values().forEach(r -> out.addAll(Arrays.asList(r)));
-      if (progress != null) progress.done(b1, loaders.size());
+    } finally {
+      if (reader != null) reader.shutdownNow();
     }
     return out;
+  }
+
+  /** Reads and validates experts [b0, b1): each entry the {@link ExpertInput}, or the {@link NeedleException} it failed with. */
+  private static Object[] load(List<Supplier<ExpertInput>> loaders, int b0, int b1, int examples) {
+    Object[] out = new Object[b1 - b0];
+    for (int i = b0; i < b1; i++) {
+      try {
+        ExpertInput in = loaders.get(i).get();
+        in.embedding().validate(examples);
+        if (in.logits() != null) in.logits().validate(examples);
+        out[i - b0] = in;
+      } catch (NeedleException e) {
+        out[i - b0] = e;
+      }
+    }
+    return out;
+  }
+
+  private static Object[] await(java.util.concurrent.Future<Object[]> f) {
+    try {
+      return f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new NeedleException(NeedleException.Code.IO, "interrupted while reading experts", e);
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException re) throw re;
+      if (e.getCause() instanceof Error err) throw err;
+      throw new IllegalStateException(e.getCause());
+    }
   }
 
   /** @return what an expert or the task lacks that the proxy needs, or null */

@@ -49,12 +49,13 @@ public final class Experts {
   }
 
   private static Embedding matrix(String expert, Path file) {
-    Npy.Array a = Npy.read(file);
-    if (a.shape().length != 2)
-      throw Npy.bad(file, "has shape " + java.util.Arrays.toString(a.shape()) + "; an expert's embeddings are N x D");
-    if (a.kind() != 'f') throw Npy.bad(file, "holds integers (dtype " + a.kind() + a.itemSize() + "); embeddings must be float32 or float64");
-    if (a.shape()[0] < 1 || a.shape()[1] < 1) throw Npy.bad(file, "is empty (shape " + java.util.Arrays.toString(a.shape()) + ")");
-    return new Embedding(expert, a.toFloats(), (int) a.shape()[0], (int) a.shape()[1]);
+    return Npy.read(file, a -> {  // the bulk copy out of the (memory-mapped) file is the only pass over its bytes
+      if (a.shape().length != 2)
+        throw Npy.bad(file, "has shape " + java.util.Arrays.toString(a.shape()) + "; an expert's embeddings are N x D");
+      if (a.kind() != 'f') throw Npy.bad(file, "holds integers (dtype " + a.kind() + a.itemSize() + "); embeddings must be float32 or float64");
+      if (a.shape()[0] < 1 || a.shape()[1] < 1) throw Npy.bad(file, "is empty (shape " + java.util.Arrays.toString(a.shape()) + ")");
+      return new Embedding(expert, a.toFloats(), (int) a.shape()[0], (int) a.shape()[1]);
+    });
   }
 
   /**
