@@ -404,7 +404,6 @@ int knn(const float* query, int64_t nq, const float* base, int64_t nb, int32_t d
       Refine r = refinement(job, idx, dist);
       int64_t scans = 0;
       for (int64_t i = 0; i < nq; ++i) scans += needs_scan(r, i);
-      if (getenv("NEEDLE_DEBUG")) fprintf(stderr, "bf16 scans %lld m %d\n", (long long)scans, job.m);
       if (scans > nq / 256 + 2) rc = 1;
     }
     if (rc == 1) job.m = (int)std::min<int64_t>(k + NEEDLE_RERANK_EXTRA, avail);

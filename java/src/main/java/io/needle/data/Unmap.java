@@ -6,10 +6,11 @@ import java.lang.invoke.MethodType;
 import java.nio.ByteBuffer;
 
 /**
- * Unmaps a memory-mapped file at once rather than when the garbage collector finds its buffer unreachable: large
- * arrays go straight to the old generation, so young collections are rare and a run over hundreds of files would
- * otherwise keep each one mapped (and resident) for a long time. Uses {@code sun.misc.Unsafe.invokeCleaner}
- * (module jdk.unsupported); where that is absent, buffers are left to the collector.
+ * Unmaps a memory-mapped file, or frees a direct buffer, at once rather than when the garbage collector finds the buffer
+ * unreachable: large arrays go straight to the old generation, so young collections are rare and a run over hundreds
+ * of files would otherwise keep each one mapped (and resident) for a long time. Uses
+ * {@code sun.misc.Unsafe.invokeCleaner} (module jdk.unsupported); where that is absent, buffers are left to the
+ * collector.
  */
 final class Unmap {
   private static final MethodHandle CLEANER = find();
@@ -27,7 +28,10 @@ final class Unmap {
     }
   }
 
-  /** Unmaps a mapped buffer (the one {@code FileChannel.map} returned, not a slice); nothing may use it, or any view of it, afterwards. */
+  /**
+   * Unmaps a mapped buffer or frees a direct one (the buffer {@code FileChannel.map} or {@code allocateDirect} returned,
+   * not a slice); nothing may use it, or any view of it, afterwards.
+   */
   static void unmap(ByteBuffer mapped) {
     if (CLEANER == null) return;
     try {

@@ -4,6 +4,7 @@ import io.needle.NeedleException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
@@ -85,19 +86,62 @@ public final class CpuBackend implements Backend {
 
   static final class NativeTensor extends Shaped {
     final FloatPointer data;
+    final java.nio.FloatBuffer in;  // the off-heap embedding's buffer this tensor reads in place, or null (own memory)
 
     NativeTensor(float[] values, int rows, int cols) {
       super(rows, cols);
       this.data = new FloatPointer(values);
+      this.in = null;
     }
 
-    @Override public void close() { data.close(); }
+    NativeTensor(FloatPointer own, int rows, int cols) {
+      super(rows, cols);
+      this.data = own;
+      this.in = null;
+    }
+
+    NativeTensor(java.nio.FloatBuffer direct, int rows, int cols) {
+      super(rows, cols);
+      this.data = new FloatPointer(direct);  // its address: no copy, no memory of its own to free
+      this.in = direct;
+    }
+
+    @Override public void close() { if (in == null) data.close(); }
   }
 
   @Override
   public Tensor put(float[] data, int rows, int cols) {
     Checks.put(data, rows, cols);
     return new NativeTensor(data, rows, cols);
+  }
+
+  /** An off-heap embedding is used in place (no copy); a Java-array one is copied. */
+  @Override
+  public Tensor put(io.needle.data.Embedding e) {
+    java.nio.FloatBuffer b = e.directBuffer();
+    if (b == null) return put(e.data(), e.rows(), e.cols());
+    return new NativeTensor(b, e.rows(), e.cols());
+  }
+
+  /** The rows gathered straight into native memory, from the off-heap buffer or the Java array. */
+  @Override
+  public Tensor putRows(io.needle.data.Embedding e, int[] rows) {
+    int cols = e.cols();
+    if (rows.length < 1) throw Checks.invalid("no rows to put");
+    for (int r : rows) if (r < 0 || r >= e.rows()) throw Checks.invalid("row " + r + " outside [0, " + e.rows() + ")");
+    FloatPointer out = new FloatPointer((long) rows.length * cols);
+    java.nio.FloatBuffer b = e.directBuffer();
+    if (b != null) {
+      // byte views whose positions (in bytes: memcpy takes void*) move row by row
+      BytePointer src = new BytePointer(new FloatPointer(b)), dst = new BytePointer(out);
+      for (int r = 0; r < rows.length; r++)
+        org.bytedeco.javacpp.Pointer.memcpy(dst.position(4L * r * cols), src.position(4L * rows[r] * cols), 4L * cols);
+    } else {
+      float[] data = e.data();
+      for (int r = 0; r < rows.length; r++) out.position((long) r * cols).put(data, rows[r] * cols, cols);
+      out.position(0);
+    }
+    return new NativeTensor(out, rows.length, cols);
   }
 
   private static NativeTensor nat(Tensor t) {

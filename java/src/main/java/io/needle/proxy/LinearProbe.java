@@ -77,13 +77,15 @@ public final class LinearProbe {
     int[] ytrain = Split.pick(y, split.train()), yval = Split.pick(y, split.val());
     List<Tensor> xs = new ArrayList<>();
     try {
-      for (Embedding e : experts) xs.add(backend.put(Split.rows(e.data(), e.cols(), split.train()), split.train().length, e.cols()));
+      for (Embedding e : experts) xs.add(backend.putRows(e, split.train()));
       List<float[]> vals = new ArrayList<>();
-      for (Embedding e : experts) vals.add(Split.rows(e.data(), e.cols(), split.val()));
+      for (Embedding e : experts) vals.add(Split.rows(e, split.val()));
       if (o.solver().equals("sgd")) return sgd(backend, xs, ytrain, classes, vals, yval, o);
       List<float[]> w = lbfgs(backend, xs, ytrain, classes, o);
       double[] out = new double[experts.size()];
-      for (int t = 0; t < out.length; t++) out[t] = accuracy(w.get(t), vals.get(t), experts.get(t).cols(), yval, classes);
+      // the experts' validation accuracies are independent: computed side by side (on the common fork-join pool)
+      java.util.stream.IntStream.range(0, out.length).parallel()
+          .forEach(t -> out[t] = accuracy(w.get(t), vals.get(t), experts.get(t).cols(), yval, classes));
       return out;
     } finally {
       xs.forEach(Tensor::close);
@@ -107,11 +109,13 @@ public final class LinearProbe {
         bg.add(states.get(t).trialGrad);
       }
       double[] loss = backend.softmaxGrad(bx, y, null, classes, bw, bg);
+      // each expert's L-BFGS step is its own: taken side by side (on the common fork-join pool) when several are active
+      boolean[] more = new boolean[active.size()];
+      List<Integer> now = active;
+      java.util.stream.IntStream steps = java.util.stream.IntStream.range(0, now.size());
+      (now.size() > 1 ? steps.parallel() : steps).forEach(a -> more[a] = states.get(now.get(a)).observe(loss[a], o));
       List<Integer> next = new ArrayList<>();
-      for (int a = 0; a < active.size(); a++) {
-        State s = states.get(active.get(a));
-        if (s.observe(loss[a], o)) next.add(active.get(a));
-      }
+      for (int a = 0; a < now.size(); a++) if (more[a]) next.add(now.get(a));
       active = next;
     }
     List<float[]> out = new ArrayList<>();
@@ -125,9 +129,9 @@ public final class LinearProbe {
     final double invC;
     float[] w, g, trial, trialGrad;
     double f = Double.NaN, step, slope;
-    double[] dir;
+    double[] dir, sSpare, ySpare;
     final double[][] sHist = new double[MEMORY][], yHist = new double[MEMORY][];
-    final double[] rho = new double[MEMORY];
+    final double[] rho = new double[MEMORY], alpha = new double[MEMORY];
     int stored, iter, head, backtracks;
 
     State(int d, int classes, int n, double c) {
@@ -181,7 +185,12 @@ public final class LinearProbe {
 
     private void accept(double ft, boolean update) {
       if (update) {
-        double[] s = new double[size], yv = new double[size];
+        // computed into spare arrays, swapped with the ring slot it replaces when kept: no allocation per iteration
+        if (sSpare == null) {
+          sSpare = new double[size];
+          ySpare = new double[size];
+        }
+        double[] s = sSpare, yv = ySpare;
         double sy = 0, yy = 0;
         for (int q = 0; q < size; q++) {
           s[q] = (double) trial[q] - w[q];
@@ -190,6 +199,8 @@ public final class LinearProbe {
           yy += yv[q] * yv[q];
         }
         if (sy > 1e-12 * Math.max(yy, 1e-30)) {  // keep only curvature pairs that keep H positive definite
+          sSpare = sHist[head];
+          ySpare = yHist[head];
           sHist[head] = s;
           yHist[head] = yv;
           rho[head] = 1 / sy;
@@ -210,10 +221,10 @@ public final class LinearProbe {
       double gmax = 0;
       for (float v : g) gmax = Math.max(gmax, Math.abs(v));
       if (gmax < o.tolerance() || iter >= o.maxIter()) return false;
-      // two-loop recursion: dir = -H g
-      double[] q = new double[size];
+      // two-loop recursion: dir = -H g (computed in place: the previous direction is no longer needed)
+      if (dir == null) dir = new double[size];
+      double[] q = dir;
       for (int i = 0; i < size; i++) q[i] = g[i];
-      double[] alpha = new double[MEMORY];
       for (int m = 0; m < stored; m++) {
         int at = Math.floorMod(head - 1 - m, MEMORY);
         double a = 0;
