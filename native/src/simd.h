@@ -39,6 +39,7 @@ const Simd& simd_scalar();
 const Bf16& simd_bf16_avx512();  // only valid when the CPU has AVX512F/BW/VL and AVX512-BF16
 const Bf16* simd_bf16();         // the bfloat16 tier for this CPU, or null
 const Simd& simd_avx2();  // only valid when the CPU has AVX2 and FMA
+const Simd& simd_avx512();  // only valid when the CPU has AVX-512 F/BW/VL/DQ (and AVX2, FMA)
 const Simd& simd();       // the best tier for this CPU, chosen once
 const char* simd_reason();
 

@@ -4,6 +4,7 @@
 // logits = X W^T and grad = G^T X.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include "gemm.h"
 #include <memory>
 #include <vector>
@@ -122,6 +123,60 @@ namespace {
 constexpr int RB = 32;
 
 // Loss and gradient of one expert over rows [b0 * RB, b1 * RB) into acc (c x d), bias (c) and the returned loss.
+// e^x for x <= 0 in float32 (Cephes' expf polynomial, about 2 ulp; x below -87 gives e^-87): written without
+// branches so that a loop over it vectorizes. The row's largest logit has been subtracted, so every value is <= 0 and
+// the row's sum is >= 1: what the clamp changes is below 1e-37 of that sum.
+inline float exp_neg(float x) {
+  x = x < -87.f ? -87.f : x;
+  float k = x * 1.44269504088896341f;
+  k = (k + 12582912.f) - 12582912.f;  // rounded to the nearest integer (1.5 * 2^23 trick; no fast-math here)
+  float r = x - k * 0.693359375f;
+  r = r - k * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * (r * r) + r + 1.f;
+  const int32_t bits = ((int32_t)k + 127) << 23;  // 2^k, k in [-126, 0]
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+// Turns a block's logits (rows x c, bias included) into the coefficients p - onehot(y), scaled by the row weights, in
+// place; returns the block's loss. The exponentials of the whole block are taken in one vectorized loop.
+double softmax_block(float* z, int rows, int c, const int32_t* y, const float* rw, int64_t i0) {
+  static thread_local std::vector<float> ly;
+  ly.resize(rows);
+  for (int r = 0; r < rows; ++r) {
+    float* lr = z + (int64_t)r * c;
+    float mx = lr[0];
+    for (int j = 1; j < c; ++j) mx = std::max(mx, lr[j]);
+    for (int j = 0; j < c; ++j) lr[j] -= mx;
+    ly[r] = lr[y[i0 + r]];
+  }
+  const int64_t n = (int64_t)rows * c;
+  for (int64_t q = 0; q < n; ++q) z[q] = exp_neg(z[q]);
+  double loss = 0;
+  for (int r = 0; r < rows; ++r) {
+    float* lr = z + (int64_t)r * c;
+    const float wr = rw ? rw[i0 + r] : 1.f;
+    if (wr == 0.f) {
+      for (int j = 0; j < c; ++j) lr[j] = 0.f;
+      continue;
+    }
+    double sum = 0;
+    for (int j = 0; j < c; ++j) sum += lr[j];
+    loss += wr * (std::log(sum) - (double)ly[r]);
+    const float inv = (float)(1 / sum);
+    const int yi = y[i0 + r];
+    for (int j = 0; j < c; ++j) lr[j] = wr * (lr[j] * inv - (j == yi ? 1.f : 0.f));
+  }
+  return loss;
+}
+
 double fused_rows(const float* x, int32_t n, int32_t d, const int32_t* y, const float* rw, int32_t c, const float* w, int64_t b0,
                   int64_t b1, float* acc, double* bias) {
   const Simd& s = simd();
@@ -135,12 +190,11 @@ double fused_rows(const float* x, int32_t n, int32_t d, const int32_t* y, const 
     const int rows = (int)std::min<int64_t>(RB, n - i0);
     const float* xb = x + i0 * d;
     s.logits(xb, rows, d, w, stride, c, z);
-    for (int r = 0; r < rows; ++r) {
-      float* lr = z + (int64_t)r * c;
-      for (int j = 0; j < c; ++j) lr[j] += w[j * stride + d];
-      loss += softmax_row(lr, c, y[i0 + r], rw ? rw[i0 + r] : 1.f);
-      for (int j = 0; j < c; ++j) bias[j] += lr[j];
-    }
+    for (int r = 0; r < rows; ++r)
+      for (int j = 0; j < c; ++j) z[(int64_t)r * c + j] += w[j * stride + d];
+    loss += softmax_block(z, rows, c, y, rw, i0);
+    for (int r = 0; r < rows; ++r)
+      for (int j = 0; j < c; ++j) bias[j] += z[(int64_t)r * c + j];
     s.grad_acc(z, rows, c, xb, d, acc);
   }
   return loss;

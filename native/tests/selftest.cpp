@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "needle/needle.h"
+#include "simd.h"  // native/src: each SIMD tier's table, to test the tiers this CPU does not pick
 
 static int passed = 0, failed = 0;
 static void check(bool ok, const char* what) {
@@ -266,6 +267,48 @@ static void softmax_planned() {
   }
 }
 
+// Every SIMD tier this CPU can run: the linear model's logits and gradient kernels against float64 loops, on shapes
+// straddling their register tiles (rows by 3 and 4, classes by 4, 6 and 12, features by 8, 16 and 32).
+static void linear_kernels() {
+  std::vector<std::pair<const char*, const needle::Simd*>> tiers = {{"scalar", &needle::simd_scalar()}};
+  if (std::strncmp(needle_cpu_isa(), "scalar", 6) != 0) tiers.push_back({"avx2", &needle::simd_avx2()});
+#ifndef NEEDLE_NO_AVX512
+  if (std::strncmp(needle_cpu_isa(), "avx512", 6) == 0) tiers.push_back({"avx512", &needle::simd_avx512()});
+#endif
+  for (auto& tier : tiers) {
+    bool ok = true;
+    for (int rows : {1, 3, 4, 5, 32})
+      for (int d : {1, 7, 16, 17, 33, 1030})
+        for (int c : {2, 5, 7, 10, 13, 25}) {
+          auto x = randn(rows, d, 60 + d), w = randn(c, d + 1, 61 + c), g = randn(rows, c, 62);
+          std::vector<float> z((size_t)rows * c), acc((size_t)c * d, 0.25f);
+          tier.second->logits(x.data(), rows, d, w.data(), d + 1, c, z.data());
+          tier.second->grad_acc(g.data(), rows, c, x.data(), d, acc.data());
+          for (int i = 0; i < rows; ++i)
+            for (int j = 0; j < c; ++j) {
+              double s = 0, a = 0;
+              for (int p = 0; p < d; ++p) {
+                s += (double)x[(size_t)i * d + p] * w[(size_t)j * (d + 1) + p];
+                a += std::fabs((double)x[(size_t)i * d + p] * w[(size_t)j * (d + 1) + p]);
+              }
+              ok &= std::fabs(z[(size_t)i * c + j] - s) <= 1e-5 * (1 + a);
+            }
+          for (int j = 0; j < c; ++j)
+            for (int p = 0; p < d; ++p) {
+              double s = 0.25, a = 0.25;
+              for (int i = 0; i < rows; ++i) {
+                s += (double)g[(size_t)i * c + j] * x[(size_t)i * d + p];
+                a += std::fabs((double)g[(size_t)i * c + j] * x[(size_t)i * d + p]);
+              }
+              ok &= std::fabs(acc[(size_t)j * d + p] - s) <= 1e-5 * (1 + a);
+            }
+        }
+    char what[80];
+    std::snprintf(what, sizeof what, "cpu %s linear-model kernels (logits, gradient)", tier.first);
+    check(ok, what);
+  }
+}
+
 int main() {
   std::printf("# cpu isa: %s\n", needle_cpu_isa());
   struct Case { int64_t nq, nb; int d, k; bool self; };
@@ -311,6 +354,7 @@ int main() {
 #endif
   }
   knn_modes();
+  linear_kernels();
   // softmax gradient against a float64 naive computation: few classes (dot4 path) and many (GEMM path)
   for (int c : {7, 23}) {
     const int n = 203, d = 37;
