@@ -79,6 +79,7 @@ public final class LinearProbe {
    */
   public static final class Workspace {
     private final java.util.Map<Integer, java.util.ArrayDeque<double[]>> free = new java.util.HashMap<>();
+    private final java.util.Map<Integer, java.util.ArrayDeque<float[]>> freeFloats = new java.util.HashMap<>();
 
     /** @return an array of this length, contents undefined */
     synchronized double[] take(int size) {
@@ -86,8 +87,18 @@ public final class LinearProbe {
       return q == null || q.isEmpty() ? new double[size] : q.pop();
     }
 
+    /** @return an array of this length, contents undefined */
+    synchronized float[] takeFloats(int size) {
+      java.util.ArrayDeque<float[]> q = freeFloats.get(size);
+      return q == null || q.isEmpty() ? new float[size] : q.pop();
+    }
+
     synchronized void give(double[] a) {
       if (a != null) free.computeIfAbsent(a.length, k -> new java.util.ArrayDeque<>()).push(a);
+    }
+
+    synchronized void give(float[] a) {
+      if (a != null) freeFloats.computeIfAbsent(a.length, k -> new java.util.ArrayDeque<>()).push(a);
     }
   }
 
@@ -100,10 +111,15 @@ public final class LinearProbe {
   public static double[] score(Backend backend, List<Embedding> experts, int[] y, int classes, Split split, Params o, Workspace ws) {
     int[] ytrain = Split.pick(y, split.train()), yval = Split.pick(y, split.val());
     List<Tensor> xs = new ArrayList<>();
+    List<float[]> vals = new ArrayList<>();
     try {
       for (Embedding e : experts) xs.add(backend.putRows(e, split.train()));
-      List<float[]> vals = new ArrayList<>();
-      for (Embedding e : experts) vals.add(Split.rows(e, split.val()));
+      for (Embedding e : experts) {  // the validation rows, gathered into reused arrays
+        float[] v = ws.takeFloats(split.val().length * e.cols());
+        java.nio.FloatBuffer b = e.buffer();
+        for (int r = 0; r < split.val().length; r++) b.get(split.val()[r] * e.cols(), v, r * e.cols(), e.cols());
+        vals.add(v);
+      }
       if (o.solver().equals("sgd")) return sgd(backend, xs, ytrain, classes, vals, yval, o);
       List<float[]> w = lbfgs(backend, xs, ytrain, classes, o, ws);
       double[] out = new double[experts.size()];
@@ -113,6 +129,7 @@ public final class LinearProbe {
       return out;
     } finally {
       xs.forEach(Tensor::close);
+      vals.forEach(ws::give);
     }
   }
 
@@ -176,8 +193,9 @@ public final class LinearProbe {
       this.size = classes * (d + 1);
       this.invC = 1 / c;
       this.w = new float[size];
-      this.trial = new float[size];
-      this.trialGrad = new float[size];
+      this.trial = ws.takeFloats(size);
+      java.util.Arrays.fill(trial, 0f);  // the first point evaluated: w = 0
+      this.trialGrad = ws.takeFloats(size);
     }
 
     /** Completes the raw (sum) loss and gradient at {@link #trial} into the scaled objective. */
@@ -247,7 +265,7 @@ public final class LinearProbe {
       float[] tw = w;
       w = trial;
       trial = tw;
-      float[] tg = g == null ? new float[size] : g;
+      float[] tg = g == null ? ws.takeFloats(size) : g;
       g = trialGrad;
       trialGrad = tg;
     }
@@ -307,7 +325,11 @@ public final class LinearProbe {
       ws.give(sSpare);
       ws.give(ySpare);
       ws.give(dir);
+      ws.give(trial);
+      ws.give(trialGrad);
+      ws.give(g);
       sSpare = ySpare = dir = null;
+      trial = trialGrad = g = null;
     }
 
     private void setTrial() {
