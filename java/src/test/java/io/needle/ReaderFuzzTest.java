@@ -401,7 +401,19 @@ class ReaderFuzzTest {
         case NPY, ARROW -> {
           if (name.startsWith("l.")) Experts.labels(file);
           else if (name.startsWith("d.")) Images.open(file);
-          else new Experts.Source("x", file, null, null).load().validate(6);
+          else {
+            // off the heap (mapped, pooled buffers) and into an array: each succeeds or throws NeedleException
+            try (io.needle.data.OffHeap pool = new io.needle.data.OffHeap()) {
+              io.needle.data.Embedding e = new Experts.Source("x", file, null, null).load(pool);
+              try {
+                e.validate(6);
+              } finally {
+                e.release();
+              }
+            } catch (io.needle.NeedleException ignored) {  // the array read below must fail likewise or succeed
+            }
+            new Experts.Source("x", file, null, null).load().validate(6);
+          }
         }
         case IDX -> Images.open(dir.resolve(name.startsWith("a-") ? "a-images-idx3-ubyte" : "b-images-idx3-ubyte.gz"));
         case ONNX -> {

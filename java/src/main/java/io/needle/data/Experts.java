@@ -40,8 +40,9 @@ public final class Experts {
     }
 
     /**
-     * Reads the embedding; a float32 {@code .npy} file into a buffer of {@code pool}, off the Java heap (one bulk copy
-     * out of the memory-mapped file), which {@link Embedding#release()} gives back.
+     * Reads the embedding; a float32 {@code .npy} file, or an Arrow file of the embedding cache's layout, into a buffer of
+     * {@code pool}, off the Java heap (one bulk copy out of the memory-mapped file), which {@link Embedding#release()}
+     * gives back.
      *
      * @param pool where off-heap embeddings take their memory, or null for a Java array
      * @throws NeedleException BAD_INPUT naming the file and the problem
@@ -49,7 +50,7 @@ public final class Experts {
     public Embedding load(OffHeap pool) {
       if (problem != null) throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": " + problem);
       String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
-      if (name.endsWith(".arrow")) return ArrowTables.readEmbedding(file, expert);
+      if (name.endsWith(".arrow")) return ArrowTables.readEmbedding(file, expert, pool);
       return matrix(expert, file, pool);
     }
 

@@ -99,6 +99,33 @@ class OffHeapTest {
     }
   }
 
+  /** An Arrow file of the cache's layout is read off the heap (memory-mapped), equal to Arrow's reader's values; others as before. */
+  @Test
+  void arrowFilesOfTheCacheLayoutAreReadOffHeap() throws Exception {
+    int[] y = new int[300];
+    float[] x = gaussian(300, 900, 4, 3, y), small = gaussian(300, 20, 5, 3, y);
+    io.needle.Fixtures.writeArrowExpert(dir.resolve("file.arrow"), x, 900);
+    io.needle.Fixtures.writeArrowExpert(dir.resolve("stream.arrow"), x, 900, true);
+    io.needle.Fixtures.writeArrowExpert(dir.resolve("small.arrow"), small, 20);  // small files too: the fast path maps any size
+    // a truncated copy: the fast path declines, the reader proper names the problem
+    byte[] whole = Files.readAllBytes(dir.resolve("file.arrow"));
+    Files.write(dir.resolve("trunc.arrow"), java.util.Arrays.copyOf(whole, whole.length - 5000));
+    try (OffHeap pool = new OffHeap()) {
+      Embedding file = ArrowTables.readEmbedding(dir.resolve("file.arrow"), "file", pool);
+      assertTrue(file.isOffHeap());
+      assertArrayEquals(x, file.data());
+      assertArrayEquals(ArrowTables.readEmbedding(dir.resolve("file.arrow"), "file").data(), file.data());
+      file.release();
+      Embedding stream = ArrowTables.readEmbedding(dir.resolve("stream.arrow"), "stream", pool);
+      assertFalse(stream.isOffHeap());  // the stream format has no footer to find the data by
+      assertArrayEquals(x, stream.data());
+      assertArrayEquals(small, ArrowTables.readEmbedding(dir.resolve("small.arrow"), "small", pool).data());
+      NeedleException bad = assertThrows(NeedleException.class, () -> ArrowTables.readEmbedding(dir.resolve("trunc.arrow"), "trunc", pool));
+      assertEquals(NeedleException.Code.BAD_INPUT, bad.code());
+      assertEquals(bad.getMessage(), assertThrows(NeedleException.class, () -> ArrowTables.readEmbedding(dir.resolve("trunc.arrow"), "trunc")).getMessage());
+    }
+  }
+
   @Test
   void offHeapValidationNamesTheRowAndColumn() throws Exception {
     int[] y = new int[300];
