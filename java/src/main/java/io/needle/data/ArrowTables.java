@@ -77,6 +77,7 @@ public final class ArrowTables {
         return null;
       // each batch: where its values lie, checked against the file before anything is allocated
       int batches = footer.recordBatchesLength();
+      if (batches > footerLen / 24) return null;  // a Block takes 24 bytes of the footer: a larger count is corrupt
       long[] at = new long[batches], count = new long[batches];
       long rows = 0;
       for (int k = 0; k < batches; k++) {

@@ -42,7 +42,17 @@ public final class CpuBackend implements Backend {
    * @throws NeedleException BACKEND_UNAVAILABLE if the native library is absent or does not load
    */
   public CpuBackend(int threads) {
-    this(threads, 0);
+    this(threads, knnPass(System.getProperty("needle.cpu.knn", "auto")));
+  }
+
+  /** The system property {@code needle.cpu.knn}: auto (default), f32 or bf16 (for benchmarks and tests; results are identical). */
+  private static int knnPass(String v) {
+    return switch (v) {
+      case "f32" -> KNN_F32;
+      case "bf16" -> KNN_BF16;
+      case "auto" -> 0;
+      default -> throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "needle.cpu.knn must be auto, f32 or bf16, not '" + v + "'");
+    };
   }
 
   /**
