@@ -134,6 +134,8 @@ def main():
     ap.add_argument("--backend", default="cpu")
     ap.add_argument("--needle-args", default="", help="extra needle score arguments, e.g. '--batch 16'")
     ap.add_argument("--java-opts", default="", help="extra JVM options")
+    ap.add_argument("--jar", default=JAR, help="the needle.jar to run (default: this checkout's)")
+    ap.add_argument("--baseline-jar", default=None, help="also run this needle.jar (say, an earlier build), in the same rounds")
     ap.add_argument("--only", default="knn,linear", help="knn, linear, or both (comma separated)")
     ap.add_argument("--dir", default=None, help="use (and keep) this data folder; made if empty")
     a = ap.parse_args()
@@ -159,8 +161,10 @@ def main():
             with open(f, "rb") as fh:
                 while fh.read(1 << 24):
                     pass
-        java = ["java", "--add-opens=java.base/java.nio=ALL-UNNAMED"] + a.java_opts.split() + ["-jar", JAR, "score", "--embeddings", folder,
-                                                                                              "--labels", labels, "--backend", a.backend] + a.needle_args.split()
+        def java_cmd(jar):
+            return (["java", "--add-opens=java.base/java.nio=ALL-UNNAMED"] + a.java_opts.split()
+                    + ["-jar", jar, "score", "--embeddings", folder, "--labels", labels, "--backend", a.backend] + a.needle_args.split())
+        java = java_cmd(a.jar)
         csv = os.path.join(folder, "scores.csv")
         k_sk = min(a.sklearn_experts or e, e)
         runs = {}  # name -> list of (seconds, rss)
@@ -180,12 +184,16 @@ def main():
             if "knn" in only:
                 run("faiss", ["/usr/bin/python3", "-c", FAISS_CHILD.replace("exec(DEFS)", peer_defs("loo_faiss")), folder], pairs)
                 run("needle-knn-loo", java + ["--proxy", "knn-loo", "--out", csv], lambda _: needle_scores(csv))
+                if a.baseline_jar:
+                    run("baseline-knn-loo", java_cmd(a.baseline_jar) + ["--proxy", "knn-loo", "--out", csv], lambda _: needle_scores(csv))
             if "linear" in only:
                 child = SKLEARN_CHILD.replace("exec(DEFS)", peer_defs("linear"))
                 run("sklearn", ["/usr/bin/python3", "-c", child, folder, str(k_sk), split], pairs)
                 if k_sk < e:
                     run("sklearn-startup", ["/usr/bin/python3", "-c", child, folder, "0", split])
                 run("needle-linear", java + ["--proxy", "linear", "--out", csv], lambda _: needle_scores(csv))
+                if a.baseline_jar:
+                    run("baseline-linear", java_cmd(a.baseline_jar) + ["--proxy", "linear", "--out", csv], lambda _: needle_scores(csv))
 
         def sk_time(i):
             s = runs["sklearn"][i][0]
@@ -217,6 +225,12 @@ def main():
             print(f"knn-loo: FAISS / Needle whole process per round {' / '.join(f'{x:.2f}x' for x in rr)} (median {statistics.median(rr):.2f}x); "
                   f"accuracies {'equal for all ' + str(len(fa)) if not diff else 'DIFFER for ' + str(diff)} experts "
                   f"(mean {np.mean(list(fa.values())):.4f}, min {min(fa.values()):.4f})")
+            if a.baseline_jar:
+                rb = [f[0] / n[0] for f, n in zip(runs["faiss"], runs["baseline-knn-loo"])]
+                db = [x for x in fa if fa[x] != results["baseline-knn-loo"][x]]
+                print(f"knn-loo, baseline jar: FAISS / baseline per round {' / '.join(f'{x:.2f}x' for x in rb)} (median {statistics.median(rb):.2f}x); "
+                      f"baseline / Needle {' / '.join(f'{b[0] / n[0]:.2f}x' for b, n in zip(runs['baseline-knn-loo'], runs['needle-knn-loo']))}; "
+                      f"accuracies {'equal' if not db else 'DIFFER for ' + str(db)}")
         if "linear" in only:
             rr = [sk_time(i) / n[0] for i, n in enumerate(runs["needle-linear"])]
             sk, ne = results["sklearn"], results["needle-linear"]
@@ -226,6 +240,12 @@ def main():
                   + f"; validation accuracy on {len(sk)} experts: max |difference| {max(d) * 100:.2f} points, "
                   f"{sum(x > 0.01 + 1e-9 for x in d)} beyond 1 point; mean sklearn {np.mean(list(sk.values())):.4f}, "
                   f"needle {np.mean([ne[x] for x in sk]):.4f}")
+            if a.baseline_jar:
+                rb = [sk_time(i) / n[0] for i, n in enumerate(runs["baseline-linear"])]
+                bl = results["baseline-linear"]
+                print(f"linear, baseline jar: scikit-learn / baseline per round {' / '.join(f'{x:.2f}x' for x in rb)} (median {statistics.median(rb):.2f}x); "
+                      f"baseline / Needle {' / '.join(f'{b[0] / n[0]:.2f}x' for b, n in zip(runs['baseline-linear'], runs['needle-linear']))}; "
+                      f"max |baseline - Needle| {max(abs(bl[x] - ne[x]) for x in ne) * 100:.2f} points")
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)

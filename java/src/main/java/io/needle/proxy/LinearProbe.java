@@ -124,7 +124,8 @@ public final class LinearProbe {
       List<float[]> w = lbfgs(backend, xs, ytrain, classes, o, ws);
       double[] out = new double[experts.size()];
       // the experts' validation accuracies are independent: computed side by side (on the common fork-join pool)
-      java.util.stream.IntStream.range(0, out.length).parallel()
+      java.util.stream.IntStream acc = java.util.stream.IntStream.range(0, out.length);
+      (experts.get(0).cols() * (long) yval.length * classes >= 1 << 18 ? acc.parallel() : acc)
           .forEach(t -> out[t] = accuracy(w.get(t), vals.get(t), experts.get(t).cols(), yval, classes));
       return out;
     } finally {
@@ -156,10 +157,12 @@ public final class LinearProbe {
       }
       double[] loss = backend.softmaxGrad(bx, y, null, classes, bw, bg);
       // each expert's L-BFGS step is its own: taken side by side (on the common fork-join pool) when several are active
+      // and large enough (a step costs ~40 operations per weight; below a few thousand weights the hand-off costs more)
       boolean[] more = new boolean[active.size()];
       List<Integer> now = active;
       java.util.stream.IntStream steps = java.util.stream.IntStream.range(0, now.size());
-      (now.size() > 1 ? steps.parallel() : steps).forEach(a -> more[a] = states.get(now.get(a)).observe(loss[a], o));
+      boolean side = now.size() > 1 && states.get(now.get(0)).size >= 4096;
+      (side ? steps.parallel() : steps).forEach(a -> more[a] = states.get(now.get(a)).observe(loss[a], o));
       List<Integer> next = new ArrayList<>();
       for (int a = 0; a < now.size(); a++) if (more[a]) next.add(now.get(a));
       active = next;
