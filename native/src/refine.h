@@ -19,7 +19,13 @@ struct Refine {
   double bn_max;           // the largest squared norm of a base row
   int32_t* idx;            // out: nq x k
   float* dist;             // out: nq x k exact squared distances
+  const double* err = nullptr;  // optional: per query row, a bound on |cand_dist - exact| for every base row (replaces
+                                // the float32 bound from qn and bn_max; the bfloat16 pass sets it)
 };
+
+// Whether row i's candidate list may miss a true k-nearest (its last candidate lies inside the error window), so
+// that refine decides the row by an exact scan of every base row.
+bool needs_scan(const Refine& r, int64_t i);
 
 // Exact k-NN from the candidates (see knn.cpp); threads <= 0 means all cores.
 int refine(const Refine& r, int threads);

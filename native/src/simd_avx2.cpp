@@ -63,24 +63,6 @@ double sqdist_f64(const float* a, const float* b, int d) {
   return s;
 }
 
-void dot4(const float* w, const float* const* x, int d, float* out) {
-  __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-  const float *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
-  int p = 0;
-  for (; p + 8 <= d; p += 8) {
-    const __m256 v = _mm256_loadu_ps(w + p);
-    s0 = _mm256_fmadd_ps(v, _mm256_loadu_ps(x0 + p), s0);
-    s1 = _mm256_fmadd_ps(v, _mm256_loadu_ps(x1 + p), s1);
-    s2 = _mm256_fmadd_ps(v, _mm256_loadu_ps(x2 + p), s2);
-    s3 = _mm256_fmadd_ps(v, _mm256_loadu_ps(x3 + p), s3);
-  }
-  float r0 = hsum(s0), r1 = hsum(s1), r2 = hsum(s2), r3 = hsum(s3);
-  for (; p < d; ++p) {
-    r0 += w[p] * x0[p]; r1 += w[p] * x1[p]; r2 += w[p] * x2[p]; r3 += w[p] * x3[p];
-  }
-  out[0] = r0; out[1] = r1; out[2] = r2; out[3] = r3;
-}
-
 unsigned screen8(const float* dot, float qi, const float* bn, float row_worst, const float* col_worst, float* dv) {
   // same operation order as the scalar form: (qi + bn) - 2 dot, so both tiers give identical bits
   __m256 v = _mm256_sub_ps(_mm256_add_ps(_mm256_set1_ps(qi), _mm256_loadu_ps(bn)),
@@ -92,25 +74,136 @@ unsigned screen8(const float* dot, float qi, const float* bn, float row_worst, c
   return mask;
 }
 
-void axpy4(const float* g, const float* const* x, float* y, int d) {
-  const __m256 g0 = _mm256_set1_ps(g[0]), g1 = _mm256_set1_ps(g[1]), g2 = _mm256_set1_ps(g[2]), g3 = _mm256_set1_ps(g[3]);
-  const float *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
+// Logits of two rows against G classes at once: 2 x G accumulators, so each loaded feature vector of a row or a class
+// feeds several FMAs (the loop is bound by FMAs, not loads). Rows or classes past the end repeat the last one.
+#define NEEDLE_REP4(M) M(0) M(1) M(2) M(3)
+#define NEEDLE_REP6(M) M(0) M(1) M(2) M(3) M(4) M(5)
+
+// Logits of three rows against G <= 4 classes: 3 x G accumulators, the three row vectors and one weight vector at a
+// time in registers (16 of 16): each loaded weight vector feeds three FMAs, each row vector G, so the loop is bound by
+// FMAs, not loads. (The empty asm keeps GCC from folding the weight load into each FMA, which would load it thrice.)
+template <int G>
+void logits_3xg(const float* x0, const float* x1, const float* x2, int d, const float* const* wj, float* z0, float* z1, float* z2) {
+  // named accumulators (not an array): GCC keeps these in registers
+  __m256 a0_0, a0_1, a0_2, a0_3, a1_0, a1_1, a1_2, a1_3, a2_0, a2_1, a2_2, a2_3;
+#define NEEDLE_ZERO(j) if constexpr (G > j) a0_##j = a1_##j = a2_##j = _mm256_setzero_ps();
+  NEEDLE_REP4(NEEDLE_ZERO)
+#undef NEEDLE_ZERO
   int p = 0;
   for (; p + 8 <= d; p += 8) {
-    __m256 v = _mm256_loadu_ps(y + p);
-    v = _mm256_fmadd_ps(g0, _mm256_loadu_ps(x0 + p), v);
-    v = _mm256_fmadd_ps(g1, _mm256_loadu_ps(x1 + p), v);
-    v = _mm256_fmadd_ps(g2, _mm256_loadu_ps(x2 + p), v);
-    v = _mm256_fmadd_ps(g3, _mm256_loadu_ps(x3 + p), v);
-    _mm256_storeu_ps(y + p, v);
+    const __m256 u = _mm256_loadu_ps(x0 + p), v = _mm256_loadu_ps(x1 + p), t = _mm256_loadu_ps(x2 + p);
+#define NEEDLE_FMA(j)                                  \
+  if constexpr (G > j) {                               \
+    __m256 wv = _mm256_loadu_ps(wj[j] + p);            \
+    __asm__("" : "+x"(wv));                            \
+    a0_##j = _mm256_fmadd_ps(u, wv, a0_##j);           \
+    a1_##j = _mm256_fmadd_ps(v, wv, a1_##j);           \
+    a2_##j = _mm256_fmadd_ps(t, wv, a2_##j);           \
   }
-  for (; p < d; ++p) y[p] += g[0] * x0[p] + g[1] * x1[p] + g[2] * x2[p] + g[3] * x3[p];
+    NEEDLE_REP4(NEEDLE_FMA)
+#undef NEEDLE_FMA
+  }
+#define NEEDLE_OUT(j)                                  \
+  if constexpr (G > j) {                               \
+    float s0 = hsum(a0_##j), s1 = hsum(a1_##j), s2 = hsum(a2_##j); \
+    for (int q = p; q < d; ++q) {                      \
+      s0 += x0[q] * wj[j][q];                          \
+      s1 += x1[q] * wj[j][q];                          \
+      s2 += x2[q] * wj[j][q];                          \
+    }                                                  \
+    z0[j] += s0;                                       \
+    z1[j] += s1;                                       \
+    z2[j] += s2;                                       \
+  }
+  NEEDLE_REP4(NEEDLE_OUT)
+#undef NEEDLE_OUT
+}
+
+// z = x w^T in chunks of 512 features: a chunk of four classes' weights (8 KB) stays in L1 while every three rows of
+// the block pass it; partial dots are added into z. Rows past the end repeat the last row (results dropped).
+void logits(const float* x, int rows, int d, const float* w, int64_t ldw, int c, float* z) {
+  constexpr int KC = 512;
+  for (int64_t q = 0; q < (int64_t)rows * c; ++q) z[q] = 0.f;
+  float spare[2][4] = {};
+  for (int k0 = 0; k0 < d; k0 += KC) {
+    const int kc = d - k0 < KC ? d - k0 : KC;
+    for (int j0 = 0; j0 < c; j0 += 4) {
+      const int g = c - j0 < 4 ? c - j0 : 4;
+      const float* wj[4];
+      for (int j = 0; j < g; ++j) wj[j] = w + (j0 + j) * ldw + k0;
+      for (int i = 0; i < rows; i += 3) {
+        const float* x0 = x + (int64_t)i * d + k0;
+        const float* x1 = i + 1 < rows ? x0 + d : x0;
+        const float* x2 = i + 2 < rows ? x0 + 2 * (int64_t)d : x0;
+        float* z0 = z + (int64_t)i * c + j0;
+        float* z1 = i + 1 < rows ? z0 + c : spare[0];
+        float* z2 = i + 2 < rows ? z0 + 2 * c : spare[1];
+        switch (g) {
+          case 1: logits_3xg<1>(x0, x1, x2, kc, wj, z0, z1, z2); break;
+          case 2: logits_3xg<2>(x0, x1, x2, kc, wj, z0, z1, z2); break;
+          case 3: logits_3xg<3>(x0, x1, x2, kc, wj, z0, z1, z2); break;
+          default: logits_3xg<4>(x0, x1, x2, kc, wj, z0, z1, z2); break;
+        }
+      }
+    }
+  }
+}
+
+template <int G>
+void grad_16xg(const float* g, int rows, int c, int j0, const float* x, int d, int f0, float* acc) {
+  __m256 a0, a1, a2, a3, a4, a5, b0, b1, b2, b3, b4, b5;
+#define NEEDLE_LOAD(j)                                                 \
+  if constexpr (G > j) {                                               \
+    a##j = _mm256_loadu_ps(acc + (int64_t)(j0 + j) * d + f0);          \
+    b##j = _mm256_loadu_ps(acc + (int64_t)(j0 + j) * d + f0 + 8);      \
+  }
+  NEEDLE_REP6(NEEDLE_LOAD)
+#undef NEEDLE_LOAD
+  for (int i = 0; i < rows; ++i) {
+    const __m256 xu = _mm256_loadu_ps(x + (int64_t)i * d + f0), xv = _mm256_loadu_ps(x + (int64_t)i * d + f0 + 8);
+    const float* gi = g + (int64_t)i * c + j0;
+#define NEEDLE_FMA(j)                                                  \
+  if constexpr (G > j) {                                               \
+    const __m256 gb = _mm256_broadcast_ss(gi + j);                     \
+    a##j = _mm256_fmadd_ps(gb, xu, a##j);                              \
+    b##j = _mm256_fmadd_ps(gb, xv, b##j);                              \
+  }
+    NEEDLE_REP6(NEEDLE_FMA)
+#undef NEEDLE_FMA
+  }
+#define NEEDLE_STORE(j)                                                \
+  if constexpr (G > j) {                                               \
+    _mm256_storeu_ps(acc + (int64_t)(j0 + j) * d + f0, a##j);          \
+    _mm256_storeu_ps(acc + (int64_t)(j0 + j) * d + f0 + 8, b##j);      \
+  }
+  NEEDLE_REP6(NEEDLE_STORE)
+#undef NEEDLE_STORE
+}
+
+void grad_acc(const float* g, int rows, int c, const float* x, int d, float* acc) {
+  const int d16 = d & ~15;
+  for (int j0 = 0; j0 < c; j0 += 6) {
+    const int gcount = c - j0 < 6 ? c - j0 : 6;
+    for (int f0 = 0; f0 < d16; f0 += 16) {
+      switch (gcount) {
+        case 1: grad_16xg<1>(g, rows, c, j0, x, d, f0, acc); break;
+        case 2: grad_16xg<2>(g, rows, c, j0, x, d, f0, acc); break;
+        case 3: grad_16xg<3>(g, rows, c, j0, x, d, f0, acc); break;
+        case 4: grad_16xg<4>(g, rows, c, j0, x, d, f0, acc); break;
+        case 5: grad_16xg<5>(g, rows, c, j0, x, d, f0, acc); break;
+        default: grad_16xg<6>(g, rows, c, j0, x, d, f0, acc); break;
+      }
+    }
+  }
+  for (int f = d16; f < d; ++f)
+    for (int i = 0; i < rows; ++i)
+      for (int j = 0; j < c; ++j) acc[(int64_t)j * d + f] += g[(int64_t)i * c + j] * x[(int64_t)i * d + f];
 }
 
 }  // namespace
 
 const Simd& simd_avx2() {
-  static const Simd s{"avx2+fma", gemm_ukr, sqdist_f64, dot4, screen8, axpy4};
+  static const Simd s{"avx2+fma", gemm_ukr, sqdist_f64, screen8, logits, grad_acc};
   return s;
 }
 

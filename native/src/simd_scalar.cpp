@@ -22,14 +22,6 @@ double sqdist_f64(const float* a, const float* b, int d) {
   return s;
 }
 
-void dot4(const float* w, const float* const* x, int d, float* out) {
-  for (int r = 0; r < 4; ++r) {
-    float s = 0;
-    for (int p = 0; p < d; ++p) s += w[p] * x[r][p];
-    out[r] = s;
-  }
-}
-
 unsigned screen8(const float* dot, float qi, const float* bn, float row_worst, const float* col_worst, float* dv) {
   unsigned mask = 0;
   for (int c = 0; c < 8; ++c) {
@@ -41,14 +33,27 @@ unsigned screen8(const float* dot, float qi, const float* bn, float row_worst, c
   return mask;
 }
 
-void axpy4(const float* g, const float* const* x, float* y, int d) {
-  for (int p = 0; p < d; ++p) y[p] += g[0] * x[0][p] + g[1] * x[1][p] + g[2] * x[2][p] + g[3] * x[3][p];
+void logits(const float* x, int rows, int d, const float* w, int64_t ldw, int c, float* z) {
+  for (int i = 0; i < rows; ++i)
+    for (int j = 0; j < c; ++j) {
+      float s = 0;
+      for (int p = 0; p < d; ++p) s += x[(int64_t)i * d + p] * w[j * ldw + p];
+      z[i * c + j] = s;
+    }
+}
+
+void grad_acc(const float* g, int rows, int c, const float* x, int d, float* acc) {
+  for (int i = 0; i < rows; ++i)
+    for (int j = 0; j < c; ++j) {
+      const float gj = g[i * c + j];
+      for (int p = 0; p < d; ++p) acc[(int64_t)j * d + p] += gj * x[(int64_t)i * d + p];
+    }
 }
 
 }  // namespace
 
 const Simd& simd_scalar() {
-  static const Simd s{"scalar", gemm_ukr, sqdist_f64, dot4, screen8, axpy4};
+  static const Simd s{"scalar", gemm_ukr, sqdist_f64, screen8, logits, grad_acc};
   return s;
 }
 

@@ -1,9 +1,10 @@
 // Softmax cross-entropy loss and gradient of a linear classifier: the inner step of the linear probe.
-// Few classes (< 16): one pass over x, rows four at a time so each class's weight row is loaded once per
-// four rows (dot4) and each gradient row updated once per four rows (axpy4); threads own private gradients.
-// Many classes: two packed GEMMs on the 6 x 16 micro-kernel, logits = X W^T and grad = G^T X.
+// Few classes (< 16): rows in blocks (fused_grad below), register-blocked logits and gradient kernels, threads own
+// private gradients over fixed row ranges. Many classes: two packed GEMMs on the 6 x 16 micro-kernel,
+// logits = X W^T and grad = G^T X.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include "gemm.h"
 #include <memory>
 #include <vector>
@@ -24,12 +25,14 @@ double softmax_row(float* lr, int c, int yi, float wr) {
     for (int j = 0; j < c; ++j) lr[j] = 0.f;
     return 0;
   }
+  static thread_local std::vector<double> ex;
+  if ((int)ex.size() < c) ex.resize(c);
   float mx = lr[0];
   for (int j = 1; j < c; ++j) mx = std::max(mx, lr[j]);
   double z = 0;
-  for (int j = 0; j < c; ++j) z += std::exp((double)(lr[j] - mx));
+  for (int j = 0; j < c; ++j) z += ex[j] = std::exp((double)(lr[j] - mx));
   double loss = wr * (std::log(z) - (double)(lr[yi] - mx));
-  for (int j = 0; j < c; ++j) lr[j] = wr * ((float)(std::exp((double)(lr[j] - mx)) / z) - (j == yi ? 1.f : 0.f));
+  for (int j = 0; j < c; ++j) lr[j] = wr * ((float)(ex[j] / z) - (j == yi ? 1.f : 0.f));
   return loss;
 }
 
@@ -107,72 +110,164 @@ int softmax_gemm(const float* x, int32_t n, int32_t d, const int32_t* y, const f
 
 }  // namespace
 
+
+
+// ---- the row-block path: logits, coefficients and gradient of RB rows at a time ----
+//
+// Each block's rows (RB x d floats) are read from memory once, for the logits, and again from cache for the gradient;
+// the gradient accumulates in a c x d buffer that stays in cache. The register-blocked kernels (simd logits /
+// grad_acc) keep the FMA units busy without packing anything, so nothing is copied per evaluation.
+
+namespace {
+
+constexpr int RB = 32;
+
+// Loss and gradient of one expert over rows [b0 * RB, b1 * RB) into acc (c x d), bias (c) and the returned loss.
+// e^x for x <= 0 in float32 (Cephes' expf polynomial, about 2 ulp; x below -87 gives e^-87): written without
+// branches so that a loop over it vectorizes. The row's largest logit has been subtracted, so every value is <= 0 and
+// the row's sum is >= 1: what the clamp changes is below 1e-37 of that sum.
+inline float exp_neg(float x) {
+  x = x < -87.f ? -87.f : x;
+  float k = x * 1.44269504088896341f;
+  k = (k + 12582912.f) - 12582912.f;  // rounded to the nearest integer (1.5 * 2^23 trick; no fast-math here)
+  float r = x - k * 0.693359375f;
+  r = r - k * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * (r * r) + r + 1.f;
+  const int32_t bits = ((int32_t)k + 127) << 23;  // 2^k, k in [-126, 0]
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+// Turns a block's logits (rows x c, bias included) into the coefficients p - onehot(y), scaled by the row weights, in
+// place; returns the block's loss. The exponentials of the whole block are taken in one vectorized loop.
+double softmax_block(float* z, int rows, int c, const int32_t* y, const float* rw, int64_t i0) {
+  static thread_local std::vector<float> ly;
+  ly.resize(rows);
+  for (int r = 0; r < rows; ++r) {
+    float* lr = z + (int64_t)r * c;
+    float mx = lr[0];
+    for (int j = 1; j < c; ++j) mx = std::max(mx, lr[j]);
+    for (int j = 0; j < c; ++j) lr[j] -= mx;
+    ly[r] = lr[y[i0 + r]];
+  }
+  const int64_t n = (int64_t)rows * c;
+  for (int64_t q = 0; q < n; ++q) z[q] = exp_neg(z[q]);
+  double loss = 0;
+  for (int r = 0; r < rows; ++r) {
+    float* lr = z + (int64_t)r * c;
+    const float wr = rw ? rw[i0 + r] : 1.f;
+    if (wr == 0.f) {
+      for (int j = 0; j < c; ++j) lr[j] = 0.f;
+      continue;
+    }
+    double sum = 0;
+    for (int j = 0; j < c; ++j) sum += lr[j];
+    loss += wr * (std::log(sum) - (double)ly[r]);
+    const float inv = (float)(1 / sum);
+    const int yi = y[i0 + r];
+    for (int j = 0; j < c; ++j) lr[j] = wr * (lr[j] * inv - (j == yi ? 1.f : 0.f));
+  }
+  return loss;
+}
+
+double fused_rows(const float* x, int32_t n, int32_t d, const int32_t* y, const float* rw, int32_t c, const float* w, int64_t b0,
+                  int64_t b1, float* acc, double* bias) {
+  const Simd& s = simd();
+  const int64_t stride = (int64_t)d + 1;
+  static thread_local std::vector<float> zbuf;
+  zbuf.resize((size_t)RB * c);
+  float* z = zbuf.data();
+  double loss = 0;
+  for (int64_t b = b0; b < b1; ++b) {
+    const int64_t i0 = b * RB;
+    const int rows = (int)std::min<int64_t>(RB, n - i0);
+    const float* xb = x + i0 * d;
+    s.logits(xb, rows, d, w, stride, c, z);
+    for (int r = 0; r < rows; ++r)
+      for (int j = 0; j < c; ++j) z[(int64_t)r * c + j] += w[j * stride + d];
+    loss += softmax_block(z, rows, c, y, rw, i0);
+    for (int r = 0; r < rows; ++r)
+      for (int j = 0; j < c; ++j) bias[j] += z[(int64_t)r * c + j];
+    s.grad_acc(z, rows, c, xb, d, acc);
+  }
+  return loss;
+}
+
+// One expert on nt threads, rows split into contiguous block ranges (fixed per thread count: the sums do not depend on
+// scheduling, so a fit is reproducible).
+int fused_grad(const float* x, int32_t n, int32_t d, const int32_t* y, const float* rw, int32_t c, const float* w, float* grad,
+               double* loss, int nt) {
+  const int64_t stride = (int64_t)d + 1, blocks = (n + RB - 1) / RB;
+  nt = (int)std::max<int64_t>(1, std::min<int64_t>(nt, blocks));
+  std::vector<std::vector<float>> acc((size_t)nt);
+  std::vector<std::vector<double>> bias((size_t)nt);
+  std::vector<double> part((size_t)nt, 0.0);
+  fork_join(nt, [&](int t) {
+    acc[t].assign((size_t)c * d, 0.f);
+    bias[t].assign((size_t)c, 0.0);
+    part[t] = fused_rows(x, n, d, y, rw, c, w, blocks * t / nt, blocks * (t + 1) / nt, acc[t].data(), bias[t].data());
+  });
+  double total = 0;
+  for (int t = 0; t < nt; ++t) total += part[t];
+  for (int j = 0; j < c; ++j) {
+    float* gj = grad + j * stride;
+    std::copy(acc[0].begin() + (int64_t)j * d, acc[0].begin() + (int64_t)(j + 1) * d, gj);
+    for (int t = 1; t < nt; ++t)
+      for (int p = 0; p < d; ++p) gj[p] += acc[t][(int64_t)j * d + p];
+    double b = 0;
+    for (int t = 0; t < nt; ++t) b += bias[t][j];
+    gj[d] = (float)b;
+  }
+  *loss = total;
+  return NEEDLE_OK;
+}
+
+// Few classes: the row-block path; 16 or more: two packed GEMMs on the 6 x 16 micro-kernel.
+int one_grad(const float* x, int32_t n, int32_t d, const int32_t* y, const float* rw, int32_t c, const float* w, float* grad,
+             double* loss, int nt) {
+  return c >= NR ? softmax_gemm(x, n, d, y, rw, c, w, grad, loss, nt) : fused_grad(x, n, d, y, rw, c, w, grad, loss, nt);
+}
+
+}  // namespace
+
+extern "C" int needle_cpu_softmax_grad_batch(int32_t e, const float* const* x, int32_t n, const int32_t* d, const int32_t* y,
+                                             const float* rw, int32_t c, const float* w, float* grad, double* loss, int32_t threads) {
+  if (e <= 0 || !x || !d || !y || !w || !grad || !loss || n <= 0 || c <= 1) return NEEDLE_EINVAL;
+  std::vector<int64_t> off((size_t)e + 1, 0);
+  int64_t work = 0;
+  for (int t = 0; t < e; ++t) {
+    if (!x[t] || d[t] <= 0) return NEEDLE_EINVAL;
+    off[t + 1] = off[t] + (int64_t)c * (d[t] + 1);
+    work = std::max<int64_t>(work, (int64_t)n * d[t] * c);
+  }
+  for (int32_t i = 0; i < n; ++i)
+    if (y[i] < 0 || y[i] >= c) return NEEDLE_EINVAL;
+  // below ~1M multiply-adds an expert, a second thread on it costs more than it saves
+  const int nt = resolve_threads(threads);
+  std::vector<int> rc((size_t)e, NEEDLE_OK);
+  if (e >= nt || work < (1 << 20)) {
+    parallel_for(std::min(nt, e), e, [&](int64_t t, int) { rc[t] = one_grad(x[t], n, d[t], y, rw, c, w + off[t], grad + off[t], loss + t, 1); });
+  } else {
+    for (int t = 0; t < e; ++t) rc[t] = one_grad(x[t], n, d[t], y, rw, c, w + off[t], grad + off[t], loss + t, nt);
+  }
+  for (int v : rc)
+    if (v != NEEDLE_OK) return v;
+  return NEEDLE_OK;
+}
+
 extern "C" int needle_cpu_softmax_grad(const float* x, int32_t n, int32_t d, const int32_t* y, const float* rw, int32_t c,
                                        const float* w, float* grad, double* loss, int32_t threads) {
   if (!x || !y || !w || !grad || !loss || n <= 0 || d <= 0 || c <= 1) return NEEDLE_EINVAL;
   for (int32_t i = 0; i < n; ++i)
     if (y[i] < 0 || y[i] >= c) return NEEDLE_EINVAL;
-  const Simd& s = simd();
-  const int64_t stride = (int64_t)d + 1;
-  const int64_t blocks = (n + 3) / 4;
   // below ~2M multiply-adds a second thread costs more than it saves
-  const int nt = (int64_t)n * d * c < (1 << 21) ? 1 : (int)std::min<int64_t>(resolve_threads(threads), blocks);
-  if (c >= NR) return softmax_gemm(x, n, d, y, rw, c, w, grad, loss, nt);
-  std::vector<std::vector<float>> g(nt);
-  std::vector<double> part(nt, 0.0);
-  fork_join(nt, [&](int t) {
-    std::vector<float>& gt = g[t];
-    gt.assign((size_t)c * stride, 0.f);
-    std::vector<float> logits((size_t)4 * c), coef((size_t)4 * c);
-    const int64_t b0 = blocks * t / nt, b1 = blocks * (t + 1) / nt;
-    double acc = 0;
-    for (int64_t b = b0; b < b1; ++b) {
-      const int64_t i0 = b * 4;
-      const int rows = (int)std::min<int64_t>(4, n - i0);
-      const float* xr[4];
-      for (int r = 0; r < 4; ++r) xr[r] = x + (i0 + std::min(r, rows - 1)) * d;  // pad by repeating; coef = 0
-      float out[4];
-      for (int j = 0; j < c; ++j) {
-        const float* wj = w + j * stride;
-        s.dot4(wj, xr, d, out);
-        for (int r = 0; r < 4; ++r) logits[r * c + j] = out[r] + wj[d];
-      }
-      for (int r = 0; r < 4; ++r) {
-        float* lr = &logits[r * c];
-        float* cr = &coef[r * c];
-        if (r >= rows) {
-          for (int j = 0; j < c; ++j) cr[j] = 0.f;
-          continue;
-        }
-        float mx = lr[0];
-        for (int j = 1; j < c; ++j) mx = std::max(mx, lr[j]);
-        double z = 0;
-        for (int j = 0; j < c; ++j) z += std::exp((double)(lr[j] - mx));
-        const int yi = y[i0 + r];
-        const float wr = rw ? rw[i0 + r] : 1.f;
-        if (wr == 0.f) {
-          for (int j = 0; j < c; ++j) cr[j] = 0.f;
-          continue;
-        }
-        acc += wr * (std::log(z) - (double)(lr[yi] - mx));
-        for (int j = 0; j < c; ++j) cr[j] = wr * ((float)(std::exp((double)(lr[j] - mx)) / z) - (j == yi ? 1.f : 0.f));
-      }
-      for (int j = 0; j < c; ++j) {
-        const float gj[4] = {coef[j], coef[c + j], coef[2 * c + j], coef[3 * c + j]};
-        float* gw = gt.data() + j * stride;
-        s.axpy4(gj, xr, gw, d);
-        gw[d] += gj[0] + gj[1] + gj[2] + gj[3];
-      }
-    }
-    part[t] = acc;
-  });
-  double total = 0;
-  for (int t = 0; t < nt; ++t) total += part[t];
-  for (int64_t q = 0; q < (int64_t)c * stride; ++q) {
-    float v = 0;
-    for (int t = 0; t < nt; ++t) v += g[t][q];
-    grad[q] = v;
-  }
-  *loss = total;
-  return NEEDLE_OK;
+  const int nt = (int64_t)n * d * c < (1 << 21) ? 1 : resolve_threads(threads);
+  return one_grad(x, n, d, y, rw, c, w, grad, loss, nt);
 }

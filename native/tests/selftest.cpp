@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "needle/needle.h"
+#include "simd.h"  // native/src: each SIMD tier's table, to test the tiers this CPU does not pick
 
 static int passed = 0, failed = 0;
 static void check(bool ok, const char* what) {
@@ -124,6 +125,190 @@ static void linalg() {
         "cpu solve_spd and logdet_spd reject an indefinite matrix (NEEDLE_ENOTPD)");
 }
 
+// Both candidate passes (float32; bfloat16 where the CPU has it, forced even where it would scan many rows) and the
+// batched entry point against brute force, on data made to trip them: ties, duplicates, a large common offset,
+// tight clusters, tiny (subnormal-range) and huge values, odd widths.
+static void knn_modes() {
+  std::printf("# cpu knn tier: %s\n", needle_cpu_knn_tier());
+  struct Data { const char* name; int64_t n; int d, k; };
+  const Data shapes[] = {{"gauss", 300, 257, 1}, {"gauss", 211, 129, 3}, {"ties", 250, 130, 2}, {"dups", 240, 200, 1},
+                         {"offset", 200, 300, 1}, {"clusters", 180, 160, 3}, {"tiny", 150, 140, 1}, {"huge", 150, 140, 1},
+                         {"gauss", 97, 1, 1}, {"gauss", 100, 3, 5}, {"ties", 64, 2, 3}};
+  std::vector<std::vector<float>> batch;
+  std::vector<int32_t> dims;
+  for (const Data& s : shapes) {
+    auto x = randn(s.n, s.d, 31 + s.d);
+    std::mt19937 g(5);
+    for (int64_t i = 0; i < s.n; ++i)
+      for (int p = 0; p < s.d; ++p) {
+        float& v = x[i * s.d + p];
+        if (!std::strcmp(s.name, "ties")) v = std::round(v * 2);
+        if (!std::strcmp(s.name, "offset")) v += 1000.f;
+        if (!std::strcmp(s.name, "clusters")) v = (float)(i % 4) * 10 + 1e-3f * v;
+        if (!std::strcmp(s.name, "tiny")) v *= 1e-39f;
+        if (!std::strcmp(s.name, "huge")) v *= 1e18f;
+      }
+    if (!std::strcmp(s.name, "dups"))
+      for (int64_t i = 0; i + 1 < s.n; i += 3) std::copy(x.begin() + i * s.d, x.begin() + (i + 1) * s.d, x.begin() + (i + 1) * s.d);
+    std::vector<int> want, got((size_t)s.n * s.k);
+    std::vector<float> dist((size_t)s.n * s.k);
+    brute(x.data(), s.n, x.data(), s.n, s.d, s.k, true, want);
+    for (int flags : {0, NEEDLE_KNN_F32, NEEDLE_KNN_BF16}) {
+      int rc = needle_cpu_knn_ex(x.data(), s.n, x.data(), s.n, s.d, s.k, 1, 0, flags, got.data(), dist.data());
+      char what[160];
+      std::snprintf(what, sizeof what, "cpu knn %s n=%lld d=%d k=%d flags=%d", s.name, (long long)s.n, s.d, s.k, flags);
+      check(rc == 0 && got == want, what);
+    }
+    if (s.k == 1 && s.n >= 150) {  // the batch takes the first 150 rows of each
+      batch.push_back(x);
+      dims.push_back(s.d);
+    }
+  }
+  // the batch: experts of one row count (the shared labels), any widths
+  const int64_t n = 150;
+  std::vector<const float*> ptrs;
+  for (auto& x : batch) ptrs.push_back(x.data());
+  std::vector<int> idx((size_t)ptrs.size() * n);
+  std::vector<float> dist(idx.size());
+  for (int threads : {1, 2, 3}) {
+    int rc = needle_cpu_knn_batch((int)ptrs.size(), ptrs.data(), n, dims.data(), 1, threads, 0, idx.data(), dist.data());
+    bool ok = rc == 0;
+    for (size_t t = 0; t < ptrs.size() && ok; ++t) {
+      std::vector<int> want;
+      brute(ptrs[t], n, ptrs[t], n, dims[t], 1, true, want);
+      ok = std::equal(want.begin(), want.end(), idx.begin() + t * n);
+    }
+    char what[80];
+    std::snprintf(what, sizeof what, "cpu knn batch of %zu experts, %d threads", ptrs.size(), threads);
+    check(ok, what);
+  }
+}
+
+// float64 naive softmax loss and gradient (optional row weights)
+static double softmax_ref(const std::vector<float>& x, int n, int d, const std::vector<int32_t>& y, const float* rw, int c,
+                          const float* w, std::vector<double>& g) {
+  g.assign((size_t)c * (d + 1), 0.0);
+  double loss = 0;
+  for (int i = 0; i < n; ++i) {
+    const double wr = rw ? rw[i] : 1;
+    if (wr == 0) continue;
+    std::vector<double> z(c);
+    double mx = -1e300, s = 0;
+    for (int j = 0; j < c; ++j) {
+      z[j] = w[j * (d + 1) + d];
+      for (int p = 0; p < d; ++p) z[j] += (double)w[j * (d + 1) + p] * x[(size_t)i * d + p];
+      mx = std::max(mx, z[j]);
+    }
+    for (int j = 0; j < c; ++j) s += std::exp(z[j] - mx);
+    loss += wr * (std::log(s) + mx - z[y[i]]);
+    for (int j = 0; j < c; ++j) {
+      double gj = wr * (std::exp(z[j] - mx) / s - (j == y[i]));
+      for (int p = 0; p < d; ++p) g[j * (d + 1) + p] += gj * x[(size_t)i * d + p];
+      g[j * (d + 1) + d] += gj;
+    }
+  }
+  return loss;
+}
+
+// The batched, row-block gradient: experts of several widths (tile edges: 1, 15, 16, 17, 300) in one call, with and
+// without row weights, 1 to 3 threads, few and many classes.
+static void softmax_planned() {
+  for (int c : {2, 10, 23}) {
+    const int n = 203;
+    const int dims[] = {1, 15, 16, 17, 300};
+    const int e = 5;
+    std::vector<std::vector<float>> xs;
+    std::vector<const float*> plans;
+    std::vector<float> w;
+    for (int t = 0; t < e; ++t) {
+      xs.push_back(randn(n, dims[t], 40 + t));
+      plans.push_back(xs[t].data());
+      auto wt = randn(c, dims[t] + 1, 50 + t);
+      w.insert(w.end(), wt.begin(), wt.end());
+    }
+    std::vector<int32_t> y(n);
+    std::vector<float> rw(n);
+    for (int i = 0; i < n; ++i) {
+      y[i] = (i * 7 + 3) % c;
+      rw[i] = i % 4 == 0 ? 0.f : 1.f;
+    }
+    for (const float* weights : {(const float*)nullptr, (const float*)rw.data()})
+      for (int threads : {1, 2, 3}) {
+        std::vector<float> g(w.size());
+        std::vector<double> loss(e);
+        int rc = needle_cpu_softmax_grad_batch(e, plans.data(), n, dims, y.data(), weights, c, w.data(), g.data(), loss.data(), threads);
+        bool ok = rc == 0;
+        size_t off = 0;
+        for (int t = 0; t < e && ok; ++t) {
+          std::vector<double> gref;
+          double lref = softmax_ref(xs[t], n, dims[t], y, weights, c, w.data() + off, gref);
+          ok = std::fabs(loss[t] - lref) < 1e-4 * (1 + lref);
+          for (size_t q = 0; q < gref.size() && ok; ++q) ok = std::fabs(g[off + q] - gref[q]) < 1e-4 * (1 + std::fabs(gref[q]));
+          off += gref.size();
+        }
+        char what[120];
+        std::snprintf(what, sizeof what, "cpu softmax batch of %d experts, %d classes, %s, %d threads", e, c,
+                      weights ? "row weights" : "no weights", threads);
+        check(ok, what);
+      }
+    {  // one expert alone, split over threads within it
+      std::vector<float> g((size_t)c * (dims[e - 1] + 1));
+      double loss = 0;
+      const float* wl = w.data() + (w.size() - g.size());
+      int rc = needle_cpu_softmax_grad_batch(1, &plans[e - 1], n, &dims[e - 1], y.data(), nullptr, c, wl, g.data(), &loss, 2);
+      std::vector<double> gref;
+      double lref = softmax_ref(xs[e - 1], n, dims[e - 1], y, nullptr, c, wl, gref);
+      bool ok = rc == 0 && std::fabs(loss - lref) < 1e-4 * (1 + lref);
+      for (size_t q = 0; q < gref.size() && ok; ++q) ok = std::fabs(g[q] - gref[q]) < 1e-4 * (1 + std::fabs(gref[q]));
+      char what[80];
+      std::snprintf(what, sizeof what, "cpu softmax batch, one expert on 2 threads, %d classes", c);
+      check(ok, what);
+    }
+  }
+}
+
+// Every SIMD tier this CPU can run: the linear model's logits and gradient kernels against float64 loops, on shapes
+// straddling their register tiles (rows by 3 and 4, classes by 4, 6 and 12, features by 8, 16 and 32).
+static void linear_kernels() {
+  std::vector<std::pair<const char*, const needle::Simd*>> tiers = {{"scalar", &needle::simd_scalar()}};
+  if (std::strncmp(needle_cpu_isa(), "scalar", 6) != 0) tiers.push_back({"avx2", &needle::simd_avx2()});
+#ifndef NEEDLE_NO_AVX512
+  if (std::strncmp(needle_cpu_isa(), "avx512", 6) == 0) tiers.push_back({"avx512", &needle::simd_avx512()});
+#endif
+  for (auto& tier : tiers) {
+    bool ok = true;
+    for (int rows : {1, 3, 4, 5, 32})
+      for (int d : {1, 7, 16, 17, 33, 1030})
+        for (int c : {2, 5, 7, 10, 13, 25}) {
+          auto x = randn(rows, d, 60 + d), w = randn(c, d + 1, 61 + c), g = randn(rows, c, 62);
+          std::vector<float> z((size_t)rows * c), acc((size_t)c * d, 0.25f);
+          tier.second->logits(x.data(), rows, d, w.data(), d + 1, c, z.data());
+          tier.second->grad_acc(g.data(), rows, c, x.data(), d, acc.data());
+          for (int i = 0; i < rows; ++i)
+            for (int j = 0; j < c; ++j) {
+              double s = 0, a = 0;
+              for (int p = 0; p < d; ++p) {
+                s += (double)x[(size_t)i * d + p] * w[(size_t)j * (d + 1) + p];
+                a += std::fabs((double)x[(size_t)i * d + p] * w[(size_t)j * (d + 1) + p]);
+              }
+              ok &= std::fabs(z[(size_t)i * c + j] - s) <= 1e-5 * (1 + a);
+            }
+          for (int j = 0; j < c; ++j)
+            for (int p = 0; p < d; ++p) {
+              double s = 0.25, a = 0.25;
+              for (int i = 0; i < rows; ++i) {
+                s += (double)g[(size_t)i * c + j] * x[(size_t)i * d + p];
+                a += std::fabs((double)g[(size_t)i * c + j] * x[(size_t)i * d + p]);
+              }
+              ok &= std::fabs(acc[(size_t)j * d + p] - s) <= 1e-5 * (1 + a);
+            }
+        }
+    char what[80];
+    std::snprintf(what, sizeof what, "cpu %s linear-model kernels (logits, gradient)", tier.first);
+    check(ok, what);
+  }
+}
+
 int main() {
   std::printf("# cpu isa: %s\n", needle_cpu_isa());
   struct Case { int64_t nq, nb; int d, k; bool self; };
@@ -168,6 +353,8 @@ int main() {
     needle_cuda_free(db);
 #endif
   }
+  knn_modes();
+  linear_kernels();
   // softmax gradient against a float64 naive computation: few classes (dot4 path) and many (GEMM path)
   for (int c : {7, 23}) {
     const int n = 203, d = 37;
@@ -202,6 +389,7 @@ int main() {
     std::snprintf(what, sizeof what, "cpu softmax loss and gradient, %d classes", c);
     check(rc == 0 && std::fabs(loss - lref) < 1e-4 * (1 + lref) && err < 1e-4, what);
   }
+  softmax_planned();
   linalg();
   std::printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;

@@ -42,12 +42,36 @@ const char* needle_cpu_isa(void);
 int needle_cpu_knn(const float* query, int64_t nq, const float* base, int64_t nb, int32_t d, int32_t k,
                    int32_t self, int32_t threads, int32_t* idx, float* dist);
 
+/* needle_cpu_knn with flags: NEEDLE_KNN_F32 keeps the candidate pass in float32 even where the bfloat16 one is
+ * available; NEEDLE_KNN_BF16 uses bfloat16 wherever the CPU has it, at any d and without redoing in float32 an expert
+ * whose rows need exact scans (for tests of that path). 0: the default choice. Results are identical either way. */
+#define NEEDLE_KNN_F32 1
+#define NEEDLE_KNN_BF16 2
+int needle_cpu_knn_ex(const float* query, int64_t nq, const float* base, int64_t nb, int32_t d, int32_t k, int32_t self,
+                      int32_t threads, int32_t flags, int32_t* idx, float* dist);
+
+/* Leave-one-out k-NN (self mode) of e experts of n rows each: x[t] is expert t's n x d[t] matrix. idx and dist are
+ * e x n x k. With several threads each expert runs on one thread (handed out as threads free up). */
+int needle_cpu_knn_batch(int32_t e, const float* const* x, int64_t n, const int32_t* d, int32_t k, int32_t threads,
+                         int32_t flags, int32_t* idx, float* dist);
+
+/* Which pass the k-NN candidates run in by default ("bfloat16 (AVX512-BF16)" or "float32"). */
+const char* needle_cpu_knn_tier(void);
+
 /* Softmax cross-entropy of a linear model and its gradient.
  * x: n x d, y: n labels in [0, c), w: c x (d + 1) (row j = class j's weights, last entry its bias).
  * rw: optional per-row weights (NULL = all 1; 0 drops a row, e.g. outside an SGD minibatch).
  * loss = sum_i rw_i * -log softmax(x_i W^T + b)[y_i]; grad (c x (d + 1)) = d loss / d w. No regulariser here. */
 int needle_cpu_softmax_grad(const float* x, int32_t n, int32_t d, const int32_t* y, const float* rw, int32_t c,
                             const float* w, float* grad, double* loss, int32_t threads);
+
+/* needle_cpu_softmax_grad for e experts sharing labels (and row weights): x[t] is expert t's n x d[t] matrix; w and
+ * grad hold the experts' c x (d[t] + 1) matrices one after another; loss receives e values. Rows are taken in blocks
+ * (logits, coefficients and gradient of a block while it is in cache). With several threads, experts run one per
+ * thread when there are at least as many experts as threads; a lone expert's rows are split into fixed ranges, so the
+ * result depends only on the thread count. */
+int needle_cpu_softmax_grad_batch(int32_t e, const float* const* x, int32_t n, const int32_t* d, const int32_t* y,
+                                  const float* rw, int32_t c, const float* w, float* grad, double* loss, int32_t threads);
 
 /* ---- CPU float64 dense linear algebra (native/src/linalg.cpp), on the system's BLAS/LAPACK ----
  * Matrices here are row-major float64. Where the library was built without BLAS/LAPACK every function below

@@ -128,7 +128,7 @@ public final class Needle implements AutoCloseable {
       s.add(() -> e);
       names.add(e.id());
     }
-    return score(labels, names, s, signals, null);
+    return score(labels, names, s, signals, null, false);
   }
 
   /** Scores in-memory float arrays, one row-major {@code n x d[t]} matrix per expert, for labels of any integers. */
@@ -143,15 +143,29 @@ public final class Needle implements AutoCloseable {
     return score(l, list);
   }
 
-  /** Scores experts listed from a folder, reading each only when its batch comes up. */
+  /**
+   * Scores experts listed from a folder, reading each only when its batch comes up (the next batch is read while one is
+   * scored). Float32 {@code .npy} embeddings are read off the Java heap into buffers reused from batch to batch, which
+   * native backends use in place.
+   */
   public List<Score> scoreSources(Labels labels, List<Experts.Source> sources, Progress progress) {
-    List<Supplier<ExpertInput>> s = new ArrayList<>();
-    List<String> names = new ArrayList<>();
-    for (Experts.Source src : sources) {
-      s.add(() -> new ExpertInput(src.load(), src.loadLogits(), null));
-      names.add(src.expert());
+    try (io.needle.data.OffHeap pool = new io.needle.data.OffHeap()) {
+      List<Supplier<ExpertInput>> s = new ArrayList<>();
+      List<String> names = new ArrayList<>();
+      for (Experts.Source src : sources) {
+        s.add(() -> {
+          io.needle.data.Embedding e = src.load(pool);
+          try {
+            return new ExpertInput(e, src.loadLogits(), null);
+          } catch (RuntimeException ex) {
+            e.release();
+            throw ex;
+          }
+        });
+        names.add(src.expert());
+      }
+      return score(labels, names, s, null, progress, true);
     }
-    return score(labels, names, s, null, progress);
   }
 
   /** Told after each batch. */
@@ -159,7 +173,9 @@ public final class Needle implements AutoCloseable {
     void done(int experts, int total);
   }
 
-  private List<Score> score(Labels labels, List<String> names, List<Supplier<ExpertInput>> loaders, TaskSignals signals, Progress progress) {
+  /** @param release whether the inputs are this call's own, to {@link io.needle.data.Embedding#release release} once scored */
+  private List<Score> score(Labels labels, List<String> names, List<Supplier<ExpertInput>> loaders, TaskSignals signals, Progress progress,
+      boolean release) {
     java.util.Set<String> unique = new java.util.HashSet<>();
     for (String name : names)  // results are keyed by name: a second expert of one name would replace the first
       if (!unique.add(name)) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "expert '" + name + "' is given twice; expert names must be unique");
@@ -177,41 +193,89 @@ public final class Needle implements AutoCloseable {
       if (p.needs().contains(Proxy.Need.SPLIT)) task.split();  // too few examples to split stops the run here, once
     }
     List<Score> out = new ArrayList<>();
-    for (int b0 = 0; b0 < loaders.size(); b0 += batch) {
-      int b1 = Math.min(loaders.size(), b0 + batch);
-      List<ExpertInput> ok = new ArrayList<>();
-      Map<String, Score[]> row = new LinkedHashMap<>();
-      long t0 = System.nanoTime();
-      for (int i = b0; i < b1; i++) {
-        String name = names.get(i);
-        Score[] r = new Score[proxies.size()];
-        row.put(name, r);
-        try {
-          ExpertInput in = loaders.get(i).get();
-          in.embedding().validate(labels.size());
-          if (in.logits() != null) in.logits().validate(labels.size());
-          ok.add(in);
-        } catch (NeedleException e) {
-          for (int p = 0; p < r.length; p++) r[p] = Score.failed(name, proxies.get(p).id(), e.getMessage());
+    // the next batch is read (and validated) on a background thread while this one is scored
+    java.util.concurrent.ExecutorService reader = loaders.size() > batch ? java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "needle-read-ahead");
+      t.setDaemon(true);
+      return t;
+    }) : null;
+    try {
+      java.util.concurrent.Future<Object[]> ahead = null;
+      for (int b0 = 0; b0 < loaders.size(); b0 += batch) {
+        int b1 = Math.min(loaders.size(), b0 + batch);
+        long t0 = System.nanoTime();
+        Object[] loaded = ahead != null ? await(ahead) : load(loaders, b0, b1, labels.size(), release);
+        add("load", t0);  // the time spent waiting for the batch: reading that did not overlap scoring
+        int n0 = b1, n1 = Math.min(loaders.size(), b1 + batch);
+        ahead = n0 < n1 ? reader.submit(() -> load(loaders, n0, n1, labels.size(), release)) : null;
+        List<ExpertInput> ok = new ArrayList<>();
+        Map<String, Score[]> row = new LinkedHashMap<>();
+        for (int i = b0; i < b1; i++) {
+          String name = names.get(i);
+          Score[] r = new Score[proxies.size()];
+          row.put(name, r);
+          if (loaded[i - b0] instanceof ExpertInput in) ok.add(in);
+          else for (int p = 0; p < r.length; p++) r[p] = Score.failed(name, proxies.get(p).id(), ((NeedleException) loaded[i - b0]).getMessage());
         }
-      }
-      add("load", t0);
-      for (int p = 0; p < proxies.size(); p++) {
-        Proxy proxy = proxies.get(p);
-        long t = System.nanoTime();
-        List<ExpertInput> applicable = new ArrayList<>();
-        for (ExpertInput in : ok) {
-          String missing = missing(proxy, in, signals);
-          if (missing == null) applicable.add(in);
-          else row.get(in.id())[p] = Score.undefined(in.id(), proxy.id(), in.id() + ": " + proxy.id() + " needs " + missing);
+        for (int p = 0; p < proxies.size(); p++) {
+          Proxy proxy = proxies.get(p);
+          long t = System.nanoTime();
+          List<ExpertInput> applicable = new ArrayList<>();
+          for (ExpertInput in : ok) {
+            String missing = missing(proxy, in, signals);
+            if (missing == null) applicable.add(in);
+            else row.get(in.id())[p] = Score.undefined(in.id(), proxy.id(), in.id() + ": " + proxy.id() + " needs " + missing);
+          }
+          for (Score s : computeIsolated(proxy, task, applicable)) row.get(s.expert())[p] = s;
+          add(proxy.id(), t);
         }
-        for (Score s : computeIsolated(proxy, task, applicable)) row.get(s.expert())[p] = s;
-        add(proxy.id(), t);
+        row.values().forEach(r -> out.addAll(Arrays.asList(r)));
+        if (release) ok.forEach(Needle::release);
+        if (progress != null) progress.done(b1, loaders.size());
       }
-      row.values().forEach(r -> out.addAll(Arrays.asList(r)));
-      if (progress != null) progress.done(b1, loaders.size());
+    } finally {
+      if (reader != null) reader.shutdownNow();
     }
     return out;
+  }
+
+  /**
+   * Reads and validates experts [b0, b1): each entry the {@link ExpertInput}, or the {@link NeedleException} it failed
+   * with (an input that fails validation is released at once when {@code release}).
+   */
+  private static Object[] load(List<Supplier<ExpertInput>> loaders, int b0, int b1, int examples, boolean release) {
+    Object[] out = new Object[b1 - b0];
+    for (int i = b0; i < b1; i++) {
+      ExpertInput in = null;
+      try {
+        in = loaders.get(i).get();
+        in.embedding().validate(examples);
+        if (in.logits() != null) in.logits().validate(examples);
+        out[i - b0] = in;
+      } catch (NeedleException e) {
+        if (release && in != null) release(in);
+        out[i - b0] = e;
+      }
+    }
+    return out;
+  }
+
+  private static void release(ExpertInput in) {
+    in.embedding().release();
+    if (in.logits() != null) in.logits().release();
+  }
+
+  private static Object[] await(java.util.concurrent.Future<Object[]> f) {
+    try {
+      return f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new NeedleException(NeedleException.Code.IO, "interrupted while reading experts", e);
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException re) throw re;
+      if (e.getCause() instanceof Error err) throw err;
+      throw new IllegalStateException(e.getCause());
+    }
   }
 
   /** @return what an expert or the task lacks that the proxy needs, or null */

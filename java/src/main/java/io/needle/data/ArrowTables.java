@@ -30,6 +30,100 @@ import org.apache.arrow.vector.ipc.message.ArrowBlock;
 public final class ArrowTables {
   private ArrowTables() {}
 
+  /**
+   * Reads an embedding matrix from an Arrow IPC file into a buffer of {@code pool} (off the Java heap, one bulk copy out
+   * of the memory-mapped file) where the layout allows: the file format, uncompressed little-endian record batches of
+   * one fixed-size-list column of float32 without nulls (the embedding cache's files). Anything else is read as
+   * {@link #readEmbedding(Path, String)} reads it.
+   */
+  public static Embedding readEmbedding(Path file, String expert, OffHeap pool) {
+    if (pool != null) {
+      Embedding e = mapped(file, expert, pool);
+      if (e != null) return e;
+    }
+    return readEmbedding(file, expert);
+  }
+
+  /** The off-heap fast path of {@link #readEmbedding(Path, String, OffHeap)}, or null where the layout does not allow it. */
+  private static Embedding mapped(Path file, String expert, OffHeap pool) {
+    java.nio.MappedByteBuffer map;
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+      long size = ch.size();
+      if (size < 16 || size > Integer.MAX_VALUE) return null;
+      map = ch.map(FileChannel.MapMode.READ_ONLY, 0, size);
+    } catch (IOException e) {
+      return null;  // the reader proper reports it
+    }
+    ByteBuffer root = null;
+    try {
+      ByteBuffer b = map.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+      int size = b.limit();
+      for (int i = 0; i < MAGIC.length; i++) if (b.get(i) != MAGIC[i] || b.get(size - MAGIC.length + i) != MAGIC[i]) return null;
+      int footerLen = b.getInt(size - MAGIC.length - 4);
+      int footerAt = size - MAGIC.length - 4 - footerLen;
+      if (footerLen <= 0 || footerAt < 8) return null;
+      org.apache.arrow.flatbuf.Footer footer = org.apache.arrow.flatbuf.Footer.getRootAsFooter(b.slice(footerAt, footerLen).order(ByteOrder.LITTLE_ENDIAN));
+      org.apache.arrow.flatbuf.Schema schema = footer.schema();
+      if (schema == null || schema.endianness() != org.apache.arrow.flatbuf.Endianness.Little || schema.fieldsLength() != 1
+          || footer.dictionariesLength() != 0 || footer.recordBatchesLength() < 1)
+        return null;
+      org.apache.arrow.flatbuf.Field field = schema.fields(0);
+      if (field.typeType() != org.apache.arrow.flatbuf.Type.FixedSizeList || field.childrenLength() != 1) return null;
+      int cols = ((org.apache.arrow.flatbuf.FixedSizeList) field.type(new org.apache.arrow.flatbuf.FixedSizeList())).listSize();
+      org.apache.arrow.flatbuf.Field item = field.children(0);
+      if (cols < 1 || item.typeType() != org.apache.arrow.flatbuf.Type.FloatingPoint
+          || ((org.apache.arrow.flatbuf.FloatingPoint) item.type(new org.apache.arrow.flatbuf.FloatingPoint())).precision()
+              != org.apache.arrow.flatbuf.Precision.SINGLE)
+        return null;
+      // each batch: where its values lie, checked against the file before anything is allocated
+      int batches = footer.recordBatchesLength();
+      if (batches > footerLen / 24) return null;  // a Block takes 24 bytes of the footer: a larger count is corrupt
+      long[] at = new long[batches], count = new long[batches];
+      long rows = 0;
+      for (int k = 0; k < batches; k++) {
+        org.apache.arrow.flatbuf.Block block = footer.recordBatches(k);
+        long off = block.offset(), meta = block.metaDataLength(), body = block.bodyLength();
+        if (off < 8 || meta < 8 || body < 0 || off + meta + body > footerAt) return null;
+        int len = b.getInt((int) off), start = (int) off + 4;
+        if (len == -1) {  // continuation marker, then the length
+          len = b.getInt((int) off + 4);
+          start += 4;
+        }
+        if (len <= 0 || start + (long) len > off + meta) return null;
+        org.apache.arrow.flatbuf.Message m = org.apache.arrow.flatbuf.Message.getRootAsMessage(b.slice(start, len).order(ByteOrder.LITTLE_ENDIAN));
+        if (m.headerType() != org.apache.arrow.flatbuf.MessageHeader.RecordBatch) return null;
+        org.apache.arrow.flatbuf.RecordBatch rb = (org.apache.arrow.flatbuf.RecordBatch) m.header(new org.apache.arrow.flatbuf.RecordBatch());
+        long n = rb.length();
+        if (rb.compression() != null || rb.nodesLength() != 2 || rb.buffersLength() != 3 || n < 0 || n > Integer.MAX_VALUE) return null;
+        if (rb.nodes(0).length() != n || rb.nodes(0).nullCount() != 0 || rb.nodes(1).length() != n * cols || rb.nodes(1).nullCount() != 0)
+          return null;
+        org.apache.arrow.flatbuf.Buffer data = rb.buffers(2);
+        long bytes = 4 * n * cols;
+        if (data.offset() < 0 || data.length() < bytes || data.offset() + bytes > body) return null;
+        at[k] = off + meta + data.offset();
+        count[k] = n * cols;
+        rows += n;
+      }
+      long total = rows * cols;
+      if (rows < 1 || total * 4 > Integer.MAX_VALUE || total * 4 > size) return null;
+      root = pool.take((int) (total * 4));
+      java.nio.FloatBuffer dst = root.slice(0, (int) (total * 4)).order(ByteOrder.nativeOrder()).asFloatBuffer();
+      for (int k = 0; k < batches; k++)  // Arrow's buffers are little-endian: a memcpy, or a byte-swapping copy
+        dst.put(b.slice((int) at[k], (int) (4 * count[k])).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer());
+      ByteBuffer taken = root;
+      Embedding e = Embedding.offHeap(expert, dst.clear(), (int) rows, cols, () -> pool.give(taken));
+      root = null;
+      return e;
+    } catch (InternalError e) {  // the file was truncated while mapped (the JVM's SIGBUS)
+      throw new NeedleException(NeedleException.Code.IO, file + ": changed while being read: " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      return null;  // a malformed footer or message: the reader proper says what is wrong
+    } finally {
+      if (root != null) pool.give(root);
+      Unmap.unmap(map);
+    }
+  }
+
   /** Reads an embedding matrix from an Arrow IPC file. */
   public static Embedding readEmbedding(Path file, String expert) {
     return read(file, (roots) -> {

@@ -36,25 +36,55 @@ public final class Experts {
      * @throws NeedleException BAD_INPUT naming the file and the problem
      */
     public Embedding load() {
+      return load(null);
+    }
+
+    /**
+     * Reads the embedding; a float32 {@code .npy} file, or an Arrow file of the embedding cache's layout, into a buffer of
+     * {@code pool}, off the Java heap (one bulk copy out of the memory-mapped file), which {@link Embedding#release()}
+     * gives back.
+     *
+     * @param pool where off-heap embeddings take their memory, or null for a Java array
+     * @throws NeedleException BAD_INPUT naming the file and the problem
+     */
+    public Embedding load(OffHeap pool) {
       if (problem != null) throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": " + problem);
       String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
-      if (name.endsWith(".arrow")) return ArrowTables.readEmbedding(file, expert);
-      return matrix(expert, file);
+      if (name.endsWith(".arrow")) return ArrowTables.readEmbedding(file, expert, pool);
+      return matrix(expert, file, pool);
     }
 
     /** @return the upstream logits, or null when the expert has none */
     public Embedding loadLogits() {
-      return logits == null ? null : matrix(expert, logits);
+      return logits == null ? null : matrix(expert, logits, null);
     }
   }
 
-  private static Embedding matrix(String expert, Path file) {
-    Npy.Array a = Npy.read(file);
-    if (a.shape().length != 2)
-      throw Npy.bad(file, "has shape " + java.util.Arrays.toString(a.shape()) + "; an expert's embeddings are N x D");
-    if (a.kind() != 'f') throw Npy.bad(file, "holds integers (dtype " + a.kind() + a.itemSize() + "); embeddings must be float32 or float64");
-    if (a.shape()[0] < 1 || a.shape()[1] < 1) throw Npy.bad(file, "is empty (shape " + java.util.Arrays.toString(a.shape()) + ")");
-    return new Embedding(expert, a.toFloats(), (int) a.shape()[0], (int) a.shape()[1]);
+  private static Embedding matrix(String expert, Path file, OffHeap pool) {
+    return Npy.read(file, a -> {  // the bulk copy out of the (memory-mapped) file is the only pass over its bytes
+      if (a.shape().length != 2)
+        throw Npy.bad(file, "has shape " + java.util.Arrays.toString(a.shape()) + "; an expert's embeddings are N x D");
+      if (a.kind() != 'f') throw Npy.bad(file, "holds integers (dtype " + a.kind() + a.itemSize() + "); embeddings must be float32 or float64");
+      if (a.shape()[0] < 1 || a.shape()[1] < 1) throw Npy.bad(file, "is empty (shape " + java.util.Arrays.toString(a.shape()) + ")");
+      if (pool != null && a.itemSize() == 4 && a.size() <= Integer.MAX_VALUE / 4) return offHeap(expert, a, pool);
+      return new Embedding(expert, a.toFloats(), (int) a.shape()[0], (int) a.shape()[1]);
+    });
+  }
+
+  private static Embedding offHeap(String expert, Npy.Array a, OffHeap pool) {
+    int bytes = (int) (a.size() * 4);
+    java.nio.ByteBuffer root = pool.take(bytes);
+    try {
+      java.nio.FloatBuffer dst = root.slice(0, bytes).order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+      dst.put(a.data().duplicate().order(a.data().order()).asFloatBuffer());  // a memcpy, or a byte-swapping copy
+      return Embedding.offHeap(expert, dst.clear(), (int) a.shape()[0], (int) a.shape()[1], () -> pool.give(root));
+    } catch (InternalError e) {  // a memory-mapped file was truncated while being read (the JVM's SIGBUS)
+      pool.give(root);
+      throw new NeedleException(NeedleException.Code.IO, a.file() + ": changed while being read: " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      pool.give(root);
+      throw e;
+    }
   }
 
   /**

@@ -39,7 +39,23 @@ public final class Npy {
     public float[] toFloats() {
       float[] out = new float[arrayLength()];
       ByteBuffer b = data.duplicate().order(data.order());
-      for (int i = 0; i < out.length; i++) out[i] = (float) value(b, i);
+      try {
+        if (kind == 'f' && itemSize == 4) {
+          b.asFloatBuffer().get(out);  // one bulk copy (byte-swapped if the file is big-endian)
+        } else if (kind == 'f' && itemSize == 8) {
+          java.nio.DoubleBuffer d = b.asDoubleBuffer();
+          double[] chunk = new double[Math.min(out.length, 8192)];
+          for (int at = 0; at < out.length; at += chunk.length) {
+            int n = Math.min(chunk.length, out.length - at);
+            d.get(chunk, 0, n);
+            for (int i = 0; i < n; i++) out[at + i] = (float) chunk[i];
+          }
+        } else {
+          for (int i = 0; i < out.length; i++) out[i] = (float) value(b, i);
+        }
+      } catch (InternalError e) {  // a memory-mapped file was truncated while being read (the JVM's SIGBUS)
+        throw new NeedleException(NeedleException.Code.IO, file + ": changed while being read: " + e.getMessage(), e);
+      }
       return out;
     }
 
@@ -105,21 +121,44 @@ public final class Npy {
     }
   }
 
-  /** Reads a whole {@code .npy} file. */
+  /**
+   * Files of at least this many bytes are memory-mapped rather than read into the Java heap: their data is then
+   * copied once, in bulk, where it is used ({@link Array#toFloats}), at memory bandwidth.
+   */
+  static final long MAP_AT = 1 << 20;
+
+  /** Reads a whole {@code .npy} file (memory-mapped from {@link #MAP_AT} bytes on; unmapped when no longer reachable). */
   public static Array read(Path file) {
-    ByteBuffer buf;
+    return parse(file, bytes(file));
+  }
+
+  /**
+   * Reads a {@code .npy} file and hands its parsed array to {@code use}; a memory-mapped file is unmapped as soon as
+   * {@code use} returns, so what it returns must not refer to the array's data (copy it, as {@link Array#toFloats}).
+   * Reading many large files this way keeps no mapping (and no page of it in the resident set) beyond the one in use.
+   */
+  public static <T> T read(Path file, java.util.function.Function<Array, T> use) {
+    ByteBuffer buf = bytes(file);
+    try {
+      return use.apply(parse(file, buf));
+    } finally {
+      if (buf.isDirect()) Unmap.unmap(buf);
+    }
+  }
+
+  private static ByteBuffer bytes(Path file) {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
       long size = ch.size();
       if (size > Integer.MAX_VALUE) throw bad(file, "is larger than 2 GiB");
-      buf = ByteBuffer.allocate((int) size);
+      if (size >= MAP_AT) return ch.map(FileChannel.MapMode.READ_ONLY, 0, size);  // stays valid after the channel is closed
+      ByteBuffer buf = ByteBuffer.allocate((int) size);
       while (buf.hasRemaining() && ch.read(buf) >= 0) {}
-      buf.flip();
+      return buf.flip();
     } catch (java.nio.file.NoSuchFileException e) {
       throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": no such file");
     } catch (IOException e) {
       throw new NeedleException(NeedleException.Code.IO, file + ": cannot read: " + e.getMessage(), e);
     }
-    return parse(file, buf);
   }
 
   static Array parse(Path file, ByteBuffer buf) {

@@ -1,5 +1,6 @@
 package io.needle.engine;
 
+import io.needle.data.Embedding;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -20,6 +21,22 @@ public interface Backend extends AutoCloseable {
 
   /** Copies a row-major {@code rows x cols} matrix to where this backend computes. */
   Tensor put(float[] data, int rows, int cols);
+
+  /**
+   * An expert's embeddings where this backend computes. A backend that computes in native memory may use an
+   * {@link Embedding#isOffHeap() off-heap} embedding in place, without a copy: the embedding must then stay unreleased
+   * until the tensor is closed. The default copies {@link Embedding#data()}.
+   */
+  default Tensor put(Embedding e) {
+    return put(e.data(), e.rows(), e.cols());
+  }
+
+  /** The given rows of an expert's embeddings (a train split, say), in that order, where this backend computes. */
+  default Tensor putRows(Embedding e, int[] rows) {
+    float[] data = e.data(), out = new float[rows.length * e.cols()];
+    for (int r = 0; r < rows.length; r++) System.arraycopy(data, rows[r] * e.cols(), out, r * e.cols(), e.cols());
+    return put(out, rows.length, e.cols());
+  }
 
   /**
    * Exact k nearest neighbours by squared Euclidean distance, ties to the lowest index. In self mode

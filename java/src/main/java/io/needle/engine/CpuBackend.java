@@ -1,15 +1,20 @@
 package io.needle.engine;
 
 import io.needle.NeedleException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.PointerPointer;
 
 /**
- * C++ kernels through JavaCPP: a packed, blocked float32 GEMM (AVX2/FMA where the CPU has it) fused with
- * candidate selection, then an exact float64 re-rank; the softmax gradient in one pass over the data.
- * Tensors live in native memory so repeated gradient evaluations copy nothing.
+ * C++ kernels through JavaCPP: a packed, blocked GEMM fused with candidate selection (float32 with AVX2/FMA, or
+ * bfloat16 where the CPU has AVX512-BF16), then an exact float64 re-rank; the softmax gradient in blocks of rows.
+ * Tensors live in native memory so repeated gradient evaluations copy nothing. The batched methods hand a whole batch
+ * of experts to one native call, which runs one expert per thread.
  *
  * <p>The float64 linear algebra ({@link #gram}, {@link #eigh}, {@link #solveSpd}, {@link #logDetSpd}) runs on the
  * system's BLAS/LAPACK (OpenBLAS: dsyrk, dsyevd, dpotrf/dpotrs, threaded) when the native library was built with
@@ -22,20 +27,49 @@ public final class CpuBackend implements Backend {
   // native return codes (needle.h)
   private static final int ENOTPD = 5, ENOCONV = 6;
 
+  // needle_cpu_knn_ex flags (needle.h)
+  static final int KNN_F32 = 1, KNN_BF16 = 2;
+
   private final int threads;
   private final boolean lapack;
+  private final int knnFlags;
   private int[] labelsKey;
   private IntPointer labels;
+  private FloatPointer wbuf, gbuf;  // the batched gradient's weights and gradients, grown as needed and kept
 
   /**
    * @param threads threads per kernel call; 0 or less means all cores
    * @throws NeedleException BACKEND_UNAVAILABLE if the native library is absent or does not load
    */
   public CpuBackend(int threads) {
+    this(threads, knnPass(System.getProperty("needle.cpu.knn", "auto")));
+  }
+
+  /** The system property {@code needle.cpu.knn}: auto (default), f32 or bf16 (for benchmarks and tests; results are identical). */
+  private static int knnPass(String v) {
+    return switch (v) {
+      case "f32" -> KNN_F32;
+      case "bf16" -> KNN_BF16;
+      case "auto" -> 0;
+      default -> throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "needle.cpu.knn must be auto, f32 or bf16, not '" + v + "'");
+    };
+  }
+
+  /**
+   * @param knnFlags 0 (the default choice of k-NN candidate pass), {@link #KNN_F32} or {@link #KNN_BF16}: for tests of
+   *     each path; results are identical
+   */
+  CpuBackend(int threads, int knnFlags) {
     NativeLoader.Status s = status();
     if (!s.loaded()) throw new NeedleException(NeedleException.Code.BACKEND_UNAVAILABLE, "cpu backend: " + s.reason());
     this.threads = threads;
     this.lapack = NativeCpu.needle_cpu_has_lapack() != 0;
+    this.knnFlags = knnFlags;
+  }
+
+  /** @return whether the k-NN candidate pass can run in bfloat16 here (the CPU has AVX512-BF16) */
+  static boolean bf16() {
+    return status().loaded() && NativeCpu.needle_cpu_knn_tier().getString().startsWith("bfloat16");
   }
 
   /** @return whether the float64 linear algebra runs natively (BLAS/LAPACK) rather than in Java */
@@ -55,26 +89,69 @@ public final class CpuBackend implements Backend {
 
   @Override
   public String describe() {
-    return "C++ kernels, " + NativeCpu.needle_cpu_isa().getString() + ", "
-        + (threads > 0 ? threads : Runtime.getRuntime().availableProcessors()) + " threads; float64 linear algebra "
+    return "C++ kernels, " + NativeCpu.needle_cpu_isa().getString() + ", k-NN candidates in " + NativeCpu.needle_cpu_knn_tier().getString()
+        + ", " + (threads > 0 ? threads : Runtime.getRuntime().availableProcessors()) + " threads; float64 linear algebra "
         + (lapack ? "on " : "in Java (") + NativeCpu.needle_cpu_lapack().getString() + (lapack ? "" : ")");
   }
 
   static final class NativeTensor extends Shaped {
     final FloatPointer data;
+    final java.nio.FloatBuffer in;  // the off-heap embedding's buffer this tensor reads in place, or null (own memory)
 
     NativeTensor(float[] values, int rows, int cols) {
       super(rows, cols);
       this.data = new FloatPointer(values);
+      this.in = null;
     }
 
-    @Override public void close() { data.close(); }
+    NativeTensor(FloatPointer own, int rows, int cols) {
+      super(rows, cols);
+      this.data = own;
+      this.in = null;
+    }
+
+    NativeTensor(java.nio.FloatBuffer direct, int rows, int cols) {
+      super(rows, cols);
+      this.data = new FloatPointer(direct);  // its address: no copy, no memory of its own to free
+      this.in = direct;
+    }
+
+    @Override public void close() { if (in == null) data.close(); }
   }
 
   @Override
   public Tensor put(float[] data, int rows, int cols) {
     Checks.put(data, rows, cols);
     return new NativeTensor(data, rows, cols);
+  }
+
+  /** An off-heap embedding is used in place (no copy); a Java-array one is copied. */
+  @Override
+  public Tensor put(io.needle.data.Embedding e) {
+    java.nio.FloatBuffer b = e.directBuffer();
+    if (b == null) return put(e.data(), e.rows(), e.cols());
+    return new NativeTensor(b, e.rows(), e.cols());
+  }
+
+  /** The rows gathered straight into native memory, from the off-heap buffer or the Java array. */
+  @Override
+  public Tensor putRows(io.needle.data.Embedding e, int[] rows) {
+    int cols = e.cols();
+    if (rows.length < 1) throw Checks.invalid("no rows to put");
+    for (int r : rows) if (r < 0 || r >= e.rows()) throw Checks.invalid("row " + r + " outside [0, " + e.rows() + ")");
+    FloatPointer out = new FloatPointer((long) rows.length * cols);
+    java.nio.FloatBuffer b = e.directBuffer();
+    if (b != null) {
+      // byte views whose positions (in bytes: memcpy takes void*) move row by row
+      BytePointer src = new BytePointer(new FloatPointer(b)), dst = new BytePointer(out);
+      for (int r = 0; r < rows.length; r++)
+        org.bytedeco.javacpp.Pointer.memcpy(dst.position(4L * r * cols), src.position(4L * rows[r] * cols), 4L * cols);
+    } else {
+      float[] data = e.data();
+      for (int r = 0; r < rows.length; r++) out.position((long) r * cols).put(data, rows[r] * cols, cols);
+      out.position(0);
+    }
+    return new NativeTensor(out, rows.length, cols);
   }
 
   private static NativeTensor nat(Tensor t) {
@@ -88,7 +165,7 @@ public final class CpuBackend implements Backend {
     NativeTensor q = nat(query), b = nat(base);
     int n = q.rows;
     try (IntPointer idx = new IntPointer((long) n * k); FloatPointer dist = new FloatPointer((long) n * k)) {
-      check(NativeCpu.needle_cpu_knn(q.data, n, b.data, b.rows, q.cols, k, self ? 1 : 0, threads, idx, dist), "knn");
+      check(NativeCpu.needle_cpu_knn_ex(q.data, n, b.data, b.rows, q.cols, k, self ? 1 : 0, threads, knnFlags, idx, dist), "knn");
       int[] index = new int[n * k];
       float[] distance = new float[n * k];
       idx.get(index);
@@ -97,15 +174,98 @@ public final class CpuBackend implements Backend {
     }
   }
 
+  /** Leave-one-out k-NN of a batch of experts (self mode, the same rows) in one native call; otherwise one by one. */
   @Override
-  public double softmaxGrad(Tensor x, int[] y, float[] rowWeight, int classes, float[] w, float[] grad) {
-    Checks.softmax(x, y, rowWeight, classes, w, grad);
-    NativeTensor t = nat(x);
+  public List<Neighbors> nearest(List<Tensor> queries, List<Tensor> bases, int k, boolean self) {
+    int e = queries.size();
+    boolean batch = self && e > 1 && bases.size() == e;
+    for (int t = 0; batch && t < e; t++) batch = queries.get(t) == bases.get(t) && queries.get(t).rows() == queries.get(0).rows();
+    if (!batch) return Backend.super.nearest(queries, bases, k, self);
+    for (Tensor q : queries) Checks.nearest(q, q, k, true);
+    int n = queries.get(0).rows();
+    long size = (long) e * n * k;
+    if (size > Integer.MAX_VALUE) return Backend.super.nearest(queries, bases, k, self);
+    int[] dims = new int[e];
+    try (PointerPointer<FloatPointer> xs = new PointerPointer<>(e); IntPointer d = new IntPointer(e);
+        IntPointer idx = new IntPointer(size); FloatPointer dist = new FloatPointer(size)) {
+      for (int t = 0; t < e; t++) {
+        NativeTensor q = nat(queries.get(t));
+        xs.put(t, q.data);
+        dims[t] = q.cols;
+      }
+      d.put(dims);
+      check(NativeCpu.needle_cpu_knn_batch(e, xs, n, d, k, threads, knnFlags, idx, dist), "knn");
+      List<Neighbors> out = new ArrayList<>(e);
+      for (int t = 0; t < e; t++) {
+        int[] index = new int[n * k];
+        float[] distance = new float[n * k];
+        idx.position((long) t * n * k).get(index);
+        dist.position((long) t * n * k).get(distance);
+        out.add(new Neighbors(n, k, index, distance));
+      }
+      idx.position(0);
+      dist.position(0);
+      return out;
+    }
+  }
+
+  private IntPointer labelsOf(int[] y) {
     if (labelsKey != y) {  // labels are the same array across an optimisation: copy them once
       if (labels != null) labels.close();
       labels = new IntPointer(y);
       labelsKey = y;
     }
+    return labels;
+  }
+
+  /** The gradients of a batch of experts in one native call (one expert per thread); weights copied into kept buffers. */
+  @Override
+  public double[] softmaxGrad(List<Tensor> xs, int[] y, float[] rowWeight, int classes, List<float[]> w, List<float[]> grad) {
+    int e = xs.size();
+    if (e == 1) return new double[] {softmaxGrad(xs.get(0), y, rowWeight, classes, w.get(0), grad.get(0))};
+    long total = 0;
+    for (int t = 0; t < e; t++) {
+      Checks.softmax(xs.get(t), y, rowWeight, classes, w.get(t), grad.get(t));
+      total += w.get(t).length;
+    }
+    if (wbuf == null || wbuf.capacity() < total) {
+      if (wbuf != null) wbuf.close();
+      if (gbuf != null) gbuf.close();
+      wbuf = new FloatPointer(total);
+      gbuf = new FloatPointer(total);
+    }
+    IntPointer yp = labelsOf(y);
+    int[] dims = new int[e];
+    try (PointerPointer<FloatPointer> xp = new PointerPointer<>(e); IntPointer d = new IntPointer(e); DoublePointer loss = new DoublePointer(e);
+        FloatPointer rw = rowWeight == null ? null : new FloatPointer(rowWeight)) {
+      long at = 0;
+      for (int t = 0; t < e; t++) {
+        NativeTensor x = nat(xs.get(t));
+        xp.put(t, x.data);
+        dims[t] = x.cols;
+        wbuf.position(at).put(w.get(t));
+        at += w.get(t).length;
+      }
+      wbuf.position(0);
+      d.put(dims);
+      check(NativeCpu.needle_cpu_softmax_grad_batch(e, xp, xs.get(0).rows(), d, yp, rw, classes, wbuf, gbuf, loss, threads), "softmax");
+      double[] out = new double[e];
+      at = 0;
+      for (int t = 0; t < e; t++) {
+        gbuf.position(at).get(grad.get(t));
+        at += grad.get(t).length;
+        out[t] = loss.get(t);
+      }
+      gbuf.position(0);
+      return out;
+    }
+  }
+
+  @Override
+  public double softmaxGrad(Tensor x, int[] y, float[] rowWeight, int classes, float[] w, float[] grad) {
+    Checks.softmax(x, y, rowWeight, classes, w, grad);
+    NativeTensor t = nat(x);
+    labelsOf(y);
     try (FloatPointer wp = new FloatPointer(w); FloatPointer gp = new FloatPointer(grad.length);
         DoublePointer loss = new DoublePointer(1);
         FloatPointer rw = rowWeight == null ? null : new FloatPointer(rowWeight)) {
@@ -215,7 +375,10 @@ public final class CpuBackend implements Backend {
   @Override
   public void close() {
     if (labels != null) labels.close();
+    if (wbuf != null) wbuf.close();
+    if (gbuf != null) gbuf.close();
     labels = null;
     labelsKey = null;
+    wbuf = gbuf = null;
   }
 }

@@ -4,6 +4,7 @@ import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.PointerPointer;
 import org.bytedeco.javacpp.annotation.Cast;
 import org.bytedeco.javacpp.annotation.Const;
 import org.bytedeco.javacpp.annotation.Platform;
@@ -20,6 +21,18 @@ final class NativeCpu {
 
   static native int needle_cpu_knn(@Const FloatPointer query, long nq, @Const FloatPointer base, long nb, int d,
       int k, int self, int threads, IntPointer idx, FloatPointer dist);
+
+  static native int needle_cpu_knn_ex(@Const FloatPointer query, long nq, @Const FloatPointer base, long nb, int d,
+      int k, int self, int threads, int flags, IntPointer idx, FloatPointer dist);
+
+  static native int needle_cpu_knn_batch(int e, @Cast("const float* const*") PointerPointer<FloatPointer> x, long n, @Const IntPointer d,
+      int k, int threads, int flags, IntPointer idx, FloatPointer dist);
+
+  static native @Cast("const char*") BytePointer needle_cpu_knn_tier();
+
+  static native int needle_cpu_softmax_grad_batch(int e, @Cast("const float* const*") PointerPointer<FloatPointer> x, int n,
+      @Const IntPointer d, @Const IntPointer y, @Const FloatPointer rw, int c, @Const FloatPointer w, FloatPointer grad, DoublePointer loss,
+      int threads);
 
   static native int needle_cpu_softmax_grad(@Const FloatPointer x, int n, int d, @Const IntPointer y,
       @Const FloatPointer rw, int c, @Const FloatPointer w, FloatPointer grad, DoublePointer loss, int threads);

@@ -26,7 +26,8 @@ public final class Knn {
   public static double[] leaveOneOut(Backend backend, List<Embedding> experts, int[] y, int k, boolean cosine) {
     List<Tensor> xs = new ArrayList<>();
     try {
-      for (Embedding e : experts) xs.add(backend.put(prepare(e.data(), e.cols(), cosine), e.rows(), e.cols()));
+      // euclidean: the embedding as it is (used in place where it lives off the heap and the backend is native)
+      for (Embedding e : experts) xs.add(cosine ? backend.put(prepare(e.data(), e.cols(), true), e.rows(), e.cols()) : backend.put(e));
       List<Neighbors> nn = backend.nearest(xs, xs, k, true);
       double[] out = new double[experts.size()];
       for (int t = 0; t < out.length; t++) out[t] = accuracy(nn.get(t), y, y);
@@ -41,7 +42,12 @@ public final class Knn {
     List<Tensor> train = new ArrayList<>(), val = new ArrayList<>();
     try {
       for (Embedding e : experts) {
-        float[] x = prepare(e.data(), e.cols(), cosine);
+        if (!cosine) {
+          train.add(backend.putRows(e, split.train()));
+          val.add(backend.putRows(e, split.val()));
+          continue;
+        }
+        float[] x = prepare(e.data(), e.cols(), true);
         train.add(backend.put(Split.rows(x, e.cols(), split.train()), split.train().length, e.cols()));
         val.add(backend.put(Split.rows(x, e.cols(), split.val()), split.val().length, e.cols()));
       }

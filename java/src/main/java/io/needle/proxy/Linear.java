@@ -29,6 +29,7 @@ public final class Linear implements Proxy {
 
   @Override
   public List<Score> score(TaskData task, List<ExpertInput> experts) {
-    return Proxy.ok(this, experts, LinearProbe.score(task.backend(), Proxy.embeddings(experts), task.y(), task.classes(), task.split(), LinearProbe.Params.of(task.settings())));
+    return Proxy.ok(this, experts, LinearProbe.score(task.backend(), Proxy.embeddings(experts), task.y(), task.classes(), task.split(), LinearProbe.Params.of(task.settings()),
+        task.linearWorkspace()));
   }
 }

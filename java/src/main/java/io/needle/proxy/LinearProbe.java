@@ -72,29 +72,78 @@ public final class LinearProbe {
 
   private LinearProbe() {}
 
+  /**
+   * Arrays of the L-BFGS state (the curvature history: 2 x 10 float64 vectors of c (d + 1) per expert) reused from batch
+   * to batch within one scoring run ({@link TaskData} holds one): a run over hundreds of experts would otherwise leave
+   * megabytes per expert to the garbage collector, whose heap then grows. Thread-safe.
+   */
+  public static final class Workspace {
+    private final java.util.Map<Integer, java.util.ArrayDeque<double[]>> free = new java.util.HashMap<>();
+    private final java.util.Map<Integer, java.util.ArrayDeque<float[]>> freeFloats = new java.util.HashMap<>();
+
+    /** @return an array of this length, contents undefined */
+    synchronized double[] take(int size) {
+      java.util.ArrayDeque<double[]> q = free.get(size);
+      return q == null || q.isEmpty() ? new double[size] : q.pop();
+    }
+
+    /** @return an array of this length, contents undefined */
+    synchronized float[] takeFloats(int size) {
+      java.util.ArrayDeque<float[]> q = freeFloats.get(size);
+      return q == null || q.isEmpty() ? new float[size] : q.pop();
+    }
+
+    synchronized void give(double[] a) {
+      if (a != null) free.computeIfAbsent(a.length, k -> new java.util.ArrayDeque<>()).push(a);
+    }
+
+    synchronized void give(float[] a) {
+      if (a != null) freeFloats.computeIfAbsent(a.length, k -> new java.util.ArrayDeque<>()).push(a);
+    }
+  }
+
   /** Validation accuracy of each expert. */
   public static double[] score(Backend backend, List<Embedding> experts, int[] y, int classes, Split split, Params o) {
+    return score(backend, experts, y, classes, split, o, new Workspace());
+  }
+
+  /** Validation accuracy of each expert, the optimiser's arrays taken from (and given back to) {@code ws}. */
+  public static double[] score(Backend backend, List<Embedding> experts, int[] y, int classes, Split split, Params o, Workspace ws) {
     int[] ytrain = Split.pick(y, split.train()), yval = Split.pick(y, split.val());
     List<Tensor> xs = new ArrayList<>();
+    List<float[]> vals = new ArrayList<>();
     try {
-      for (Embedding e : experts) xs.add(backend.put(Split.rows(e.data(), e.cols(), split.train()), split.train().length, e.cols()));
-      List<float[]> vals = new ArrayList<>();
-      for (Embedding e : experts) vals.add(Split.rows(e.data(), e.cols(), split.val()));
+      for (Embedding e : experts) xs.add(backend.putRows(e, split.train()));
+      for (Embedding e : experts) {  // the validation rows, gathered into reused arrays
+        float[] v = ws.takeFloats(split.val().length * e.cols());
+        java.nio.FloatBuffer b = e.buffer();
+        for (int r = 0; r < split.val().length; r++) b.get(split.val()[r] * e.cols(), v, r * e.cols(), e.cols());
+        vals.add(v);
+      }
       if (o.solver().equals("sgd")) return sgd(backend, xs, ytrain, classes, vals, yval, o);
-      List<float[]> w = lbfgs(backend, xs, ytrain, classes, o);
+      List<float[]> w = lbfgs(backend, xs, ytrain, classes, o, ws);
       double[] out = new double[experts.size()];
-      for (int t = 0; t < out.length; t++) out[t] = accuracy(w.get(t), vals.get(t), experts.get(t).cols(), yval, classes);
+      // the experts' validation accuracies are independent: computed side by side (on the common fork-join pool)
+      java.util.stream.IntStream acc = java.util.stream.IntStream.range(0, out.length);
+      (experts.get(0).cols() * (long) yval.length * classes >= 1 << 18 ? acc.parallel() : acc)
+          .forEach(t -> out[t] = accuracy(w.get(t), vals.get(t), experts.get(t).cols(), yval, classes));
       return out;
     } finally {
       xs.forEach(Tensor::close);
+      vals.forEach(ws::give);
     }
   }
 
   /** Fits each expert's weights ({@code classes x (d + 1)}, bias last) by L-BFGS; returns them. */
   public static List<float[]> lbfgs(Backend backend, List<Tensor> xs, int[] y, int classes, Params o) {
+    return lbfgs(backend, xs, y, classes, o, new Workspace());
+  }
+
+  /** {@link #lbfgs(Backend, List, int[], int, Params)}, the optimiser's arrays taken from (and given back to) {@code ws}. */
+  public static List<float[]> lbfgs(Backend backend, List<Tensor> xs, int[] y, int classes, Params o, Workspace ws) {
     int e = xs.size();
     List<State> states = new ArrayList<>();
-    for (Tensor x : xs) states.add(new State(x.cols(), classes, y.length, o.c()));
+    for (Tensor x : xs) states.add(new State(x.cols(), classes, y.length, o.c(), ws));
     // every active expert proposes a point; one backend call evaluates them all
     List<Integer> active = new ArrayList<>();
     for (int t = 0; t < e; t++) active.add(t);
@@ -107,15 +156,22 @@ public final class LinearProbe {
         bg.add(states.get(t).trialGrad);
       }
       double[] loss = backend.softmaxGrad(bx, y, null, classes, bw, bg);
+      // each expert's L-BFGS step is its own: taken side by side (on the common fork-join pool) when several are active
+      // and large enough (a step costs ~40 operations per weight; below a few thousand weights the hand-off costs more)
+      boolean[] more = new boolean[active.size()];
+      List<Integer> now = active;
+      java.util.stream.IntStream steps = java.util.stream.IntStream.range(0, now.size());
+      boolean side = now.size() > 1 && states.get(now.get(0)).size >= 4096;
+      (side ? steps.parallel() : steps).forEach(a -> more[a] = states.get(now.get(a)).observe(loss[a], o));
       List<Integer> next = new ArrayList<>();
-      for (int a = 0; a < active.size(); a++) {
-        State s = states.get(active.get(a));
-        if (s.observe(loss[a], o)) next.add(active.get(a));
-      }
+      for (int a = 0; a < now.size(); a++) if (more[a]) next.add(now.get(a));
       active = next;
     }
     List<float[]> out = new ArrayList<>();
-    for (State s : states) out.add(s.w);
+    for (State s : states) {
+      out.add(s.w);
+      s.giveBack();
+    }
     return out;
   }
 
@@ -125,20 +181,24 @@ public final class LinearProbe {
     final double invC;
     float[] w, g, trial, trialGrad;
     double f = Double.NaN, step, slope;
-    double[] dir;
+    double[] dir, sSpare, ySpare;
     final double[][] sHist = new double[MEMORY][], yHist = new double[MEMORY][];
-    final double[] rho = new double[MEMORY];
+    final double[] rho = new double[MEMORY], alpha = new double[MEMORY];
     int stored, iter, head, backtracks;
 
-    State(int d, int classes, int n, double c) {
+    final Workspace ws;
+
+    State(int d, int classes, int n, double c, Workspace ws) {
+      this.ws = ws;
       this.d = d;
       this.classes = classes;
       this.n = n;
       this.size = classes * (d + 1);
       this.invC = 1 / c;
       this.w = new float[size];
-      this.trial = new float[size];
-      this.trialGrad = new float[size];
+      this.trial = ws.takeFloats(size);
+      java.util.Arrays.fill(trial, 0f);  // the first point evaluated: w = 0
+      this.trialGrad = ws.takeFloats(size);
     }
 
     /** Completes the raw (sum) loss and gradient at {@link #trial} into the scaled objective. */
@@ -181,7 +241,12 @@ public final class LinearProbe {
 
     private void accept(double ft, boolean update) {
       if (update) {
-        double[] s = new double[size], yv = new double[size];
+        // computed into spare arrays, swapped with the ring slot it replaces when kept: no allocation per iteration
+        if (sSpare == null) {
+          sSpare = ws.take(size);
+          ySpare = ws.take(size);
+        }
+        double[] s = sSpare, yv = ySpare;
         double sy = 0, yy = 0;
         for (int q = 0; q < size; q++) {
           s[q] = (double) trial[q] - w[q];
@@ -190,6 +255,8 @@ public final class LinearProbe {
           yy += yv[q] * yv[q];
         }
         if (sy > 1e-12 * Math.max(yy, 1e-30)) {  // keep only curvature pairs that keep H positive definite
+          sSpare = sHist[head];
+          ySpare = yHist[head];
           sHist[head] = s;
           yHist[head] = yv;
           rho[head] = 1 / sy;
@@ -201,7 +268,7 @@ public final class LinearProbe {
       float[] tw = w;
       w = trial;
       trial = tw;
-      float[] tg = g == null ? new float[size] : g;
+      float[] tg = g == null ? ws.takeFloats(size) : g;
       g = trialGrad;
       trialGrad = tg;
     }
@@ -210,29 +277,26 @@ public final class LinearProbe {
       double gmax = 0;
       for (float v : g) gmax = Math.max(gmax, Math.abs(v));
       if (gmax < o.tolerance() || iter >= o.maxIter()) return false;
-      // two-loop recursion: dir = -H g
-      double[] q = new double[size];
+      // two-loop recursion: dir = -H g (computed in place: the previous direction is no longer needed)
+      if (dir == null) dir = ws.take(size);
+      double[] q = dir;
       for (int i = 0; i < size; i++) q[i] = g[i];
-      double[] alpha = new double[MEMORY];
       for (int m = 0; m < stored; m++) {
         int at = Math.floorMod(head - 1 - m, MEMORY);
-        double a = 0;
-        for (int i = 0; i < size; i++) a += sHist[at][i] * q[i];
+        double a = dot(sHist[at], q, size);
         a *= rho[at];
         alpha[at] = a;
         for (int i = 0; i < size; i++) q[i] -= a * yHist[at][i];
       }
       if (stored > 0) {
         int last = Math.floorMod(head - 1, MEMORY);
-        double yy = 0;
-        for (int i = 0; i < size; i++) yy += yHist[last][i] * yHist[last][i];
+        double yy = dot(yHist[last], yHist[last], size);
         double gamma = 1 / (rho[last] * yy);
         for (int i = 0; i < size; i++) q[i] *= gamma;
       }
       for (int m = stored - 1; m >= 0; m--) {
         int at = Math.floorMod(head - 1 - m, MEMORY);
-        double b = 0;
-        for (int i = 0; i < size; i++) b += yHist[at][i] * q[i];
+        double b = dot(yHist[at], q, size);
         b *= rho[at];
         for (int i = 0; i < size; i++) q[i] += sHist[at][i] * (alpha[at] - b);
       }
@@ -254,9 +318,43 @@ public final class LinearProbe {
       return true;
     }
 
+    /** Hands the history's arrays back to the workspace (the state is done). */
+    void giveBack() {
+      for (int m = 0; m < MEMORY; m++) {
+        ws.give(sHist[m]);
+        ws.give(yHist[m]);
+        sHist[m] = yHist[m] = null;
+      }
+      ws.give(sSpare);
+      ws.give(ySpare);
+      ws.give(dir);
+      ws.give(trial);
+      ws.give(trialGrad);
+      ws.give(g);
+      sSpare = ySpare = dir = null;
+      trial = trialGrad = g = null;
+    }
+
     private void setTrial() {
       for (int i = 0; i < size; i++) trial[i] = (float) (w[i] + step * dir[i]);
     }
+  }
+
+  /**
+   * The dot product of the first n entries, in four interleaved partial sums: the two-loop recursion's inner products
+   * over c (d + 1) weights would otherwise wait on one addition chain (about four times slower).
+   */
+  static double dot(double[] a, double[] b, int n) {
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+      s0 += a[i] * b[i];
+      s1 += a[i + 1] * b[i + 1];
+      s2 += a[i + 2] * b[i + 2];
+      s3 += a[i + 3] * b[i + 3];
+    }
+    for (; i < n; i++) s0 += a[i] * b[i];
+    return (s0 + s1) + (s2 + s3);
   }
 
   private static double maxAbs(double[] v) {

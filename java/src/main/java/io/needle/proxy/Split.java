@@ -69,6 +69,15 @@ public record Split(int[] train, int[] val) {
     return out;
   }
 
+  /** @return the rows of an expert's embeddings at the given indices, row-major (read from where they live: no full copy) */
+  public static float[] rows(io.needle.data.Embedding e, int[] index) {
+    int cols = e.cols();
+    float[] out = new float[index.length * cols];
+    java.nio.FloatBuffer b = e.buffer();
+    for (int r = 0; r < index.length; r++) b.get(index[r] * cols, out, r * cols, cols);
+    return out;
+  }
+
   /** @return the entries of a vector at the given indices */
   public static int[] pick(int[] values, int[] index) {
     int[] out = new int[index.length];

@@ -23,6 +23,7 @@ public final class TaskData {
   private final Labels labels;
   private final Settings settings;
   private final TaskSignals signals;
+  private final LinearProbe.Workspace workspace = new LinearProbe.Workspace();
   private Split split;
 
   /**
@@ -63,6 +64,11 @@ public final class TaskData {
   /** @return the settings of this run */
   public Settings settings() {
     return settings;
+  }
+
+  /** @return the linear probe's arrays, reused from batch to batch of this run */
+  public LinearProbe.Workspace linearWorkspace() {
+    return workspace;
   }
 
   /** @return task-level signals, or null */

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -89,6 +90,89 @@ class BackendParityTest {
       List<Neighbors> batch = b.nearest(ts, ts, 1, true);
       for (int t = 0; t < ts.size(); t++) assertArrayEquals(b.nearest(ts.get(t), ts.get(t), 1, true).index(), batch.get(t).index());
       ts.forEach(Tensor::close);
+    }
+  }
+
+  /**
+   * The cpu backend's two k-NN candidate passes (float32, and bfloat16 where the CPU has AVX512-BF16, forced even where
+   * rows need exact scans) give the java reference's neighbours exactly, one by one and batched, on data made to trip
+   * them: Gaussian, rounded to few values (ties), duplicated rows, a large common offset, tight clusters.
+   */
+  @org.junit.jupiter.api.Test
+  void cpuKnnPassesMatchJavaExactly() {
+    Assumptions.assumeTrue(CpuBackend.status().loaded(), "cpu backend unavailable here");
+    int[][] shapes = {{300, 257}, {211, 129}, {150, 640}, {97, 2048}, {64, 3}};
+    try (Backend ref = new JavaBackend(0); CpuBackend f32 = new CpuBackend(0, CpuBackend.KNN_F32); CpuBackend bf16 = new CpuBackend(0, CpuBackend.KNN_BF16);
+        CpuBackend auto = new CpuBackend(0)) {
+      for (int[] s : shapes)
+        for (String kind : new String[] {"gauss", "ties", "dups", "offset", "clusters"}) {
+          int n = s[0], d = s[1];
+          float[] x = gaussian(n, d, n * 7L + d);
+          for (int i = 0; i < x.length; i++) {
+            if (kind.equals("ties")) x[i] = Math.round(x[i] * 2);
+            if (kind.equals("offset")) x[i] += 500f;
+            if (kind.equals("clusters")) x[i] = (i / d) % 5 * 3f + 1e-3f * x[i];
+          }
+          if (kind.equals("dups")) for (int i = 0; i + 1 < n; i += 4) System.arraycopy(x, i * d, x, (i + 1) * d, d);
+          for (int k : new int[] {1, 3}) {
+            try (Tensor tr = ref.put(x, n, d)) {
+              int[] want = ref.nearest(tr, tr, k, true).index();
+              for (CpuBackend b : List.of(f32, bf16, auto)) {
+                try (Tensor t = b.put(x, n, d)) {
+                  assertArrayEquals(want, b.nearest(t, t, k, true).index(), kind + " n=" + n + " d=" + d + " k=" + k + " " + b.describe());
+                }
+              }
+            }
+          }
+        }
+      // a batch of experts of one row count and several widths: one native call, the same neighbours
+      List<Tensor> ts = new ArrayList<>(), refs = new ArrayList<>();
+      int n = 180;
+      for (int d : new int[] {1, 17, 300, 129, 640}) {
+        float[] x = gaussian(n, d, d);
+        ts.add(bf16.put(x, n, d));
+        refs.add(ref.put(x, n, d));
+      }
+      List<Neighbors> got = bf16.nearest(ts, ts, 2, true), want = ref.nearest(refs, refs, 2, true);
+      for (int t = 0; t < ts.size(); t++) assertArrayEquals(want.get(t).index(), got.get(t).index(), "batch expert " + t);
+      ts.forEach(Tensor::close);
+    }
+  }
+
+  /** The batched gradient (one native call, experts of several widths) equals the java reference, with and without row weights. */
+  @ParameterizedTest
+  @MethodSource("fast")
+  void batchedSoftmaxGradientMatchesJava(String name) {
+    int n = 157;
+    int[] dims = {1, 16, 33, 300};
+    for (int c : new int[] {2, 10, 23}) {
+      int[] y = new int[n];
+      float[] rw = new float[n];
+      for (int i = 0; i < n; i++) {
+        y[i] = (i * 3 + 2) % c;
+        rw[i] = i % 5 == 0 ? 0f : 1f;
+      }
+      try (Backend ref = new JavaBackend(0); Backend b = TestBackends.open(name)) {
+        List<Tensor> xs = new ArrayList<>(), xr = new ArrayList<>();
+        List<float[]> ws = new ArrayList<>(), gs = new ArrayList<>(), gr = new ArrayList<>();
+        for (int t = 0; t < dims.length; t++) {
+          float[] x = gaussian(n, dims[t], 100 + t);
+          xs.add(b.put(x, n, dims[t]));
+          xr.add(ref.put(x, n, dims[t]));
+          ws.add(gaussian(c, dims[t] + 1, 200 + t));
+          gs.add(new float[c * (dims[t] + 1)]);
+          gr.add(new float[c * (dims[t] + 1)]);
+        }
+        for (float[] weights : new float[][] {null, rw}) {
+          double[] lb = b.softmaxGrad(xs, y, weights, c, ws, gs), lr = ref.softmaxGrad(xr, y, weights, c, ws, gr);
+          for (int t = 0; t < dims.length; t++) {
+            assertEquals(lr[t], lb[t], 1e-4 * lr[t], name + " c=" + c + " expert " + t + " loss");
+            for (int q = 0; q < gr.get(t).length; q++)
+              assertEquals(gr.get(t)[q], gs.get(t)[q], 1e-3 * (1 + Math.abs(gr.get(t)[q])), name + " c=" + c + " expert " + t + " entry " + q);
+          }
+        }
+        xs.forEach(Tensor::close);
+      }
     }
   }
 
