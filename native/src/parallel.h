@@ -8,10 +8,13 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "needle/needle.h"
 
 namespace needle {
 
@@ -106,12 +109,34 @@ void fork_join(int threads, F&& f) {
     for (int t = 0; t < std::max(threads, 1); ++t) f(t);
     return;
   }
-  auto job = [&f](int t) {
+  // an exception (in practice std::bad_alloc) must not leave a worker's thread function (std::terminate, which takes
+  // the JVM down) nor unwind the caller while workers still use its stack: the first one is kept and rethrown on the
+  // calling thread once every job has returned
+  std::exception_ptr error;
+  std::mutex error_lock;
+  auto job = [&](int t) {
     in_parallel() = true;
-    f(t);
+    try {
+      f(t);
+    } catch (...) {
+      std::lock_guard<std::mutex> g(error_lock);
+      if (!error) error = std::current_exception();
+    }
     in_parallel() = false;
   };
   thread_pool().run(threads, job);
+  if (error) std::rethrow_exception(error);
+}
+
+// Runs an extern "C" entry point's body: the kernels raise exceptions only when an allocation fails (std::bad_alloc,
+// std::length_error from a vector), which becomes NEEDLE_ENOMEM; the C API never throws.
+template <class F>
+int guarded(F&& body) noexcept {
+  try {
+    return body();
+  } catch (...) {
+    return NEEDLE_ENOMEM;
+  }
 }
 
 // Runs body(i, t) for every i in [0, n), handed out one at a time to `threads` threads (t: the thread's index), so a

@@ -251,15 +251,17 @@ extern "C" int needle_cpu_softmax_grad_batch(int32_t e, const float* const* x, i
     if (y[i] < 0 || y[i] >= c) return NEEDLE_EINVAL;
   // below ~1M multiply-adds an expert, a second thread on it costs more than it saves
   const int nt = resolve_threads(threads);
-  std::vector<int> rc((size_t)e, NEEDLE_OK);
-  if (e >= nt || work < (1 << 20)) {
-    parallel_for(std::min(nt, e), e, [&](int64_t t, int) { rc[t] = one_grad(x[t], n, d[t], y, rw, c, w + off[t], grad + off[t], loss + t, 1); });
-  } else {
-    for (int t = 0; t < e; ++t) rc[t] = one_grad(x[t], n, d[t], y, rw, c, w + off[t], grad + off[t], loss + t, nt);
-  }
-  for (int v : rc)
-    if (v != NEEDLE_OK) return v;
-  return NEEDLE_OK;
+  return guarded([&] {
+    std::vector<int> rc((size_t)e, NEEDLE_OK);
+    if (e >= nt || work < (1 << 20)) {
+      parallel_for(std::min(nt, e), e, [&](int64_t t, int) { rc[t] = one_grad(x[t], n, d[t], y, rw, c, w + off[t], grad + off[t], loss + t, 1); });
+    } else {
+      for (int t = 0; t < e; ++t) rc[t] = one_grad(x[t], n, d[t], y, rw, c, w + off[t], grad + off[t], loss + t, nt);
+    }
+    for (int v : rc)
+      if (v != NEEDLE_OK) return v;
+    return (int)NEEDLE_OK;
+  });
 }
 
 extern "C" int needle_cpu_softmax_grad(const float* x, int32_t n, int32_t d, const int32_t* y, const float* rw, int32_t c,
@@ -269,5 +271,5 @@ extern "C" int needle_cpu_softmax_grad(const float* x, int32_t n, int32_t d, con
     if (y[i] < 0 || y[i] >= c) return NEEDLE_EINVAL;
   // below ~2M multiply-adds a second thread costs more than it saves
   const int nt = (int64_t)n * d * c < (1 << 21) ? 1 : resolve_threads(threads);
-  return one_grad(x, n, d, y, rw, c, w, grad, loss, nt);
+  return guarded([&] { return one_grad(x, n, d, y, rw, c, w, grad, loss, nt); });
 }

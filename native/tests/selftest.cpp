@@ -10,6 +10,8 @@
 
 #include "needle/needle.h"
 #include "simd.h"  // native/src: each SIMD tier's table, to test the tiers this CPU does not pick
+#include "parallel.h"  // native/src: the fork-join pool
+#include <new>
 
 static int passed = 0, failed = 0;
 static void check(bool ok, const char* what) {
@@ -309,6 +311,41 @@ static void linear_kernels() {
   }
 }
 
+// An exception in a pool job (a failed allocation) comes back to the caller once every job has returned, instead of
+// std::terminate on a worker; guarded() turns it into NEEDLE_ENOMEM; the pool still works afterwards. Then the batch
+// k-NN twice in a row (its workers' scratch is released after each batch) gives the single-expert answers.
+static void pool_errors() {
+  using namespace needle;
+  std::atomic<int> ran{0};
+  int rc = guarded([&] {
+    fork_join(2, [&](int t) {
+      ran.fetch_add(1);
+      if (t == 1) throw std::bad_alloc();
+    });
+    return (int)NEEDLE_OK;
+  });
+  check(rc == NEEDLE_ENOMEM && ran.load() == 2, "pool: a worker's bad_alloc returns NEEDLE_ENOMEM after every job ran");
+  std::atomic<int> again{0};
+  fork_join(2, [&](int) { again.fetch_add(1); });
+  check(again.load() == 2, "pool: usable after a job threw");
+  const int n = 300, e = 3, k = 2;
+  const int ds[e] = {64, 129, 7};
+  std::vector<std::vector<float>> xs;
+  for (int t = 0; t < e; ++t) xs.push_back(randn(n, ds[t], 40 + t));
+  const float* xp[e] = {xs[0].data(), xs[1].data(), xs[2].data()};
+  for (int round = 0; round < 2; ++round) {
+    std::vector<int> idx((size_t)e * n * k);
+    std::vector<float> dist((size_t)e * n * k);
+    bool ok = needle_cpu_knn_batch(e, xp, n, ds, k, 2, 0, idx.data(), dist.data()) == NEEDLE_OK;
+    for (int t = 0; t < e && ok; ++t) {
+      std::vector<int> want;
+      brute(xp[t], n, xp[t], n, ds[t], k, true, want);
+      ok = std::equal(want.begin(), want.end(), idx.begin() + (int64_t)t * n * k);
+    }
+    check(ok, round == 0 ? "cpu knn batch of 3 widths, 2 threads" : "cpu knn batch again after its scratch was released");
+  }
+}
+
 int main() {
   std::printf("# cpu isa: %s\n", needle_cpu_isa());
   struct Case { int64_t nq, nb; int d, k; bool self; };
@@ -355,6 +392,7 @@ int main() {
   }
   knn_modes();
   linear_kernels();
+  pool_errors();
   // softmax gradient against a float64 naive computation: few classes (dot4 path) and many (GEMM path)
   for (int c : {7, 23}) {
     const int n = 203, d = 37;

@@ -199,8 +199,9 @@ public final class Needle implements AutoCloseable {
       t.setDaemon(true);
       return t;
     }) : null;
+    java.util.concurrent.Future<Object[]> ahead = null;
+    List<ExpertInput> ok = List.of();
     try {
-      java.util.concurrent.Future<Object[]> ahead = null;
       for (int b0 = 0; b0 < loaders.size(); b0 += batch) {
         int b1 = Math.min(loaders.size(), b0 + batch);
         long t0 = System.nanoTime();
@@ -208,7 +209,7 @@ public final class Needle implements AutoCloseable {
         add("load", t0);  // the time spent waiting for the batch: reading that did not overlap scoring
         int n0 = b1, n1 = Math.min(loaders.size(), b1 + batch);
         ahead = n0 < n1 ? reader.submit(() -> load(loaders, n0, n1, labels.size(), release)) : null;
-        List<ExpertInput> ok = new ArrayList<>();
+        ok = new ArrayList<>();
         Map<String, Score[]> row = new LinkedHashMap<>();
         for (int i = b0; i < b1; i++) {
           String name = names.get(i);
@@ -234,6 +235,19 @@ public final class Needle implements AutoCloseable {
         if (progress != null) progress.done(b1, loaders.size());
       }
     } finally {
+      // on the way out by an exception: the batch being scored and the one read ahead give their buffers back (release
+      // is idempotent), and the reader is waited for, so that nothing is still reading when this returns
+      if (release) ok.forEach(Needle::release);
+      if (ahead != null) {
+        try {
+          for (Object o : ahead.get())
+            if (release && o instanceof ExpertInput in) release(in);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.CancellationException e) {
+          // the read-ahead failed: load released what it had read
+        }
+      }
       if (reader != null) reader.shutdownNow();
     }
     return out;
@@ -245,17 +259,27 @@ public final class Needle implements AutoCloseable {
    */
   private static Object[] load(List<Supplier<ExpertInput>> loaders, int b0, int b1, int examples, boolean release) {
     Object[] out = new Object[b1 - b0];
-    for (int i = b0; i < b1; i++) {
-      ExpertInput in = null;
-      try {
-        in = loaders.get(i).get();
-        in.embedding().validate(examples);
-        if (in.logits() != null) in.logits().validate(examples);
-        out[i - b0] = in;
-      } catch (NeedleException e) {
-        if (release && in != null) release(in);
-        out[i - b0] = e;
+    try {
+      for (int i = b0; i < b1; i++) {
+        ExpertInput in = null;
+        try {
+          in = loaders.get(i).get();
+          in.embedding().validate(examples);
+          if (in.logits() != null) in.logits().validate(examples);
+          out[i - b0] = in;
+        } catch (NeedleException e) {
+          if (release && in != null) release(in);
+          out[i - b0] = e;
+        } catch (RuntimeException | Error e) {
+          if (release && in != null) release(in);
+          throw e;
+        }
       }
+    } catch (RuntimeException | Error e) {  // not an expert's bad input: what was read so far goes back before it travels
+      if (release)
+        for (Object o : out)
+          if (o instanceof ExpertInput in) release(in);
+      throw e;
     }
     return out;
   }

@@ -83,7 +83,9 @@ public final class ArrowTables {
       for (int k = 0; k < batches; k++) {
         org.apache.arrow.flatbuf.Block block = footer.recordBatches(k);
         long off = block.offset(), meta = block.metaDataLength(), body = block.bodyLength();
-        if (off < 8 || meta < 8 || body < 0 || off + meta + body > footerAt) return null;
+        // exact arithmetic throughout: a crafted offset or length near Long.MAX_VALUE must not wrap past a bound check
+        // (ArithmeticException is a RuntimeException: the reader proper then reports the file)
+        if (off < 8 || meta < 8 || body < 0 || Math.addExact(Math.addExact(off, meta), body) > footerAt) return null;
         int len = b.getInt((int) off), start = (int) off + 4;
         if (len == -1) {  // continuation marker, then the length
           len = b.getInt((int) off + 4);
@@ -98,14 +100,14 @@ public final class ArrowTables {
         if (rb.nodes(0).length() != n || rb.nodes(0).nullCount() != 0 || rb.nodes(1).length() != n * cols || rb.nodes(1).nullCount() != 0)
           return null;
         org.apache.arrow.flatbuf.Buffer data = rb.buffers(2);
-        long bytes = 4 * n * cols;
-        if (data.offset() < 0 || data.length() < bytes || data.offset() + bytes > body) return null;
+        long bytes = Math.multiplyExact(4L, Math.multiplyExact(n, (long) cols));
+        if (data.offset() < 0 || data.offset() > body || data.length() < bytes || bytes > body - data.offset()) return null;
         at[k] = off + meta + data.offset();
         count[k] = n * cols;
-        rows += n;
+        rows = Math.addExact(rows, n);
       }
-      long total = rows * cols;
-      if (rows < 1 || total * 4 > Integer.MAX_VALUE || total * 4 > size) return null;
+      long total = Math.multiplyExact(rows, (long) cols);
+      if (rows < 1 || total > Integer.MAX_VALUE / 4 || total * 4 > size) return null;
       root = pool.take((int) (total * 4));
       java.nio.FloatBuffer dst = root.slice(0, (int) (total * 4)).order(ByteOrder.nativeOrder()).asFloatBuffer();
       for (int k = 0; k < batches; k++)  // Arrow's buffers are little-endian: a memcpy, or a byte-swapping copy

@@ -95,7 +95,10 @@ public final class Embedding {
    *     may read in place), or a wrap of the array
    */
   public FloatBuffer buffer() {
-    return buffer != null ? live().asReadOnlyBuffer() : FloatBuffer.wrap(data).asReadOnlyBuffer();
+    FloatBuffer b = buffer;
+    if (b != null) return b.asReadOnlyBuffer();
+    if (data == null) throw new IllegalStateException(expert + ": embedding used after release()");
+    return FloatBuffer.wrap(data).asReadOnlyBuffer();
   }
 
   /** The direct buffer itself, for backends that hand its address to native code (which must not write to it). */

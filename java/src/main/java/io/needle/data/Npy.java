@@ -63,11 +63,15 @@ public final class Npy {
     public int[] toInts() {
       int[] out = new int[arrayLength()];
       ByteBuffer b = data.duplicate().order(data.order());
-      for (int i = 0; i < out.length; i++) {
-        double v = value(b, i);
-        if (v != Math.rint(v) || v < Integer.MIN_VALUE || v > Integer.MAX_VALUE)
-          throw bad(file, "element " + i + " = " + v + " is not an integer label");
-        out[i] = (int) v;
+      try {
+        for (int i = 0; i < out.length; i++) {
+          double v = value(b, i);
+          if (v != Math.rint(v) || v < Integer.MIN_VALUE || v > Integer.MAX_VALUE)
+            throw bad(file, "element " + i + " = " + v + " is not an integer label");
+          out[i] = (int) v;
+        }
+      } catch (InternalError e) {  // labels of 1 MiB or more are memory-mapped too
+        throw new NeedleException(NeedleException.Code.IO, file + ": changed while being read: " + e.getMessage(), e);
       }
       return out;
     }
@@ -76,6 +80,14 @@ public final class Npy {
     public long[] toLongs() {
       long[] out = new long[arrayLength()];
       ByteBuffer b = data.duplicate().order(data.order());
+      try {
+        return longs(b, out);
+      } catch (InternalError e) {  // labels of 1 MiB or more are memory-mapped too
+        throw new NeedleException(NeedleException.Code.IO, file + ": changed while being read: " + e.getMessage(), e);
+      }
+    }
+
+    private long[] longs(ByteBuffer b, long[] out) {
       for (int i = 0; i < out.length; i++) {
         int at = i * itemSize;
         if (kind == 'i' || kind == 'u') {

@@ -218,4 +218,35 @@ class OffHeapTest {
     assertSame(ok, e.directBuffer());
     assertEquals(4, e.data().length);
   }
+
+  /**
+   * A crafted Arrow file whose data-buffer offset is near Long.MAX_VALUE: the off-heap reader's bound checks once
+   * wrapped around and it returned the message's bytes as values (found by review); now it falls back to Arrow's
+   * reader, which refuses the file.
+   */
+  @Test
+  void arrowOffsetsThatOverflowAreRefusedNotWrapped(@TempDir Path dir) throws Exception {
+    int n = 4, d = 8;
+    float[] x = new float[n * d];
+    for (int i = 0; i < x.length; i++) x[i] = i + 1;
+    Path f = dir.resolve("e.arrow");
+    io.needle.Fixtures.writeArrowExpert(f, x, d);
+    byte[] bytes = Files.readAllBytes(f);
+    ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+    int footerLen = b.getInt(bytes.length - 10), footerAt = bytes.length - 10 - footerLen;
+    org.apache.arrow.flatbuf.Block block = org.apache.arrow.flatbuf.Footer.getRootAsFooter(
+        ByteBuffer.wrap(bytes, footerAt, footerLen).slice().order(ByteOrder.LITTLE_ENDIAN)).recordBatches(0);
+    // the values buffer's (offset, length) pair in the batch message: length 4*n*d, offset small
+    int at = -1;
+    for (int i = (int) block.offset(); i + 16 <= block.offset() + block.metaDataLength(); i++)
+      if (b.getLong(i + 8) == 4L * n * d && b.getLong(i) >= 0 && b.getLong(i) < 64) at = i;
+    assertTrue(at > 0, "the values buffer's descriptor");
+    try (OffHeap pool = new OffHeap()) {
+      assertArrayEquals(x, ArrowTables.readEmbedding(f, "e", pool).data());
+      b.putLong(at, Long.MAX_VALUE - 7);
+      Files.write(f, bytes);
+      NeedleException ex = assertThrows(NeedleException.class, () -> ArrowTables.readEmbedding(f, "e", pool));
+      assertTrue(ex.getMessage().contains("e.arrow"), ex.getMessage());
+    }
+  }
 }
