@@ -37,6 +37,9 @@ final class EnsembleCommand implements Callable<Integer> {
   @Option(names = "--lambda", defaultValue = "0.1", description = "weight of the mean inconsistency with the picked experts in the diverse method (default: ${DEFAULT-VALUE})")
   double lambda;
 
+  @Option(names = "--anchor", paramLabel = "EXPERT", description = "start every set from this expert: an expert id (\"which experts complement the one I have?\") or task-agnostic (the pool's best by metadata, as that strategy picks); default: none")
+  String anchor;
+
   @Option(names = "--backend", defaultValue = "auto", description = "where the probes are fitted: auto, java, cpu or cuda (default: ${DEFAULT-VALUE})")
   String backend;
 
@@ -62,9 +65,11 @@ final class EnsembleCommand implements Callable<Integer> {
     if (linearC != null) s = s.with(LinearProbe.C, linearC);
     if (valFraction != null) s = s.with(TaskData.VAL_FRACTION, valFraction);
     Ensembles.Config cfg = new Ensembles.Config(io.needle.embed.Device.parse(task.device), task.threads, task.imageBatch,
-        io.needle.engine.Backends.Kind.parse(backend), s, size, methods, lambda);
+        io.needle.engine.Backends.Kind.parse(backend), s, size, methods, lambda, anchor);
     Zoo zoo = task.openZoo();
     TaskOptions.checkAny(zoo.experts(), zoo.problems(), task.zoo);
+    if (anchor != null && !anchor.equals(Ensembles.ANCHOR_TASK_AGNOSTIC) && zoo.experts().stream().noneMatch(e -> e.id().equals(anchor)))
+      throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "--anchor '" + anchor + "' is not an expert of the pool (or '" + Ensembles.ANCHOR_TASK_AGNOSTIC + "')");
     if (size > zoo.experts().size())
       throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "--size " + size + " but the pool has " + zoo.experts().size() + " expert(s)");
     ProgressBar bar = new ProgressBar(opts.quiet);

@@ -35,6 +35,9 @@ public final class Ensembles {
   /** The search methods, by the name outputs use. */
   public static final String CALIBRATED = "calibrated", DIVERSE = "diverse", CONCAT = "concat";
 
+  /** The anchor that stands for the task-agnostic strategy's pick ([004]: metadata order). */
+  public static final String ANCHOR_TASK_AGNOSTIC = "task-agnostic";
+
   /**
    * One expert's probe on the validation split.
    *
@@ -243,11 +246,26 @@ public final class Ensembles {
    * @throws NeedleException INVALID_ARGUMENT for k below 1 or a negative lambda
    */
   public static Pick greedy(Probes probes, int k, double lambda) {
+    return greedy(probes, k, lambda, null);
+  }
+
+  /**
+   * As {@link #greedy(Probes, int, double)}, the set starting from {@code anchor} (an expert with a probe; null: none),
+   * which is its first step whatever its own accuracy.
+   */
+  public static Pick greedy(Probes probes, int k, double lambda, String anchor) {
     if (k < 1) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "ensemble size must be at least 1, got " + k);
     if (!(lambda >= 0)) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "the diversity weight must be 0 or more, got " + lambda);
     List<Probe> picked = new ArrayList<>();
     List<Step> steps = new ArrayList<>();
     double prev = 0;
+    if (anchor != null) {
+      Probe a = probes.get(anchor);
+      if (a == null) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "anchor '" + anchor + "' has no probe on this task");
+      picked.add(a);
+      steps.add(new Step(a.expert(), a.accuracy(), a.accuracy(), Double.NaN));
+      prev = a.accuracy();
+    }
     while (picked.size() < k && picked.size() < probes.probes().size()) {
       Probe best = null;
       double bestObj = Double.NEGATIVE_INFINITY, bestAcc = Double.NaN, bestInc = Double.NaN;
@@ -279,12 +297,26 @@ public final class Ensembles {
    * @param experts the embeddings (experts without a fitted probe in {@code probes} are left out)
    */
   public static Pick concat(Backend backend, List<Embedding> experts, int[] y, int classes, Split split, LinearProbe.Params params, Probes probes, int k) {
+    return concat(backend, experts, y, classes, split, params, probes, k, null);
+  }
+
+  /** As {@link #concat(Backend, List, int[], int, Split, LinearProbe.Params, Probes, int)}, starting from {@code anchor} (null: none). */
+  public static Pick concat(Backend backend, List<Embedding> experts, int[] y, int classes, Split split, LinearProbe.Params params, Probes probes, int k,
+      String anchor) {
     if (k < 1) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "ensemble size must be at least 1, got " + k);
     List<Embedding> pool = experts.stream().filter(e -> probes.get(e.expert()) != null).toList();
     List<Embedding> picked = new ArrayList<>();
     List<Step> steps = new ArrayList<>();
     int[] yval = probes.yval();
     double prev = 0;
+    if (anchor != null) {
+      Probe a = probes.get(anchor);
+      Embedding ae = pool.stream().filter(e -> e.expert().equals(anchor)).findFirst().orElse(null);
+      if (a == null || ae == null) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "anchor '" + anchor + "' has no probe on this task");
+      picked.add(ae);
+      steps.add(new Step(anchor, a.accuracy(), a.accuracy(), Double.NaN));
+      prev = a.accuracy();
+    }
     while (picked.size() < k && picked.size() < pool.size()) {
       List<Embedding> cands = new ArrayList<>();
       List<Embedding> joined = new ArrayList<>();
@@ -358,9 +390,17 @@ public final class Ensembles {
    * @param size K: the largest set
    * @param methods any of {@link #CALIBRATED}, {@link #DIVERSE}, {@link #CONCAT}
    * @param lambda the diversity weight of {@link #DIVERSE}
+   * @param anchor the expert every set starts from: an expert id, {@link #ANCHOR_TASK_AGNOSTIC} (the pool's first in
+   *     metadata order, as the task-agnostic strategy picks), or null for none
    */
   public record Config(io.needle.embed.Device device, int threads, int imageBatch, io.needle.engine.Backends.Kind backend,
-      io.needle.proxy.Settings settings, int size, List<String> methods, double lambda) {
+      io.needle.proxy.Settings settings, int size, List<String> methods, double lambda, String anchor) {
+    /** A configuration without an anchor. */
+    public Config(io.needle.embed.Device device, int threads, int imageBatch, io.needle.engine.Backends.Kind backend,
+        io.needle.proxy.Settings settings, int size, List<String> methods, double lambda) {
+      this(device, threads, imageBatch, backend, settings, size, methods, lambda, null);
+    }
+
     public Config {
       if (size < 1) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "ensemble size must be at least 1, got " + size);
       if (!(lambda >= 0)) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "the diversity weight must be 0 or more, got " + lambda);
@@ -431,15 +471,36 @@ public final class Ensembles {
       if (probes.probes().isEmpty())
         throw new NeedleException(NeedleException.Code.BAD_INPUT, images.source() + ": no expert could be probed (every expert failed)");
       seconds.put("probe", (System.nanoTime() - t1) / 1e9);
+      String anchor = anchor(c.anchor(), pool, probes);
       long t2 = System.nanoTime();
       for (String m : c.methods())
         picks.add(switch (m) {
-          case CALIBRATED -> greedy(probes, c.size(), 0);
-          case DIVERSE -> greedy(probes, c.size(), c.lambda());
-          default -> concat(backend, embeddings, labels.classes0(), labels.classes(), split, params, probes, c.size());
+          case CALIBRATED -> greedy(probes, c.size(), 0, anchor);
+          case DIVERSE -> greedy(probes, c.size(), c.lambda(), anchor);
+          default -> concat(backend, embeddings, labels.classes0(), labels.classes(), split, params, probes, c.size(), anchor);
         });
       seconds.put("search", (System.nanoTime() - t2) / 1e9);
     }
     return new Result(probes, List.copyOf(picks), inconsistency(probes.probes()), List.copyOf(problems), Collections.unmodifiableMap(seconds));
+  }
+
+  /**
+   * @return the anchor's expert id on this task, or null for none
+   * @throws NeedleException INVALID_ARGUMENT when the anchor is not in the pool, BAD_INPUT when it is but has no probe
+   *     (it could not be embedded or probed: the problems name why)
+   */
+  static String anchor(String anchor, List<io.needle.zoo.Expert> pool, Probes probes) {
+    if (anchor == null) return null;
+    if (anchor.equals(ANCHOR_TASK_AGNOSTIC)) {
+      java.util.Map<String, io.needle.zoo.Expert.Metadata> meta = new java.util.HashMap<>();
+      for (io.needle.zoo.Expert e : pool) if (e.meta() != null) meta.put(e.id(), e.meta());
+      List<String> probed = probes.probes().stream().map(Probe::expert).toList();
+      return new SelectionContext(probed, meta, java.util.Map.of(), null, 1).byMetadata().get(0);
+    }
+    if (pool.stream().noneMatch(e -> e.id().equals(anchor)))
+      throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "anchor '" + anchor + "' is not an expert of the pool (or '" + ANCHOR_TASK_AGNOSTIC + "')");
+    if (probes.get(anchor) == null)
+      throw new NeedleException(NeedleException.Code.BAD_INPUT, "anchor '" + anchor + "' could not be probed on this task (see the problems listed)");
+    return anchor;
   }
 }

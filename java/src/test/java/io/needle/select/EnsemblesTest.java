@@ -159,4 +159,43 @@ class EnsemblesTest {
       assertTrue(cat.steps().get(1).gain() > 0.4, cat.toString());
     }
   }
+
+  @Test
+  void anchoredSetsStartFromTheAnchor() {
+    int n = 12;
+    int[] y = new int[n];
+    for (int i = 0; i < n; i++) y[i] = i % 2;
+    Ensembles.Probe s = scripted("s", y, 0, 8, 4.0, 1.0);
+    Ensembles.Probe w = scripted("w", y, 0, 7, 1.0, 1.0);
+    Ensembles.Probe d1 = scripted("d1", y, 5, 12, 1.0, 3.0);
+    Ensembles.Probe d2 = scripted("d2", y, 8, 12, 8.0, 0.5, 0, 4);
+    Ensembles.Probes probes = new Ensembles.Probes(y, 2, List.of(s, w, d1, d2), List.of());
+    // without an anchor greedy starts from s; anchored on w, w comes first and the next step is w's best partner
+    Ensembles.Pick p = Ensembles.greedy(probes, 2, 0, "w");
+    assertEquals("w", p.steps().get(0).expert());
+    assertEquals(w.accuracy(), p.steps().get(0).accuracy(), 1e-12);
+    double bestWithW = 0;
+    String partner = null;
+    for (Ensembles.Probe c : probes.probes())
+      if (c != w && Ensembles.accuracy(List.of(w, c), y, 2) > bestWithW) {
+        bestWithW = Ensembles.accuracy(List.of(w, c), y, 2);
+        partner = c.expert();
+      }
+    assertEquals(partner, p.steps().get(1).expert());
+    assertEquals(bestWithW - w.accuracy(), p.steps().get(1).gain(), 1e-12);
+    assertThrows(NeedleException.class, () -> Ensembles.greedy(probes, 2, 0, "nobody"));
+    // the task-agnostic anchor is the probed expert first in metadata order; an id outside the pool is refused
+    java.util.function.BiFunction<String, Double, io.needle.zoo.Expert> expert = (id, score) -> new io.needle.zoo.Expert(id,
+        java.nio.file.Path.of(id + ".onnx"), null, null, null, -1, io.needle.zoo.Preprocess.DEFAULT,
+        new io.needle.zoo.Expert.Metadata(null, null, null, null, null, score, List.of()));
+    List<io.needle.zoo.Expert> pool = List.of(expert.apply("s", 0.5), expert.apply("w", 0.7), expert.apply("d1", 0.6),
+        expert.apply("d2", null), expert.apply("unprobed", 0.9));
+    assertEquals("w", Ensembles.anchor(Ensembles.ANCHOR_TASK_AGNOSTIC, pool, probes));
+    assertEquals("d1", Ensembles.anchor("d1", pool, probes));
+    NeedleException notInPool = assertThrows(NeedleException.class, () -> Ensembles.anchor("x", pool, probes));
+    assertEquals(NeedleException.Code.INVALID_ARGUMENT, notInPool.code());
+    NeedleException notProbed = assertThrows(NeedleException.class, () -> Ensembles.anchor("unprobed", pool, probes));
+    assertEquals(NeedleException.Code.BAD_INPUT, notProbed.code());
+    assertEquals(null, Ensembles.anchor(null, pool, probes));
+  }
 }
