@@ -64,7 +64,8 @@ final class DemoCommand implements Callable<Integer> {
     TaskOptions.checkAny(zoo.experts(), zoo.problems(), d.resolve("zoo"));
     List<Tasks.Task> tasks = Tasks.read(d.resolve("tasks"));
     Path oracleFile = d.resolve("oracle.csv");
-    Oracle oracle = EvaluateCommand.withoutExcluded(Oracle.read(oracleFile), tasks);
+    // said once: by the suite as it skips the task, or here when --quiet silences the suite
+    Oracle oracle = EvaluateCommand.withoutExcluded(Oracle.read(oracleFile), tasks, opts.quiet);
     List<Proxy> ps = proxy.proxies(List.of("all"));
     System.out.println("needle demo: " + Tasks.included(tasks).size() + " tasks x " + zoo.experts().size() + " experts from " + d);
     long cpu0 = cpuNanos();
@@ -104,7 +105,7 @@ final class DemoCommand implements Callable<Integer> {
         System.out.println("  no ratio: this run read embeddings from the cache; run with --no-cache to compare the full cost of selection");
     }
     Main.printLeftOut(run.problems());
-    System.err.println("needle: wrote " + out.resolve(Suite.SCORES) + ", " + out.resolve("evaluation").resolve("report.html") + " and a selection report per task under " + out.resolve("tasks"));
+    Main.info("needle: wrote " + out.resolve(Suite.SCORES) + ", " + out.resolve("evaluation").resolve("report.html") + " and a selection report per task under " + out.resolve("tasks"));
     return SelectCommand.suiteExit(run, zoo);
   }
 

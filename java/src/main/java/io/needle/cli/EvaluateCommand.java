@@ -98,7 +98,7 @@ final class EvaluateCommand implements Callable<Integer> {
     if (!(r.models().get("fused") instanceof io.needle.select.Fused f))
       throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "--save-model: no fused model was trained (it needs at least one task)");
     f.save(file, note);
-    System.err.println("needle: wrote the fused model (" + f.weights().size() + " features) to " + file);
+    Main.info("needle: wrote the fused model (" + f.weights().size() + " features) to " + file);
   }
 
   static void print(Evaluation.Result r, Path out, String title) {
@@ -107,7 +107,7 @@ final class EvaluateCommand implements Callable<Integer> {
     if (r.noise() != null) for (String w : r.noise().warnings()) System.err.println("needle: " + w);
     if (out != null) {
       EvalReport.write(out, r, title);
-      System.err.println("needle: wrote " + out.resolve("report.html") + " and the CSV tables beside it");
+      Main.info("needle: wrote " + out.resolve("report.html") + " and the CSV tables beside it");
     }
   }
 
@@ -137,10 +137,15 @@ final class EvaluateCommand implements Callable<Integer> {
 
   /** The oracle without the tasks the manifest excludes (each said once on stderr). */
   static Oracle withoutExcluded(Oracle o, List<Tasks.Task> listed) {
+    return withoutExcluded(o, listed, true);
+  }
+
+  /** As {@link #withoutExcluded(Oracle, List)}; {@code say} false where the caller has said it already (the demo's suite). */
+  static Oracle withoutExcluded(Oracle o, List<Tasks.Task> listed, boolean say) {
     if (listed == null) return o;
     Map<String, Map<String, Double>> keep = new LinkedHashMap<>(o.accuracy());
     for (Tasks.Task t : listed)
-      if (t.excluded() != null && keep.remove(t.name()) != null)
+      if (t.excluded() != null && keep.remove(t.name()) != null && say)
         System.err.println("needle: task " + t.name() + " excluded by tasks.json: " + t.excluded());
     return new Oracle(keep);
   }

@@ -126,6 +126,11 @@ public final class Main implements Runnable {
     NEEDLE.setLevel(quiet ? Level.WARNING : Level.INFO);
   }
 
+  /** Prints an informational line of the CLI's own ("needle: wrote ...") on stderr, unless {@code --quiet}. */
+  static void info(String line) {
+    if (NEEDLE.isLoggable(Level.INFO)) System.err.println(line);
+  }
+
   /**
    * One line per message on stderr: "needle: ..." or "needle: warning: ...". Needle's own informational lines
    * print; other libraries' (Arrow, Netty, ONNX Runtime) only from warnings up.

@@ -73,6 +73,7 @@ final class SelectCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    if (top < 0) throw new io.needle.NeedleException(io.needle.NeedleException.Code.INVALID_ARGUMENT, "--top must be 0 (all) or more, got " + top);
     Path cacheRoot = opts.start(out);
     List<Proxy> ps = proxy.proxies();
     Strategy strat = model != null ? io.needle.select.Fused.load(model) : Strategies.get(strategy);

@@ -18,7 +18,7 @@ final class TaskOptions {
 
   @Option(names = "--data", required = true, paramLabel = "PATH",
       description = "the task: an ImageFolder, an IDX images file (MNIST format), an Arrow table with a 'label' column, "
-          + "or a folder of tasks with a tasks.json (select only)")
+          + "or a folder of tasks with a tasks.json (select and ensemble)")
   Path data;
 
   @Option(names = "--pool", paramLabel = "FILTER", description = "experts to consider, e.g. params<=25e6,tag=semantic (default: all)")

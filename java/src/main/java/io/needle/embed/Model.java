@@ -46,6 +46,19 @@ public final class Model implements AutoCloseable {
   }
 
   /**
+   * Checks, without loading a model, that this ONNX Runtime build has the CUDA execution provider (whether a device
+   * is present shows only when a session starts).
+   *
+   * @throws NeedleException BACKEND_UNAVAILABLE if it has not, or if CUDA already failed to start in this process
+   */
+  public static void requireCudaProvider() {
+    environment();
+    if (cudaProblem == null && !OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA))
+      cudaProblem = "this ONNX Runtime build has no CUDA execution provider (build with -Pgpu for onnxruntime_gpu)";
+    if (cudaProblem != null) throw new NeedleException(NeedleException.Code.BACKEND_UNAVAILABLE, "ONNX Runtime cannot use CUDA: " + cudaProblem);
+  }
+
+  /**
    * Loads a model.
    *
    * @param device "auto" (CUDA if usable, else CPU), "cpu" or "cuda"

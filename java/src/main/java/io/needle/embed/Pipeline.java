@@ -54,6 +54,9 @@ public final class Pipeline {
     if (!device.equals("auto") && !device.equals("cpu") && !device.equals("cuda"))
       throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "unknown device '" + device + "': use auto, cpu or cuda");
     if (workers < 0) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "workers must be 0 (automatic) or more");
+    // "cuda" asked for on a build without the CUDA provider fails here, before the cache is looked at: a run whose
+    // embeddings are all cached would otherwise succeed without ever saying the device was not usable
+    if (device.equals("cuda")) Model.requireCudaProvider();
     this.device = device;
     this.threads = threads;
     this.batch = batch;

@@ -133,4 +133,26 @@ class SelectCommandTest {
         "--out", out.toString(), "--device", "cpu");
     assertTrue(again.err().contains("(4 from cache, 0 failed)"), again.err());
   }
+
+  /** Option values found wrong by a README audit: each a usage error, or the device refused before the cache is read. */
+  @Test
+  void badOptionValuesAreRefusedBeforeAnyWork() throws Exception {
+    String zoo = EXAMPLE.resolve("zoo").toString(), data = EXAMPLE.resolve("images").toString(), cache = dir.resolve("cache").toString();
+    ScoreCommandTest.Run top = ScoreCommandTest.run("select", "--zoo", zoo, "--data", data, "--no-cache", "--top", "-1", "--quiet");
+    assertEquals(Main.USAGE, top.code(), top.err());
+    assertTrue(top.err().contains("--top"), top.err());
+    ScoreCommandTest.Run both = ScoreCommandTest.run("select", "--zoo", zoo, "--data", data, "--cache", cache, "--no-cache", "--quiet");
+    assertEquals(Main.USAGE, both.code(), both.err());
+    assertTrue(both.err().contains("--cache and --no-cache"), both.err());
+    // every embedding cached, then --device cuda on a build without the CUDA provider: refused (exit 4), not a silent success
+    ScoreCommandTest.Run warm = ScoreCommandTest.run("select", "--zoo", zoo, "--data", data, "--cache", cache, "--device", "cpu", "--quiet",
+        "--out", dir.resolve("o1").toString());
+    assertEquals(Main.OK, warm.code(), warm.err());
+    org.junit.jupiter.api.Assumptions.assumeFalse(ai.onnxruntime.OrtEnvironment.getAvailableProviders().contains(ai.onnxruntime.OrtProvider.CUDA),
+        "this ONNX Runtime build has the CUDA provider");
+    ScoreCommandTest.Run cuda = ScoreCommandTest.run("select", "--zoo", zoo, "--data", data, "--cache", cache, "--device", "cuda", "--quiet",
+        "--out", dir.resolve("o2").toString());
+    assertEquals(Main.BACKEND, cuda.code(), cuda.err());
+    assertTrue(cuda.err().contains("cannot use CUDA"), cuda.err());
+  }
 }
