@@ -127,7 +127,9 @@ final class EvaluateCommand implements Callable<Integer> {
       Evaluation.Row row = r.row(t, single, 1);
       if (row != null) singles.put(t, row.picked());
     }
-    if (singles.isEmpty() && !sets.isEmpty()) System.err.println("needle: --single " + single + ": no such strategy at budget 1 in this evaluation: column left out");
+    if (singles.isEmpty() && !sets.isEmpty())  // a typo, or a strategy this evaluation has not: the table's column would be missing
+      throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "--single " + single + ": no such strategy at budget 1 in this evaluation (it has: "
+          + String.join(", ", r.strategies()) + ")");
     System.out.println();
     System.out.print(io.needle.report.EnsembleReport.evaluationText(e, oracle, singles, single + " (B=1)"));
     for (String w : e.warnings()) System.err.println("needle: " + w);
