@@ -68,8 +68,7 @@ final class EnsembleCommand implements Callable<Integer> {
         io.needle.engine.Backends.Kind.parse(backend), s, size, methods, lambda, anchor);
     Zoo zoo = task.openZoo();
     TaskOptions.checkAny(zoo.experts(), zoo.problems(), task.zoo);
-    if (anchor != null && !anchor.equals(Ensembles.ANCHOR_TASK_AGNOSTIC) && zoo.experts().stream().noneMatch(e -> e.id().equals(anchor)))
-      throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "--anchor '" + anchor + "' is not an expert of the pool (or '" + Ensembles.ANCHOR_TASK_AGNOSTIC + "')");
+    Ensembles.checkAnchor(anchor, zoo.experts());  // refused before anything is embedded
     if (size > zoo.experts().size())
       throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "--size " + size + " but the pool has " + zoo.experts().size() + " expert(s)");
     ProgressBar bar = new ProgressBar(opts.quiet);

@@ -54,7 +54,7 @@ public final class Npy {
           for (int i = 0; i < out.length; i++) out[i] = (float) value(b, i);
         }
       } catch (InternalError e) {  // a memory-mapped file was truncated while being read (the JVM's SIGBUS)
-        throw new NeedleException(NeedleException.Code.IO, file + ": changed while being read: " + e.getMessage(), e);
+        throw changed(e);
       }
       return out;
     }
@@ -71,7 +71,7 @@ public final class Npy {
           out[i] = (int) v;
         }
       } catch (InternalError e) {  // labels of 1 MiB or more are memory-mapped too
-        throw new NeedleException(NeedleException.Code.IO, file + ": changed while being read: " + e.getMessage(), e);
+        throw changed(e);
       }
       return out;
     }
@@ -83,7 +83,7 @@ public final class Npy {
       try {
         return longs(b, out);
       } catch (InternalError e) {  // labels of 1 MiB or more are memory-mapped too
-        throw new NeedleException(NeedleException.Code.IO, file + ": changed while being read: " + e.getMessage(), e);
+        throw changed(e);
       }
     }
 
@@ -107,6 +107,11 @@ public final class Npy {
         }
       }
       return out;
+    }
+
+    /** A memory-mapped file truncated while being read (the JVM turns SIGBUS into InternalError). */
+    private NeedleException changed(InternalError e) {
+      return new NeedleException(NeedleException.Code.IO, file + ": changed while being read: " + e.getMessage(), e);
     }
 
     private int arrayLength() {

@@ -45,6 +45,12 @@ public final class Model implements AutoCloseable {
       if (e.getValue().getInfo() instanceof TensorInfo t) outputs.put(e.getKey(), t);
   }
 
+  /** @return why this ONNX Runtime build cannot run CUDA at all, or null if it has the CUDA execution provider */
+  private static String noCudaProvider() {
+    return OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA) ? null
+        : "this ONNX Runtime build has no CUDA execution provider (build with -Pgpu for onnxruntime_gpu)";
+  }
+
   /**
    * Checks, without loading a model, that this ONNX Runtime build has the CUDA execution provider (whether a device
    * is present shows only when a session starts).
@@ -53,8 +59,7 @@ public final class Model implements AutoCloseable {
    */
   public static void requireCudaProvider() {
     environment();
-    if (cudaProblem == null && !OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA))
-      cudaProblem = "this ONNX Runtime build has no CUDA execution provider (build with -Pgpu for onnxruntime_gpu)";
+    if (cudaProblem == null) cudaProblem = noCudaProvider();
     if (cudaProblem != null) throw new NeedleException(NeedleException.Code.BACKEND_UNAVAILABLE, "ONNX Runtime cannot use CUDA: " + cudaProblem);
   }
 
@@ -83,9 +88,7 @@ public final class Model implements AutoCloseable {
     if (device.equals("cuda") && cudaProblem != null)
       throw new NeedleException(NeedleException.Code.BACKEND_UNAVAILABLE, "ONNX Runtime cannot use CUDA: " + cudaProblem);
     if (tryCuda) {
-      if (!OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA)) {
-        cudaProblem = "this ONNX Runtime build has no CUDA execution provider (build with -Pgpu for onnxruntime_gpu)";
-      } else {
+      if ((cudaProblem = noCudaProvider()) == null) {
         try {
           return new Model(env, session(env, file, bytes, threads, true), file, "cuda");
         } catch (OrtException e) {

@@ -497,10 +497,20 @@ public final class Ensembles {
       List<String> probed = probes.probes().stream().map(Probe::expert).toList();
       return new SelectionContext(probed, meta, java.util.Map.of(), null, 1).byMetadata().get(0);
     }
-    if (pool.stream().noneMatch(e -> e.id().equals(anchor)))
-      throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "anchor '" + anchor + "' is not an expert of the pool (or '" + ANCHOR_TASK_AGNOSTIC + "')");
+    checkAnchor(anchor, pool);
     if (probes.get(anchor) == null)
       throw new NeedleException(NeedleException.Code.BAD_INPUT, "anchor '" + anchor + "' could not be probed on this task (see the problems listed)");
     return anchor;
+  }
+
+  /**
+   * Checks, before anything is embedded, that an anchor names an expert of the pool (or is {@link #ANCHOR_TASK_AGNOSTIC});
+   * null passes.
+   *
+   * @throws NeedleException INVALID_ARGUMENT otherwise
+   */
+  public static void checkAnchor(String anchor, List<io.needle.zoo.Expert> pool) {
+    if (anchor != null && !anchor.equals(ANCHOR_TASK_AGNOSTIC) && pool.stream().noneMatch(e -> e.id().equals(anchor)))
+      throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "anchor '" + anchor + "' is not an expert of the pool (or '" + ANCHOR_TASK_AGNOSTIC + "')");
   }
 }

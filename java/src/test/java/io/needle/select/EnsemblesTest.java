@@ -78,14 +78,9 @@ class EnsemblesTest {
    */
   @Test
   void greedyFindsTheKnownBestSetAndReportsGains() {
-    int n = 12;
-    int[] y = new int[n];
-    for (int i = 0; i < n; i++) y[i] = i % 2;
-    Ensembles.Probe s = scripted("s", y, 0, 8, 4.0, 1.0);
-    Ensembles.Probe w = scripted("w", y, 0, 7, 1.0, 1.0);
-    Ensembles.Probe d1 = scripted("d1", y, 5, 12, 1.0, 3.0);
-    Ensembles.Probe d2 = scripted("d2", y, 8, 12, 8.0, 0.5, 0, 4);
-    Ensembles.Probes probes = new Ensembles.Probes(y, 2, List.of(s, w, d1, d2), List.of());
+    Ensembles.Probes probes = fourProbes();
+    int[] y = probes.yval();
+    Ensembles.Probe s = probes.get("s"), w = probes.get("w"), d1 = probes.get("d1"), d2 = probes.get("d2");
     Ensembles.Pick p = Ensembles.greedy(probes, 3, 0);
     assertEquals("s", p.steps().get(0).expert());
     assertEquals(8 / 12.0, p.steps().get(0).accuracy(), 1e-12);
@@ -110,6 +105,15 @@ class EnsemblesTest {
     assertEquals(Ensembles.DIVERSE, div.method());
     String most = probes.probes().stream().filter(x -> x != s).max(java.util.Comparator.comparingDouble(x -> Ensembles.inconsistency(s, x))).orElseThrow().expert();
     assertEquals(most, div.steps().get(1).expert());
+  }
+
+  /** The four scripted probes of {@link #greedyFindsTheKnownBestSetAndReportsGains} (its javadoc says why each is chosen). */
+  static Ensembles.Probes fourProbes() {
+    int n = 12;
+    int[] y = new int[n];
+    for (int i = 0; i < n; i++) y[i] = i % 2;
+    return new Ensembles.Probes(y, 2, List.of(scripted("s", y, 0, 8, 4.0, 1.0), scripted("w", y, 0, 7, 1.0, 1.0),
+        scripted("d1", y, 5, 12, 1.0, 3.0), scripted("d2", y, 8, 12, 8.0, 0.5, 0, 4)), List.of());
   }
 
   /**
@@ -162,14 +166,9 @@ class EnsemblesTest {
 
   @Test
   void anchoredSetsStartFromTheAnchor() {
-    int n = 12;
-    int[] y = new int[n];
-    for (int i = 0; i < n; i++) y[i] = i % 2;
-    Ensembles.Probe s = scripted("s", y, 0, 8, 4.0, 1.0);
-    Ensembles.Probe w = scripted("w", y, 0, 7, 1.0, 1.0);
-    Ensembles.Probe d1 = scripted("d1", y, 5, 12, 1.0, 3.0);
-    Ensembles.Probe d2 = scripted("d2", y, 8, 12, 8.0, 0.5, 0, 4);
-    Ensembles.Probes probes = new Ensembles.Probes(y, 2, List.of(s, w, d1, d2), List.of());
+    Ensembles.Probes probes = fourProbes();
+    int[] y = probes.yval();
+    Ensembles.Probe s = probes.get("s"), w = probes.get("w"), d1 = probes.get("d1"), d2 = probes.get("d2");
     // without an anchor greedy starts from s; anchored on w, w comes first and the next step is w's best partner
     Ensembles.Pick p = Ensembles.greedy(probes, 2, 0, "w");
     assertEquals("w", p.steps().get(0).expert());
