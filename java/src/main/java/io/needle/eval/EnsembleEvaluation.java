@@ -18,6 +18,13 @@ import java.util.Map;
 public final class EnsembleEvaluation {
   private EnsembleEvaluation() {}
 
+  /**
+   * The source of the reference sets added to every evaluation: on each task and for each evaluated size k, the k
+   * experts with the best fine-tuned accuracy alone. It reads the oracle, so it is no selector: it is the best that
+   * picking experts by a perfect single-expert ranking can do as an ensemble, a ceiling for any ranker's picks.
+   */
+  public static final String BEST_SINGLES = "oracle's k best singles";
+
   /** A set picked by some method on a task. */
   public record Picked(String task, String source, List<String> experts) {}
 
@@ -103,6 +110,24 @@ public final class EnsembleEvaluation {
           best.accuracy() - acc, Evaluation.relative(best.accuracy(), acc)));
     }
     if (!noTask.isEmpty()) warnings.add("ensembles: no logits for task(s) " + String.join(", ", noTask) + ": their sets are left out");
+    // the reference: per task and evaluated size, the k best experts alone (ties to the lower id)
+    Map<String, java.util.TreeSet<Integer>> sizes = new LinkedHashMap<>();
+    for (Row r : List.copyOf(rows)) if (r.k() >= 2) sizes.computeIfAbsent(r.task(), x -> new java.util.TreeSet<>()).add(r.k());
+    sizes.forEach((task, ks) -> {
+      EnsembleOracle.Task t = oracle.tasks().get(task);
+      Map<String, Double> alone = new LinkedHashMap<>();
+      for (String e : t.experts()) alone.put(e, t.accuracy(List.of(e)));
+      List<String> order = t.experts().stream().sorted(java.util.Comparator.comparingDouble((String e) -> -alone.get(e))
+          .thenComparing(java.util.Comparator.naturalOrder())).toList();
+      EnsembleOracle.Set single = t.best(1);
+      for (int k : ks) {
+        List<String> set = order.subList(0, k);
+        EnsembleOracle.Set best = t.best(k);
+        double acc = t.accuracy(set);
+        rows.add(new Row(task, BEST_SINGLES, k, List.copyOf(set), acc, alone.get(set.get(0)), single.accuracy(), best.experts(),
+            best.accuracy(), best.method(), best.accuracy() - acc, Evaluation.relative(best.accuracy(), acc)));
+      }
+    });
     Map<String, List<Row>> bySource = new LinkedHashMap<>();
     for (Row r : rows) bySource.computeIfAbsent(r.source() + '\u0000' + r.k(), x -> new ArrayList<>()).add(r);
     List<Summary> summaries = new ArrayList<>();

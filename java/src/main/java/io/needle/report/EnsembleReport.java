@@ -166,7 +166,11 @@ public final class EnsembleReport {
     if (shown.size() < r.summaries().size())
       sb.append("(strategy@B: a strategy's picks at budget B as an ensemble; the ").append(STRATEGIES_SHOWN)
           .append(" with the lowest relative regret per size shown, all in ensemble-summary.csv)\n");
-    List<String> methods = r.rows().stream().map(EnsembleEvaluation.Row::source).filter(x -> !x.contains("@")).distinct().toList();
+    if (shown.stream().anyMatch(x -> x.source().equals(EnsembleEvaluation.BEST_SINGLES)))
+      sb.append("(").append(EnsembleEvaluation.BEST_SINGLES).append(": a reference read from the oracle, not a selector: the ensemble of the k experts that"
+          + " fine-tune best alone, what the top k of a perfect single-expert ranking give)\n");
+    List<String> methods = r.rows().stream().map(EnsembleEvaluation.Row::source).filter(x -> !x.contains("@") && !x.equals(EnsembleEvaluation.BEST_SINGLES))
+        .distinct().toList();
     if (methods.isEmpty()) return sb.toString();
     List<Integer> ks = r.rows().stream().filter(x -> methods.contains(x.source())).map(EnsembleEvaluation.Row::k).filter(k -> k >= 2).distinct().sorted().toList();
     List<String> head = new ArrayList<>(List.of("task", "best single"));

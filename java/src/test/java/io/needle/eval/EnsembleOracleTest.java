@@ -121,14 +121,25 @@ class EnsembleOracleTest {
     // a picked pair's regret against the best pair
     EnsembleEvaluation.Result r = EnsembleEvaluation.run(o, List.of(new EnsembleEvaluation.Picked("t", "x", List.of("a", "b")),
         new EnsembleEvaluation.Picked("t", "x", List.of("a", "zed")), new EnsembleEvaluation.Picked("other", "x", List.of("a", "b"))));
-    assertEquals(1, r.rows().size());
+    assertEquals(2, r.rows().size(), "the picked pair and the reference");
     EnsembleEvaluation.Row row = r.rows().get(0);
+    assertEquals("x", row.source());
     assertEquals(0.5, row.absolute(), 1e-12);
     assertEquals(1.0, row.relative(), 1e-12, "(1 - 0.5) / (1 - 0.5)");
     assertEquals(0.5, row.bestMember(), 1e-12);
     assertEquals(1.0, row.bestSingle(), 1e-12);
     assertTrue(r.warnings().stream().anyMatch(w -> w.contains("zed") && w.contains("undefined")), r.warnings().toString());
     assertTrue(r.warnings().stream().anyMatch(w -> w.contains("other")), r.warnings().toString());
+    // the reference: the two best singles are c (1.0) and a (0.5, tied with b, the lower id first), whose pair reaches
+    // only 0.5: knowing every expert's accuracy alone does not find the best pair b+c
+    EnsembleEvaluation.Row ref = r.rows().get(1);
+    assertEquals(EnsembleEvaluation.BEST_SINGLES, ref.source());
+    assertEquals(List.of("c", "a"), ref.experts());
+    assertEquals(0.5, ref.accuracy(), 1e-12);
+    assertEquals(1.0, ref.bestMember(), 1e-12);
+    assertEquals(List.of("b", "c"), ref.bestSet());
+    assertEquals(0.5, ref.absolute(), 1e-12);
+    assertTrue(r.summaries().stream().anyMatch(x -> x.source().equals(EnsembleEvaluation.BEST_SINGLES) && x.k() == 2 && x.tasks() == 1));
   }
 
   @Test
