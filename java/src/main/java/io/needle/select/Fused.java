@@ -39,9 +39,18 @@ public final class Fused implements Strategy, Learned {
   /** 1 for the first expert in the task-agnostic order ([004]), else 0: lets a linear model keep metadata's top pick on top. */
   static final String META_TOP = "meta:top";
 
+  /**
+   * The experts' fine-tuning history: each expert's mean within-task standardised fine-tuned accuracy over the training
+   * tasks (never the task being ranked). Where experts fine-tune alike across tasks (an architecture that trains well,
+   * mini-VTAB) it predicts; where their order is task-specific ([001]'s experts of one architecture) it does not, and
+   * the fit leaves it at a small weight. An expert the history has not seen gets the neutral rank.
+   */
+  static final String HISTORY = "history:fine-tuned";
+
   private final List<String> features;
   private final double[] weights;
   private final double lambda;
+  private final Map<String, Double> history;
 
   /** An untrained fused strategy (the service instance). */
   public Fused() {
@@ -56,9 +65,25 @@ public final class Fused implements Strategy, Learned {
    * @param lambda the ridge strength it was fitted with
    */
   public Fused(List<String> features, double[] weights, double lambda) {
+    this(features, weights, lambda, Map.of());
+  }
+
+  /**
+   * A trained fused strategy with a fine-tuning history.
+   *
+   * @param history expert → mean within-task standardised fine-tuned accuracy over the training tasks (the
+   *     {@value #HISTORY} feature's input; empty when the model was trained without it)
+   */
+  public Fused(List<String> features, double[] weights, double lambda, Map<String, Double> history) {
     this.features = features == null ? null : List.copyOf(features);
     this.weights = weights == null ? null : weights.clone();
     this.lambda = lambda;
+    this.history = Map.copyOf(history);
+  }
+
+  /** @return expert → its mean within-task standardised fine-tuned accuracy over the training tasks */
+  public Map<String, Double> history() {
+    return history;
   }
 
   @Override
@@ -96,6 +121,8 @@ public final class Fused implements Strategy, Learned {
     doc.put("lambda", lambda);
     var w = doc.putObject("weights");
     for (int i = 0; i < features.size(); i++) w.put(features.get(i), weights[i]);
+    var h = doc.putObject("history");
+    new java.util.TreeMap<>(history).forEach(h::put);
     doc.put("note", note);
     io.needle.data.AtomicWrite.write(file, out -> out.write(om.writerWithDefaultPrettyPrinter().writeValueAsBytes(doc)));
   }
@@ -116,7 +143,16 @@ public final class Fused implements Strategy, Learned {
         names.add(e.getKey());
         w.add(e.getValue().asDouble());
       });
-      return new Fused(names, w.stream().mapToDouble(Double::doubleValue).toArray(), doc.path("lambda").asDouble(Double.NaN));
+      Map<String, Double> history = new LinkedHashMap<>();
+      if (doc.has("history")) {
+        if (!doc.get("history").isObject()) throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": \"history\" is not an object");
+        doc.get("history").fields().forEachRemaining(e -> {
+          if (!e.getValue().isNumber() || !Double.isFinite(e.getValue().asDouble()))
+            throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": history of '" + e.getKey() + "' is not a finite number");
+          history.put(e.getKey(), e.getValue().asDouble());
+        });
+      }
+      return new Fused(names, w.stream().mapToDouble(Double::doubleValue).toArray(), doc.path("lambda").asDouble(Double.NaN), history);
     } catch (java.io.IOException e) {
       throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": " + e.getMessage());
     }
@@ -166,7 +202,7 @@ public final class Fused implements Strategy, Learned {
 
   @Override
   public Map<String, Double> rankScores(SelectionContext ctx) {
-    double[][] x = features(ctx, features);
+    double[][] x = features(ctx, features, history);
     Map<String, Double> out = new LinkedHashMap<>();
     for (int e = 0; e < ctx.pool().size(); e++) {
       double s = 0;
@@ -188,6 +224,7 @@ public final class Fused implements Strategy, Learned {
       names.addAll(META.keySet());
       names.add(META_TOP);
     }
+    if (tasks.size() >= 2) names.add(HISTORY);  // each training task's history comes from the others
     double bestTau = Double.NEGATIVE_INFINITY, bestLambda = LAMBDAS[0];
     if (tasks.size() > 2) {
       for (double l : LAMBDAS) {
@@ -221,7 +258,8 @@ public final class Fused implements Strategy, Learned {
     int k = names.size();
     double[] a = new double[k * k], b = new double[k];
     for (Task t : tasks) {
-      double[][] x = features(t.context(), names);
+      // a task's history never includes its own oracle: the fit sees the feature as it is at prediction time
+      double[][] x = features(t.context(), names, names.contains(HISTORY) ? history(tasks, t) : Map.of());
       List<String> pool = t.context().pool();
       int n = pool.size();
       double[] y = new double[n];
@@ -255,7 +293,28 @@ public final class Fused implements Strategy, Learned {
       }
     }
     for (int f = 0; f < k; f++) a[f * k + f] += lambda;
-    return new Fused(names, nonNegative(a, b, k), lambda);
+    return new Fused(names, nonNegative(a, b, k), lambda, names.contains(HISTORY) ? history(tasks, null) : Map.of());
+  }
+
+  /** Each expert's mean within-task standardised oracle accuracy over {@code tasks} except {@code left} (may be null). */
+  static Map<String, Double> history(List<Task> tasks, Task left) {
+    Map<String, double[]> sum = new java.util.TreeMap<>();
+    for (Task t : tasks) {
+      if (t == left) continue;
+      double[] y = t.oracle().values().stream().mapToDouble(Double::doubleValue).toArray();
+      double m = java.util.Arrays.stream(y).average().orElse(0), sd = 0;
+      for (double v : y) sd += (v - m) * (v - m);
+      sd = Math.sqrt(sd / y.length);
+      if (!(sd > 0)) continue;
+      for (Map.Entry<String, Double> e : t.oracle().entrySet()) {
+        double[] acc = sum.computeIfAbsent(e.getKey(), x -> new double[2]);
+        acc[0] += (e.getValue() - m) / sd;
+        acc[1]++;
+      }
+    }
+    Map<String, Double> out = new LinkedHashMap<>();
+    sum.forEach((e, acc) -> out.put(e, acc[0] / acc[1]));
+    return out;
   }
 
   /**
@@ -280,7 +339,7 @@ public final class Fused implements Strategy, Learned {
   }
 
   /** @return per pool expert, the named features: within-task ranks in [0, 1] (1 = best), 0.5 when missing */
-  static double[][] features(SelectionContext ctx, List<String> names) {
+  static double[][] features(SelectionContext ctx, List<String> names, Map<String, Double> history) {
     List<String> pool = ctx.pool();
     int n = pool.size();
     double[][] x = new double[n][names.size()];
@@ -293,7 +352,9 @@ public final class Fused implements Strategy, Learned {
         for (int e = 0; e < n; e++) x[e][f] = pool.get(e).equals(top) ? 1 : 0;
         continue;
       }
-      if (META.containsKey(name)) {
+      if (name.equals(HISTORY)) {
+        for (int e = 0; e < n; e++) v[e] = history.get(pool.get(e));
+      } else if (META.containsKey(name)) {
         for (int e = 0; e < n; e++) {
           Expert.Metadata m = ctx.metadata().get(pool.get(e));
           v[e] = m == null ? null : META.get(name).apply(m);

@@ -1,6 +1,8 @@
 package io.needle.select;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.needle.Score;
@@ -80,6 +82,45 @@ class FusedTest {
   }
 
   @Test
+  void learnsFromTheFineTuningHistoryWhereExpertsFineTuneAlike() {
+    // every expert has a quality that shows on every task (plus a little noise); the proxies are noise: only the
+    // history of the other tasks can rank a held-out task, and it is built without that task's oracle
+    Random r = new Random(7);
+    double[] quality = new double[EXPERTS];
+    for (int e = 0; e < EXPERTS; e++) quality[e] = r.nextDouble();
+    Map<String, Map<String, Map<String, Score>>> scores = new LinkedHashMap<>();
+    Map<String, Map<String, Double>> acc = new LinkedHashMap<>();
+    for (int t = 0; t < TASKS; t++) {
+      Map<String, Score> noise = new LinkedHashMap<>();
+      Map<String, Double> a = new LinkedHashMap<>();
+      for (int e = 0; e < EXPERTS; e++) {
+        a.put("e" + e, 0.5 + 0.3 * quality[e] + 0.01 * r.nextGaussian());
+        noise.put("e" + e, Score.ok("e" + e, "noise", r.nextGaussian()));
+      }
+      scores.put("t" + t, Map.of("noise", noise));
+      acc.put("t" + t, a);
+    }
+    Evaluation.Result res = Evaluation.run(new Oracle(acc), new ScoreTable(scores), new Evaluation.Config(null, null, Map.of(), List.of(1), 0, 0));
+    double fused = res.correlation("fused").weightedTau().mean();
+    assertTrue(fused > 0.8, "fused " + fused);
+    Fused m = (Fused) res.models().get("fused");
+    assertTrue(m.weights().get(Fused.HISTORY) > 5 * m.weights().get("noise"), m.weights().toString());
+    assertEquals(EXPERTS, m.history().size());
+
+    // a history never includes the task it is built for
+    List<Learned.Task> tasks = new java.util.ArrayList<>();
+    for (String t : acc.keySet()) {
+      List<String> pool = List.copyOf(acc.get(t).keySet());
+      tasks.add(new Learned.Task(new SelectionContext(pool, Map.of(), scores.get(t), null, 1), acc.get(t)));
+    }
+    Map<String, Double> without0 = Fused.history(tasks, tasks.get(0)), only1 = Fused.history(List.of(tasks.get(1)), null);
+    Map<String, Double> all = Fused.history(tasks, null);
+    assertEquals(Fused.history(tasks.subList(1, TASKS), null), without0);
+    assertEquals(only1, Fused.history(List.of(tasks.get(0), tasks.get(1)), tasks.get(0)));
+    assertNotEquals(all, without0);
+  }
+
+  @Test
   void savedModelRanksAsTheTrainedOne() {
     Object[] b = benchmark(3, -1);
     Evaluation.Result r = evaluate(b);
@@ -88,6 +129,8 @@ class FusedTest {
     m.save(f, "test");
     Fused back = Fused.load(f);
     assertEquals(m.weights(), back.weights());
+    assertEquals(m.history(), back.history());
+    assertFalse(m.history().isEmpty());
     Map<String, Map<String, Score>> t0 = ((ScoreTable) b[0]).scores().get("t0");
     Map<String, Expert.Metadata> meta = new LinkedHashMap<>();
     for (Object o : (List<?>) b[2]) meta.put(((Expert) o).id(), ((Expert) o).meta());
