@@ -77,12 +77,34 @@ public final class AtomicWrite {
       } catch (AtomicMoveNotSupportedException e) {
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
       }
-      if (durable) removeLeftovers(dir, file.getFileName().toString());
+      if (durable) {
+        syncDirectory(dir);
+        removeLeftovers(dir, file.getFileName().toString());
+      }
     } catch (IOException e) {
       throw new NeedleException(NeedleException.Code.IO, file + ": cannot write: " + e.getMessage(), e);
     } finally {
       if (tmp != null) try { Files.deleteIfExists(tmp); } catch (IOException ignored) { }
     }
+  }
+
+  /**
+   * Flushes the folder itself, so that the rename survives a crash of the machine (best effort: some file systems and
+   * platforms cannot open a folder for this; the file's own bytes are on disk either way).
+   */
+  private static void syncDirectory(Path dir) {
+    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+      d.force(true);
+    } catch (IOException | RuntimeException ignored) {
+      // not supported here
+    }
+  }
+
+  private static final java.util.regex.Pattern TEMPORARY = java.util.regex.Pattern.compile("\\..+" + java.util.regex.Pattern.quote(TMP) + "[0-9]+-[0-9a-z]+");
+
+  /** @return true for the name of a temporary this class writes ({@code .<name>.tmp-<pid>-<random>}), false for others */
+  public static boolean isTemporary(String fileName) {
+    return TEMPORARY.matcher(fileName).matches();
   }
 
   /** Deletes the temporaries of {@code dir/name} whose process is no longer alive (a run killed while writing it). */

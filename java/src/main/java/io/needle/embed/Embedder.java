@@ -156,8 +156,10 @@ public final class Embedder implements AutoCloseable {
     FloatBuffer[] slots = slots(plan.batch() * per);
     float[] result = null;
     int dim = -1;
+    Future<?> next = null;
+    boolean ok = false;
     try {
-      Future<?> next = prepare(plan, slots[0], 0, Math.min(n, plan.batch()));
+      next = prepare(plan, slots[0], 0, Math.min(n, plan.batch()));
       for (int b0 = 0, k = 0; b0 < n; b0 += plan.batch(), k++) {
         int rows = Math.min(plan.batch(), n - b0);
         next.get();
@@ -198,6 +200,7 @@ public final class Embedder implements AutoCloseable {
         }
         if (progress != null) progress.accept(b0 + rows);
       }
+      ok = true;
     } catch (OrtException | IllegalArgumentException ex) {  // ONNX Runtime's Java API throws the latter for shapes it refuses
       throw bad(who, "ONNX Runtime failed: " + Model.firstLine(ex.getMessage()));
     } catch (InterruptedException ex) {
@@ -207,8 +210,23 @@ public final class Embedder implements AutoCloseable {
       Throwable c = ex.getCause();
       if (c instanceof NeedleException ne) throw ne;
       throw bad(who, "preparing images failed: " + c);
+    } finally {
+      // a failed batch leaves the next one being prepared into a buffer that the next expert is handed: wait for it,
+      // or, if that wait is interrupted, drop both buffers so that no later expert reads rows written for this one
+      if (!ok && next != null) settle(next);
     }
     return new Embedding(who, result, n, dim).validate(n);
+  }
+
+  private void settle(Future<?> pending) {
+    try {
+      pending.get();
+    } catch (ExecutionException ignored) {
+      // the batch's own failure, if any, is not the one being reported
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      slots = null;
+    }
   }
 
   /** Prepares images [from, to) into a batch buffer: each into a per-thread array, then one bulk copy. */

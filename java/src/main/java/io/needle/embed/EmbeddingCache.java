@@ -52,15 +52,22 @@ public final class EmbeddingCache implements AutoCloseable {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger("io.needle.embed");
   /** Bumped when the meaning of cached files changes. */
   private static final String FORMAT = "needle-embedding-1";
-  private static final String TMP = AtomicWrite.TMP;
+
+  /**
+   * The folders this process has open. The operating system's lock is per process, and closing any channel of the lock
+   * file drops it: a second open in this process is refused here, before it touches the file.
+   */
+  private static final java.util.Set<Path> OPEN = ConcurrentHashMap.newKeySet();
 
   private final Path dir;
+  private final Path real;
   private final FileChannel lockChannel;
   private final FileLock lock;
   private final Map<Path, String> modelHashes = new ConcurrentHashMap<>();
 
-  private EmbeddingCache(Path dir, FileChannel ch, FileLock lock) {
+  private EmbeddingCache(Path dir, Path real, FileChannel ch, FileLock lock) {
     this.dir = dir;
+    this.real = real;
     this.lockChannel = ch;
     this.lock = lock;
   }
@@ -71,25 +78,41 @@ public final class EmbeddingCache implements AutoCloseable {
    * @throws NeedleException IO if the folder cannot be created, or another run holds it
    */
   public static EmbeddingCache open(Path dir) {
+    Path real;
     try {
       Files.createDirectories(dir);
-      FileChannel ch = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+      real = dir.toRealPath();
+    } catch (IOException e) {
+      throw new NeedleException(NeedleException.Code.IO, dir + ": cannot open the embedding cache: " + e.getMessage(), e);
+    }
+    if (!OPEN.add(real)) throw new NeedleException(NeedleException.Code.IO, dir + ": this process is already using this embedding cache");
+    FileChannel ch = null;
+    try {
+      ch = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
       FileLock lock;
       try {
         lock = ch.tryLock();
       } catch (OverlappingFileLockException e) {
         lock = null;
       }
-      if (lock == null) {
-        ch.close();
-        throw new NeedleException(NeedleException.Code.IO, dir + ": another needle run is using this embedding cache");
-      }
+      if (lock == null) throw new NeedleException(NeedleException.Code.IO, dir + ": another needle run is using this embedding cache");
       try (Stream<Path> s = Files.list(dir)) {
-        for (Path p : s.filter(p -> p.getFileName().toString().contains(TMP)).toList()) Files.deleteIfExists(p);
+        for (Path p : s.filter(p -> AtomicWrite.isTemporary(p.getFileName().toString())).toList()) Files.deleteIfExists(p);
       }
-      return new EmbeddingCache(dir, ch, lock);
+      EmbeddingCache c = new EmbeddingCache(dir, real, ch, lock);
+      ch = null;
+      return c;
     } catch (IOException e) {
       throw new NeedleException(NeedleException.Code.IO, dir + ": cannot open the embedding cache: " + e.getMessage(), e);
+    } finally {
+      if (ch != null) {  // not opened: close the channel (dropping any lock it took) and forget the folder
+        try {
+          ch.close();
+        } catch (IOException ignored) {
+          // nothing more to release
+        }
+        OPEN.remove(real);
+      }
     }
   }
 
@@ -233,6 +256,8 @@ public final class EmbeddingCache implements AutoCloseable {
       lockChannel.close();
     } catch (IOException e) {
       LOG.warn(dir + ": releasing the cache lock: " + e.getMessage());
+    } finally {
+      OPEN.remove(real);
     }
   }
 }

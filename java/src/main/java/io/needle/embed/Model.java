@@ -46,6 +46,18 @@ public final class Model implements AutoCloseable {
   }
 
   /** @return why this ONNX Runtime build cannot run CUDA at all, or null if it has the CUDA execution provider */
+  /** Records why CUDA is not used; the first reason stays (workers loading models at once must not clear it). */
+  private static synchronized void cudaFailed(String why) {
+    if (cudaProblem == null && why != null) cudaProblem = why;
+  }
+
+  /** @return true if experts loaded for this device may run on CUDA (it is not ruled out yet) */
+  static boolean mayUseCuda(String device) {
+    if (device.equals("cpu") || cudaProblem != null) return false;
+    environment();
+    return noCudaProvider() == null;
+  }
+
   private static String noCudaProvider() {
     return OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA) ? null
         : "this ONNX Runtime build has no CUDA execution provider (build with -Pgpu for onnxruntime_gpu)";
@@ -59,7 +71,7 @@ public final class Model implements AutoCloseable {
    */
   public static void requireCudaProvider() {
     environment();
-    if (cudaProblem == null) cudaProblem = noCudaProvider();
+    if (cudaProblem == null) cudaFailed(noCudaProvider());
     if (cudaProblem != null) throw new NeedleException(NeedleException.Code.BACKEND_UNAVAILABLE, "ONNX Runtime cannot use CUDA: " + cudaProblem);
   }
 
@@ -88,11 +100,13 @@ public final class Model implements AutoCloseable {
     if (device.equals("cuda") && cudaProblem != null)
       throw new NeedleException(NeedleException.Code.BACKEND_UNAVAILABLE, "ONNX Runtime cannot use CUDA: " + cudaProblem);
     if (tryCuda) {
-      if ((cudaProblem = noCudaProvider()) == null) {
+      String missing = noCudaProvider();
+      if (missing != null) cudaFailed(missing);
+      else {
         try {
           return new Model(env, session(env, file, bytes, threads, true), file, "cuda");
         } catch (OrtException e) {
-          cudaProblem = "the CUDA execution provider did not start: " + firstLine(e.getMessage());
+          cudaFailed("the CUDA execution provider did not start: " + firstLine(e.getMessage()));
         }
       }
       if (device.equals("cuda"))

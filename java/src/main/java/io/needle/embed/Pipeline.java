@@ -156,21 +156,25 @@ public final class Pipeline {
       return t;
     });
     List<java.util.concurrent.Future<?>> running = new ArrayList<>();
+    // a worker runs at most this many groups ahead of the first unfinished one: the events of later groups, each
+    // holding its embeddings, wait for that one, so a slow group must not let the others run through the whole pool
+    int window = 2 * w;
     try {
       for (int i = 0; i < w; i++) {
         running.add(pool.submit(() -> {
           try (Embedder embedder = new Embedder(batch, each)) {
             while (!stop.get()) {
               int g = next.getAndIncrement();
-              if (g >= ordered.size()) return null;
+              if (g >= ordered.size() || !inOrder.admit(g, window, stop)) return null;
               try {
                 group(ordered.get(g), tasks, caches, inOrder.of(g), embedder, each);
               } finally {
                 inOrder.done(g);
               }
             }
-          } catch (RuntimeException ex) {
+          } catch (RuntimeException | Error ex) {
             stop.set(true);  // a fatal error (the cache cannot be written, CUDA asked for and missing) stops every worker
+            inOrder.wake();
             throw ex;
           }
           return null;
@@ -190,13 +194,27 @@ public final class Pipeline {
       }
     } finally {
       stop.set(true);
+      inOrder.wake();
       pool.shutdownNow();
+      // no worker outlives the run: none calls the listener or writes the cache after the caller has moved on (closed
+      // the cache, released its lock); a worker finishes at most the batch it is running
+      boolean interrupted = false;
+      while (true) {
+        try {
+          if (pool.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES)) break;
+        } catch (InterruptedException ex) {
+          interrupted = true;
+        }
+      }
+      if (interrupted) Thread.currentThread().interrupt();
     }
   }
 
-  /** As many workers as cores (up to 4) for small models on the CPU, else one. */
+  /** As many workers as cores (up to 4) for small models on the CPU, else one (also whenever CUDA may be used). */
   private int autoWorkers(java.util.Collection<List<Expert>> groups, int cores) {
-    if (device.equals("cuda") || cores < 2) return 1;
+    // one model at a time on a GPU; and with auto, workers loading models at once could put some on CUDA and others
+    // on the CPU depending on which hit a failing CUDA start first
+    if (Model.mayUseCuda(device) || cores < 2) return 1;
     long bytes = 0;
     int files = 0;
     for (List<Expert> g : groups) {
@@ -212,7 +230,8 @@ public final class Pipeline {
 
   /**
    * Hands the events of parallel workers on one at a time and in the order of the groups: a group's events wait until
-   * every earlier group is done (at most a few groups' embeddings are held, as the workers take groups in order).
+   * every earlier group is done. Workers start a group only within a window of the first unfinished one
+   * ({@link #admit}), so at most that many groups' events (and embeddings) are held.
    */
   private static final class InOrder {
     private final TaskListener l;
@@ -231,7 +250,31 @@ public final class Pipeline {
       else waiting.get(g).add(r);
     }
 
+    /**
+     * Waits until group g is within {@code window} groups of the first unfinished one. Cannot deadlock: groups are taken
+     * in order, so the first unfinished group is held by a worker that is not waiting here.
+     *
+     * @return false if the run stopped (or the wait was interrupted) before that
+     */
+    synchronized boolean admit(int g, int window, java.util.concurrent.atomic.AtomicBoolean stop) {
+      while (g >= current + window && !stop.get()) {
+        try {
+          wait();
+        } catch (InterruptedException ex) {
+          Thread.currentThread().interrupt();
+          return false;
+        }
+      }
+      return !stop.get();
+    }
+
+    /** Wakes workers waiting in {@link #admit} (the run stops). */
+    synchronized void wake() {
+      notifyAll();
+    }
+
     synchronized void done(int g) {
+      notifyAll();
       finished[g] = true;
       while (current < finished.length && finished[current]) {
         current++;
