@@ -40,17 +40,21 @@ public final class Fused implements Strategy, Learned {
   static final String META_TOP = "meta:top";
 
   /**
-   * The experts' fine-tuning history: each expert's mean within-task standardised fine-tuned accuracy over the training
-   * tasks (never the task being ranked). Where experts fine-tune alike across tasks (an architecture that trains well,
-   * mini-VTAB) it predicts; where their order is task-specific ([001]'s experts of one architecture) it does not, and
-   * the fit leaves it at a small weight. An expert the history has not seen gets the neutral rank.
+   * The experts' fine-tuning history ({@link History}): each expert's mean within-task standardised fine-tuned accuracy
+   * over the training tasks (never the task being ranked), weighted towards the tasks whose proxy scores order the
+   * experts as the ranked task's do. Where similar tasks fine-tune alike (mini-VTAB) it predicts; where the experts'
+   * order is task-specific ([001]'s experts of one architecture) it does not, and the fit leaves it at a small weight.
+   * An expert the history has not seen gets the neutral rank.
    */
   static final String HISTORY = "history:fine-tuned";
+
+  /** The history's similarity temperatures tried, with the ridge strengths, by the inner leave-one-task-out search. */
+  private static final double[] TEMPERATURES = {0, 2, 5, 10};
 
   private final List<String> features;
   private final double[] weights;
   private final double lambda;
-  private final Map<String, Double> history;
+  private final History history;
 
   /** An untrained fused strategy (the service instance). */
   public Fused() {
@@ -65,25 +69,24 @@ public final class Fused implements Strategy, Learned {
    * @param lambda the ridge strength it was fitted with
    */
   public Fused(List<String> features, double[] weights, double lambda) {
-    this(features, weights, lambda, Map.of());
+    this(features, weights, lambda, null);
   }
 
-  /**
-   * A trained fused strategy with a fine-tuning history.
-   *
-   * @param history expert → mean within-task standardised fine-tuned accuracy over the training tasks (the
-   *     {@value #HISTORY} feature's input; empty when the model was trained without it)
-   */
-  public Fused(List<String> features, double[] weights, double lambda, Map<String, Double> history) {
+  Fused(List<String> features, double[] weights, double lambda, History history) {
     this.features = features == null ? null : List.copyOf(features);
     this.weights = weights == null ? null : weights.clone();
     this.lambda = lambda;
-    this.history = Map.copyOf(history);
+    this.history = history;
   }
 
-  /** @return expert → its mean within-task standardised fine-tuned accuracy over the training tasks */
-  public Map<String, Double> history() {
-    return history;
+  /** @return the similarity temperature of the model's fine-tuning history (NaN without one) */
+  public double temperature() {
+    return history == null ? Double.NaN : history.temperature();
+  }
+
+  /** @return how many past tasks the model's fine-tuning history holds */
+  public int historyTasks() {
+    return history == null ? 0 : history.past().size();
   }
 
   @Override
@@ -121,8 +124,7 @@ public final class Fused implements Strategy, Learned {
     doc.put("lambda", lambda);
     var w = doc.putObject("weights");
     for (int i = 0; i < features.size(); i++) w.put(features.get(i), weights[i]);
-    var h = doc.putObject("history");
-    new java.util.TreeMap<>(history).forEach(h::put);
+    if (history != null) doc.set("history", history.toJson(om));
     doc.put("note", note);
     io.needle.data.AtomicWrite.write(file, out -> out.write(om.writerWithDefaultPrettyPrinter().writeValueAsBytes(doc)));
   }
@@ -143,15 +145,9 @@ public final class Fused implements Strategy, Learned {
         names.add(e.getKey());
         w.add(e.getValue().asDouble());
       });
-      Map<String, Double> history = new LinkedHashMap<>();
-      if (doc.has("history")) {
-        if (!doc.get("history").isObject()) throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": \"history\" is not an object");
-        doc.get("history").fields().forEachRemaining(e -> {
-          if (!e.getValue().isNumber() || !Double.isFinite(e.getValue().asDouble()))
-            throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": history of '" + e.getKey() + "' is not a finite number");
-          history.put(e.getKey(), e.getValue().asDouble());
-        });
-      }
+      History history = doc.has("history") ? History.fromJson(doc.get("history"), file) : null;
+      if (history == null && names.contains(HISTORY))
+        throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": weights name " + HISTORY + " but there is no \"history\"");
       return new Fused(names, w.stream().mapToDouble(Double::doubleValue).toArray(), doc.path("lambda").asDouble(Double.NaN), history);
     } catch (java.io.IOException e) {
       throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": " + e.getMessage());
@@ -202,7 +198,7 @@ public final class Fused implements Strategy, Learned {
 
   @Override
   public Map<String, Double> rankScores(SelectionContext ctx) {
-    double[][] x = features(ctx, features, history);
+    double[][] x = features(ctx, features, history == null ? Map.of() : history.predict(ctx.scores()));
     Map<String, Double> out = new LinkedHashMap<>();
     for (int e = 0; e < ctx.pool().size(); e++) {
       double s = 0;
@@ -225,24 +221,26 @@ public final class Fused implements Strategy, Learned {
       names.add(META_TOP);
     }
     if (tasks.size() >= 2) names.add(HISTORY);  // each training task's history comes from the others
-    double bestTau = Double.NEGATIVE_INFINITY, bestLambda = LAMBDAS[0];
+    double bestTau = Double.NEGATIVE_INFINITY, bestLambda = 1, bestT = TEMPERATURES[0];
     if (tasks.size() > 2) {
-      for (double l : LAMBDAS) {
-        double tau = 0;
-        for (int held = 0; held < tasks.size(); held++) {
-          List<Task> rest = new ArrayList<>(tasks);
-          Task h = rest.remove(held);
-          Fused m = fit(rest, names, l);
-          Map<String, Double> s = m.rankScores(h.context());
-          tau += tau(h, s);
+      for (double temp : names.contains(HISTORY) ? TEMPERATURES : new double[] {0})
+        for (double l : LAMBDAS) {
+          double tau = 0;
+          for (int held = 0; held < tasks.size(); held++) {
+            List<Task> rest = new ArrayList<>(tasks);
+            Task h = rest.remove(held);
+            Fused m = fit(rest, names, l, temp);
+            Map<String, Double> s = m.rankScores(h.context());
+            tau += tau(h, s);
+          }
+          if (tau > bestTau + 1e-12) {
+            bestTau = tau;
+            bestLambda = l;
+            bestT = temp;
+          }
         }
-        if (tau > bestTau + 1e-12) {
-          bestTau = tau;
-          bestLambda = l;
-        }
-      }
-    } else bestLambda = 1;
-    return fit(tasks, names, bestLambda);
+    }
+    return fit(tasks, names, bestLambda, bestT);
   }
 
   private static double tau(Task t, Map<String, Double> s) {
@@ -254,12 +252,12 @@ public final class Fused implements Strategy, Learned {
   }
 
   /** Ridge regression of the standardised oracle on the centred features, pooled over tasks. */
-  static Fused fit(List<Task> tasks, List<String> names, double lambda) {
+  static Fused fit(List<Task> tasks, List<String> names, double lambda, double temperature) {
     int k = names.size();
     double[] a = new double[k * k], b = new double[k];
     for (Task t : tasks) {
       // a task's history never includes its own oracle: the fit sees the feature as it is at prediction time
-      double[][] x = features(t.context(), names, names.contains(HISTORY) ? history(tasks, t) : Map.of());
+      double[][] x = features(t.context(), names, names.contains(HISTORY) ? others(tasks, t, temperature).predict(t.context().scores()) : Map.of());
       List<String> pool = t.context().pool();
       int n = pool.size();
       double[] y = new double[n];
@@ -293,29 +291,16 @@ public final class Fused implements Strategy, Learned {
       }
     }
     for (int f = 0; f < k; f++) a[f * k + f] += lambda;
-    return new Fused(names, nonNegative(a, b, k), lambda, names.contains(HISTORY) ? history(tasks, null) : Map.of());
+    return new Fused(names, nonNegative(a, b, k), lambda, names.contains(HISTORY) ? History.of(tasks, temperature) : null);
   }
 
-  /** Each expert's mean within-task standardised oracle accuracy over {@code tasks} except {@code left} (may be null). */
-  static Map<String, Double> history(List<Task> tasks, Task left) {
-    Map<String, double[]> sum = new java.util.TreeMap<>();
-    for (Task t : tasks) {
-      if (t == left) continue;
-      double[] y = t.oracle().values().stream().mapToDouble(Double::doubleValue).toArray();
-      double m = java.util.Arrays.stream(y).average().orElse(0), sd = 0;
-      for (double v : y) sd += (v - m) * (v - m);
-      sd = Math.sqrt(sd / y.length);
-      if (!(sd > 0)) continue;
-      for (Map.Entry<String, Double> e : t.oracle().entrySet()) {
-        double[] acc = sum.computeIfAbsent(e.getKey(), x -> new double[2]);
-        acc[0] += (e.getValue() - m) / sd;
-        acc[1]++;
-      }
-    }
-    Map<String, Double> out = new LinkedHashMap<>();
-    sum.forEach((e, acc) -> out.put(e, acc[0] / acc[1]));
-    return out;
+  /** The history of every task but {@code left}. */
+  static History others(List<Task> tasks, Task left, double temperature) {
+    List<Task> rest = new ArrayList<>(tasks);
+    rest.remove(left);
+    return History.of(rest, temperature);
   }
+
 
   /**
    * argmin ½ wᵀAw − bᵀw subject to w ≥ 0, by cyclic coordinate descent (A is positive definite: the ridge term). Every

@@ -105,19 +105,43 @@ class FusedTest {
     assertTrue(fused > 0.8, "fused " + fused);
     Fused m = (Fused) res.models().get("fused");
     assertTrue(m.weights().get(Fused.HISTORY) > 5 * m.weights().get("noise"), m.weights().toString());
-    assertEquals(EXPERTS, m.history().size());
+    assertEquals(TASKS, m.historyTasks());
 
-    // a history never includes the task it is built for
+    // a history never includes the task it is built for, and weighs past tasks by how alike their scores are
     List<Learned.Task> tasks = new java.util.ArrayList<>();
     for (String t : acc.keySet()) {
       List<String> pool = List.copyOf(acc.get(t).keySet());
       tasks.add(new Learned.Task(new SelectionContext(pool, Map.of(), scores.get(t), null, 1), acc.get(t)));
     }
-    Map<String, Double> without0 = Fused.history(tasks, tasks.get(0)), only1 = Fused.history(List.of(tasks.get(1)), null);
-    Map<String, Double> all = Fused.history(tasks, null);
-    assertEquals(Fused.history(tasks.subList(1, TASKS), null), without0);
-    assertEquals(only1, Fused.history(List.of(tasks.get(0), tasks.get(1)), tasks.get(0)));
-    assertNotEquals(all, without0);
+    assertEquals(TASKS - 1, Fused.others(tasks, tasks.get(0), 5).past().size());
+    Map<String, Double> uniform = History.of(tasks.subList(1, TASKS), 0).predict(scores.get("t0"));
+    assertEquals(EXPERTS, uniform.size());
+    double mean = 0;
+    for (History.Past p : History.of(tasks.subList(1, TASKS), 0).past()) mean += p.standardised().get("e3") / (TASKS - 1);
+    assertEquals(mean, uniform.get("e3"), 1e-12, "T = 0: the plain mean over past tasks");
+  }
+
+  @Test
+  void historyFollowsTheTasksWhoseScoresOrderTheExpertsAlike() {
+    // two past tasks with opposite oracles; the new task's scores order the experts as past task "a"'s do
+    Map<String, Score> sa = new LinkedHashMap<>(), sb = new LinkedHashMap<>(), snow = new LinkedHashMap<>();
+    Map<String, Double> oa = new LinkedHashMap<>(), ob = new LinkedHashMap<>();
+    for (int e = 0; e < 6; e++) {
+      sa.put("e" + e, Score.ok("e" + e, "p", e));
+      sb.put("e" + e, Score.ok("e" + e, "p", -e));
+      snow.put("e" + e, Score.ok("e" + e, "p", 2 * e + 1));
+      oa.put("e" + e, 0.5 + 0.05 * e);
+      ob.put("e" + e, 0.8 - 0.05 * e);
+    }
+    List<String> pool = List.copyOf(oa.keySet());
+    List<Learned.Task> past = List.of(new Learned.Task(new SelectionContext(pool, Map.of(), Map.of("p", sa), null, 1), oa),
+        new Learned.Task(new SelectionContext(pool, Map.of(), Map.of("p", sb), null, 1), ob));
+    Map<String, Double> flat = History.of(past, 0).predict(Map.of("p", snow)), sharp = History.of(past, 10).predict(Map.of("p", snow));
+    assertEquals(0, flat.get("e5"), 1e-12, "alike-weighted, the two cancel");
+    assertTrue(sharp.get("e5") > 1.4 && sharp.get("e0") < -1.4, sharp.toString());
+    assertEquals(1, History.similarity(History.scores(Map.of("p", snow)), History.scores(Map.of("p", sa))), 1e-12);
+    assertEquals(-1, History.similarity(History.scores(Map.of("p", snow)), History.scores(Map.of("p", sb))), 1e-12);
+    assertEquals(0, History.similarity(History.scores(Map.of("p", snow)), History.scores(Map.of("q", sb))), 0, "no shared proxy");
   }
 
   @Test
@@ -129,8 +153,9 @@ class FusedTest {
     m.save(f, "test");
     Fused back = Fused.load(f);
     assertEquals(m.weights(), back.weights());
-    assertEquals(m.history(), back.history());
-    assertFalse(m.history().isEmpty());
+    assertEquals(m.historyTasks(), back.historyTasks());
+    assertEquals(m.temperature(), back.temperature());
+    assertTrue(m.historyTasks() > 0);
     Map<String, Map<String, Score>> t0 = ((ScoreTable) b[0]).scores().get("t0");
     Map<String, Expert.Metadata> meta = new LinkedHashMap<>();
     for (Object o : (List<?>) b[2]) meta.put(((Expert) o).id(), ((Expert) o).meta());
