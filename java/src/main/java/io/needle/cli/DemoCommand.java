@@ -86,7 +86,7 @@ final class DemoCommand implements Callable<Integer> {
     if (Files.isDirectory(logits) && ec.runs() != null)  // the oracle saved its test logits: ensembles of the picks too
       EvaluateCommand.ensembles(r, logits, Tasks.included(tasks), ec.runs(), List.of(), "fused", out.resolve("evaluation"), false);
     if (r.models().containsKey("fused"))
-      EvaluateCommand.saveModel(r, out.resolve("evaluation").resolve("fused-model.json"), "trained by needle demo on " + r.tasks().size() + " tasks of " + d);
+      EvaluateCommand.saveModel(r, out.resolve("evaluation").resolve("fused-model.json"), "fused", "trained by needle demo on " + r.tasks().size() + " tasks of " + d);
 
     System.out.println();
     System.out.println("Cost");

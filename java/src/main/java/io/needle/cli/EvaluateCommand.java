@@ -63,8 +63,12 @@ final class EvaluateCommand implements Callable<Integer> {
       description = "the single pick (budget 1) set beside the ensembles in the per-task table (default: ${DEFAULT-VALUE})")
   String single;
 
-  @Option(names = "--save-model", paramLabel = "FILE", description = "write the fused strategy trained on every task here, for needle select --model")
+  @Option(names = "--save-model", paramLabel = "FILE", description = "write a learned strategy (--save-strategy) trained on every task here, for needle select --model")
   Path saveModel;
+
+  @Option(names = "--save-strategy", defaultValue = "fused", paramLabel = "STRATEGY",
+      description = "the learned strategy --save-model writes: fused or history-<proxy> (default: ${DEFAULT-VALUE})")
+  String saveStrategy;
 
   @Override
   public Integer call() {
@@ -89,16 +93,23 @@ final class EvaluateCommand implements Callable<Integer> {
     Evaluation.Result r = Evaluation.run(withoutExcluded(Oracle.read(oracle), listed), ScoreTable.read(scores), cfg);
     print(r, out, "Scores " + scores + " against the oracle " + oracle + (pool != null ? ", pool " + pool : ""));
     if (ensembles != null) ensembles(r, ensembles, Tasks.included(listed), cfg.runs(), picked, single, out, pool != null);
-    if (saveModel != null) saveModel(r, saveModel, "trained on " + r.tasks().size() + " tasks of " + oracle + " with scores " + scores);
+    if (saveModel != null) saveModel(r, saveModel, saveStrategy, "trained on " + r.tasks().size() + " tasks of " + oracle + " with scores " + scores);
     return Main.OK;
   }
 
-  /** Writes the fused model trained on every task, if the evaluation has one. */
-  static void saveModel(Evaluation.Result r, Path file, String note) {
-    if (!(r.models().get("fused") instanceof io.needle.select.Fused f))
-      throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "--save-model: no fused model was trained (it needs at least one task)");
-    f.save(file, note);
-    Main.info("needle: wrote the fused model (" + f.weights().size() + " features) to " + file);
+  /** Writes a learned strategy trained on every task ({@code fused}, {@code history-<proxy>}), if the evaluation has it. */
+  static void saveModel(Evaluation.Result r, Path file, String label, String note) {
+    io.needle.select.Strategy m = r.models().get(label.trim());
+    if (m instanceof io.needle.select.Fused f) {
+      f.save(file, note);
+      Main.info("needle: wrote the fused model (" + f.weights().size() + " features) to " + file);
+    } else if (m instanceof io.needle.select.HistoryBlend h) {
+      h.save(file, note);
+      Main.info(String.format(java.util.Locale.ROOT, "needle: wrote the %s model (history weight %.2f, T = %.0f) to %s", label.trim(), h.weight(), h.temperature(), file));
+    } else {
+      throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "--save-model: no learned strategy '" + label + "' was trained"
+          + (r.models().isEmpty() ? " (learned strategies need at least 2 tasks)" : "; trained: " + String.join(", ", r.models().keySet())));
+    }
   }
 
   static void print(Evaluation.Result r, Path out, String title) {

@@ -28,10 +28,10 @@ final class SelectCommand implements Callable<Integer> {
 
   @Mixin ProxyOptions proxy;
 
-  @Option(names = "--strategy", defaultValue = "task-aware", description = "task-aware, task-agnostic, hybrid or fused (with --model) (default: ${DEFAULT-VALUE})")
+  @Option(names = "--strategy", defaultValue = "task-aware", description = "task-aware, task-agnostic, hybrid, or fused and history (with --model) (default: ${DEFAULT-VALUE})")
   String strategy;
 
-  @Option(names = "--model", paramLabel = "FILE", description = "a trained fused model (needle evaluate --save-model); implies --strategy fused")
+  @Option(names = "--model", paramLabel = "FILE", description = "a trained model, fused or history-<proxy> (needle evaluate --save-model); implies its strategy")
   Path model;
 
   @Option(names = "--budget", defaultValue = "1", description = "how many experts to pick (default: ${DEFAULT-VALUE})")
@@ -76,7 +76,7 @@ final class SelectCommand implements Callable<Integer> {
     if (top < 0) throw new io.needle.NeedleException(io.needle.NeedleException.Code.INVALID_ARGUMENT, "--top must be 0 (all) or more, got " + top);
     Path cacheRoot = opts.start(out);
     List<Proxy> ps = proxy.proxies();
-    Strategy strat = model != null ? io.needle.select.Fused.load(model) : Strategies.get(strategy);
+    Strategy strat = model != null ? Strategies.load(model) : Strategies.get(strategy);
     Settings o = proxy.settings(task.seed);
     ProgressBar bar = new ProgressBar(opts.quiet);
     long t0 = System.nanoTime();

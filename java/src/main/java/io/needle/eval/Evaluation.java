@@ -251,7 +251,7 @@ public final class Evaluation {
           List<Learned.Task> others = new ArrayList<>();
           for (int tj = 0; tj < views.size(); tj++)
             if (tj != ti) others.add(new Learned.Task(views.get(tj).context(), views.get(tj).oracle()));
-          trained.put(in, l.train(others));
+          trained.put(in, l.train(others, in.proxy()));
         }
       for (String p : proxies) {
         Map<String, Score> s = taskScores.getOrDefault(p, Map.of());
@@ -354,7 +354,7 @@ public final class Evaluation {
     Map<String, Strategy> out = new LinkedHashMap<>();
     List<Learned.Task> all = new ArrayList<>();
     for (View v : views) all.add(new Learned.Task(v.context(), v.oracle()));
-    for (Instance in : instances) if (in.strategy() instanceof Learned l && !all.isEmpty()) out.put(in.label(), l.train(all));
+    for (Instance in : instances) if (in.strategy() instanceof Learned l && !all.isEmpty()) out.put(in.label(), l.train(all, in.proxy()));
     return out;
   }
 

@@ -20,6 +20,15 @@ public interface Learned {
   /** @return this strategy trained on the given tasks */
   Strategy train(List<Task> tasks);
 
+  /**
+   * @param proxy the proxy it ranks by, for a strategy that {@link Strategy#usesProxy() uses one} (evaluation trains one
+   *     per proxy); null otherwise
+   * @return this strategy trained on the given tasks
+   */
+  default Strategy train(List<Task> tasks, String proxy) {
+    return train(tasks);
+  }
+
   /** @return the value the trained strategy ranks each expert of the pool by (higher is better) */
   Map<String, Double> rankScores(SelectionContext ctx);
 }

@@ -48,6 +48,26 @@ public final class Strategies {
     return s;
   }
 
+  /**
+   * Reads a trained model ({@code needle evaluate --save-model}): a {@link Fused} or a {@link HistoryBlend}, by its
+   * {@code "strategy"} field.
+   *
+   * @throws NeedleException BAD_INPUT naming the file and the problem
+   */
+  public static Strategy load(java.nio.file.Path file) {
+    String kind;
+    try {
+      kind = new com.fasterxml.jackson.databind.ObjectMapper().readTree(file.toFile()).path("strategy").asText();
+    } catch (java.io.IOException e) {
+      throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": " + e.getMessage());
+    }
+    return switch (kind) {
+      case "fused" -> Fused.load(file);
+      case "history" -> HistoryBlend.load(file);
+      default -> throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": not a trained model (\"strategy\" is '" + kind + "'; expected fused or history)");
+    };
+  }
+
   /** Runs a strategy and wraps its picks. */
   public static Selection select(Strategy s, SelectionContext ctx) {
     if (s.needsMetadata() && ctx.metadata().isEmpty())
