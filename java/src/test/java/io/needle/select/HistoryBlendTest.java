@@ -90,4 +90,22 @@ class HistoryBlendTest {
     NeedleException untrained = assertThrows(NeedleException.class, () -> new HistoryBlend().pick(ctx));
     assertTrue(untrained.getMessage().contains("--save-strategy"), untrained.getMessage());
   }
+
+  @Test
+  void badModelFilesAreRefusedNamingTheFile() throws Exception {
+    String[][] cases = {
+        {"{\"strategy\": \"history\", \"proxy\": \"p\", \"weight\": 2, \"history\": {\"temperature\": 0, \"tasks\": []}}", "weight"},
+        {"{\"strategy\": \"history\", \"proxy\": \"p\", \"weight\": 0.5}", "not a history model"},
+        {"{\"strategy\": \"history\", \"proxy\": \"p\", \"weight\": 0.5, \"history\": {\"temperature\": \"hot\", \"tasks\": []}}", "temperature"},
+        {"{\"strategy\": \"history\", \"proxy\": \"p\", \"weight\": 0.5, \"history\": {\"temperature\": 1, \"tasks\": [{\"scores\": {\"p\": {\"e0\": \"x\"}}, \"standardised\": {}}]}}", "history score of 'e0'"},
+        {"{\"strategy\": \"soup\"}", "expected fused or history"},
+        {"not json", "bad.json"}};
+    Path f = dir.resolve("bad.json");
+    for (String[] c : cases) {
+      java.nio.file.Files.writeString(f, c[0]);
+      NeedleException e = assertThrows(NeedleException.class, () -> Strategies.load(f), c[0]);
+      assertEquals(NeedleException.Code.BAD_INPUT, e.code(), c[0]);
+      assertTrue(e.getMessage().contains("bad.json") && e.getMessage().contains(c[1]), e.getMessage());
+    }
+  }
 }
