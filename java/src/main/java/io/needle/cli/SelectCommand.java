@@ -31,7 +31,7 @@ final class SelectCommand implements Callable<Integer> {
   @Option(names = "--strategy", defaultValue = "task-aware", description = "task-aware, task-agnostic, hybrid, or fused and history (with --model) (default: ${DEFAULT-VALUE})")
   String strategy;
 
-  @Option(names = "--model", paramLabel = "FILE", description = "a trained model, fused or history-<proxy> (needle evaluate --save-model); implies its strategy")
+  @Option(names = "--model", paramLabel = "FILE", description = "a trained model, fused or history-<proxy> (needle evaluate --save-model); implies its strategy, and without --proxy the proxies it reads")
   Path model;
 
   @Option(names = "--budget", defaultValue = "1", description = "how many experts to pick (default: ${DEFAULT-VALUE})")
@@ -75,8 +75,9 @@ final class SelectCommand implements Callable<Integer> {
   public Integer call() {
     if (top < 0) throw new io.needle.NeedleException(io.needle.NeedleException.Code.INVALID_ARGUMENT, "--top must be 0 (all) or more, got " + top);
     Path cacheRoot = opts.start(out);
-    List<Proxy> ps = proxy.proxies();
     Strategy strat = model != null ? Strategies.load(model) : Strategies.get(strategy);
+    // a trained model reads the proxies it was trained with: without --proxy, those (its ranking proxy first)
+    List<Proxy> ps = proxy.proxies(strat instanceof io.needle.select.Learned l && !l.proxies().isEmpty() ? l.proxies() : List.of("knn-loo"));
     Settings o = proxy.settings(task.seed);
     ProgressBar bar = new ProgressBar(opts.quiet);
     long t0 = System.nanoTime();

@@ -106,6 +106,16 @@ public final class Fused implements Strategy, Learned {
     return m;
   }
 
+  /** @return the proxies its features and its history read, known to this build */
+  @Override
+  public List<String> proxies() {
+    if (features == null) return List.of();
+    java.util.LinkedHashSet<String> out = new java.util.LinkedHashSet<>();
+    for (String f : features) if (io.needle.proxy.Proxies.find(f) != null) out.add(f);
+    if (history != null) out.addAll(history.proxies());
+    return List.copyOf(out);
+  }
+
   /** @return the ridge strength of the trained model (NaN when untrained) */
   public double lambda() {
     return lambda;

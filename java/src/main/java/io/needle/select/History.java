@@ -58,6 +58,14 @@ final class History {
     return temperature;
   }
 
+  /** @return the proxies the past tasks were scored with, known to this build, sorted */
+  List<String> proxies() {
+    java.util.TreeSet<String> out = new java.util.TreeSet<>();
+    for (Past p : past) out.addAll(p.scores().keySet());
+    out.removeIf(id -> io.needle.proxy.Proxies.find(id) == null);
+    return List.copyOf(out);
+  }
+
   /** @return the past tasks */
   List<Past> past() {
     return past;

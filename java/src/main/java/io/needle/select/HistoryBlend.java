@@ -68,6 +68,15 @@ public final class HistoryBlend implements Strategy, Learned {
     return history == null ? Double.NaN : history.temperature();
   }
 
+  /** @return its ranking proxy first, then the others its history's task similarity reads */
+  @Override
+  public List<String> proxies() {
+    if (proxy == null) return List.of();
+    List<String> out = new ArrayList<>(List.of(proxy));
+    for (String p : history.proxies()) if (!out.contains(p)) out.add(p);
+    return out;
+  }
+
   @Override
   public Strategy train(List<Task> tasks) {
     throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "strategy history learns a blend with one proxy: train it with a proxy");

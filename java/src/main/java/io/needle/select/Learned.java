@@ -29,6 +29,14 @@ public interface Learned {
     return train(tasks);
   }
 
+  /**
+   * @return the proxies a trained model reads (the one it ranks by first), known to this build; empty when untrained or
+   *     when it reads none
+   */
+  default List<String> proxies() {
+    return List.of();
+  }
+
   /** @return the value the trained strategy ranks each expert of the pool by (higher is better) */
   Map<String, Double> rankScores(SelectionContext ctx);
 }

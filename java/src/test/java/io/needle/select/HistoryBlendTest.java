@@ -92,6 +92,27 @@ class HistoryBlendTest {
   }
 
   @Test
+  void aTrainedModelNamesTheProxiesItReads() {
+    // select --model without --proxy computes these: the ranking proxy first, then those the task similarity reads
+    List<Learned.Task> tasks = new java.util.ArrayList<>();
+    Random r = new Random(4);
+    for (int t = 0; t < 4; t++) {
+      Map<String, Score> a = new LinkedHashMap<>(), b = new LinkedHashMap<>(), c = new LinkedHashMap<>();
+      Map<String, Double> acc = new LinkedHashMap<>();
+      for (int e = 0; e < 6; e++) {
+        a.put("e" + e, Score.ok("e" + e, "logme", r.nextGaussian()));
+        b.put("e" + e, Score.ok("e" + e, "knn-loo", r.nextDouble()));
+        c.put("e" + e, Score.ok("e" + e, "mine", r.nextDouble()));
+        acc.put("e" + e, r.nextDouble());
+      }
+      tasks.add(new Learned.Task(new SelectionContext(List.copyOf(acc.keySet()), Map.of(), Map.of("logme", a, "knn-loo", b, "mine", c), null, 1), acc));
+    }
+    HistoryBlend m = (HistoryBlend) new HistoryBlend().train(tasks, "logme");
+    assertEquals(List.of("logme", "knn-loo"), m.proxies(), "known proxies only: 'mine' is no registered proxy");
+    assertEquals(List.of(), new HistoryBlend().proxies());
+  }
+
+  @Test
   void badModelFilesAreRefusedNamingTheFile() throws Exception {
     String[][] cases = {
         {"{\"strategy\": \"history\", \"proxy\": \"p\", \"weight\": 2, \"history\": {\"temperature\": 0, \"tasks\": []}}", "weight"},
