@@ -93,8 +93,25 @@ final class History {
     return out;
   }
 
+  /**
+   * Similarities already computed, by the two tasks' scores: training searches over (w, T), leave-one-task-out folds
+   * and one strategy per proxy all ask for the same pairs again. Keyed by content (equal scores, equal similarity);
+   * cleared when large.
+   */
+  private static final Map<List<Map<String, Map<String, Double>>>, Double> SIMILARITIES = new java.util.concurrent.ConcurrentHashMap<>();
+
   /** Mean over shared proxies of the Spearman correlation across shared experts (at least 3); 0 if none. */
   static double similarity(Map<String, Map<String, Double>> a, Map<String, Map<String, Double>> b) {
+    List<Map<String, Map<String, Double>>> key = List.of(a, b);
+    Double known = SIMILARITIES.get(key);
+    if (known != null) return known;
+    double s = computeSimilarity(a, b);
+    if (SIMILARITIES.size() > 100_000) SIMILARITIES.clear();
+    SIMILARITIES.put(key, s);
+    return s;
+  }
+
+  private static double computeSimilarity(Map<String, Map<String, Double>> a, Map<String, Map<String, Double>> b) {
     double sum = 0;
     int n = 0;
     for (Map.Entry<String, Map<String, Double>> p : a.entrySet()) {
