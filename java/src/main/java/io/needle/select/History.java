@@ -94,21 +94,43 @@ final class History {
   }
 
   /**
-   * Similarities already computed, by the two tasks' scores: training searches over (w, T), leave-one-task-out folds
-   * and one strategy per proxy all ask for the same pairs again. Keyed by content (equal scores, equal similarity);
-   * cleared when large.
+   * Similarities already computed: training searches over (w, T), leave-one-task-out folds and one strategy per proxy
+   * all ask for the same pairs again. Keyed by a 64-bit fingerprint of each task's scores (equal scores, equal
+   * similarity), so that the cache holds numbers, not score tables; cleared when large.
    */
-  private static final Map<List<Map<String, Map<String, Double>>>, Double> SIMILARITIES = new java.util.concurrent.ConcurrentHashMap<>();
+  private static final Map<Pair, Double> SIMILARITIES = new java.util.concurrent.ConcurrentHashMap<>();
+
+  private record Pair(long a, long b) {}
 
   /** Mean over shared proxies of the Spearman correlation across shared experts (at least 3); 0 if none. */
   static double similarity(Map<String, Map<String, Double>> a, Map<String, Map<String, Double>> b) {
-    List<Map<String, Map<String, Double>>> key = List.of(a, b);
+    Pair key = new Pair(fingerprint(a), fingerprint(b));
     Double known = SIMILARITIES.get(key);
     if (known != null) return known;
     double s = computeSimilarity(a, b);
     if (SIMILARITIES.size() > 100_000) SIMILARITIES.clear();
     SIMILARITIES.put(key, s);
     return s;
+  }
+
+  /** A 64-bit hash of a score table, in its (sorted) order: proxy, expert and score bits, mixed as SplitMix64 does. */
+  static long fingerprint(Map<String, Map<String, Double>> scores) {
+    long h = 0x9E3779B97F4A7C15L;
+    for (Map.Entry<String, Map<String, Double>> p : scores.entrySet()) {
+      h = mix(h ^ p.getKey().hashCode());
+      for (Map.Entry<String, Double> e : p.getValue().entrySet()) {
+        h = mix(h ^ e.getKey().hashCode());
+        h = mix(h ^ Double.doubleToLongBits(e.getValue()));
+      }
+    }
+    return h;
+  }
+
+  private static long mix(long z) {
+    z += 0x9E3779B97F4A7C15L;
+    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+    return z ^ (z >>> 31);
   }
 
   private static double computeSimilarity(Map<String, Map<String, Double>> a, Map<String, Map<String, Double>> b) {
