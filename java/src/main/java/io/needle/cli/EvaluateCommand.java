@@ -99,17 +99,11 @@ final class EvaluateCommand implements Callable<Integer> {
 
   /** Writes a learned strategy trained on every task ({@code fused}, {@code history-<proxy>}), if the evaluation has it. */
   static void saveModel(Evaluation.Result r, Path file, String label, String note) {
-    io.needle.select.Strategy m = r.models().get(label.trim());
-    if (m instanceof io.needle.select.Fused f) {
-      f.save(file, note);
-      Main.info("needle: wrote the fused model (" + f.weights().size() + " features) to " + file);
-    } else if (m instanceof io.needle.select.HistoryBlend h) {
-      h.save(file, note);
-      Main.info(String.format(java.util.Locale.ROOT, "needle: wrote the %s model (history weight %.2f, T = %.0f) to %s", label.trim(), h.weight(), h.temperature(), file));
-    } else {
+    if (!(r.models().get(label.trim()) instanceof io.needle.select.Learned m))
       throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "--save-model: no learned strategy '" + label + "' was trained"
           + (r.models().isEmpty() ? " (learned strategies need at least 2 tasks)" : "; trained: " + String.join(", ", r.models().keySet())));
-    }
+    m.save(file, note);
+    Main.info("needle: wrote the " + label.trim() + " model " + m.summary() + " to " + file);
   }
 
   static void print(Evaluation.Result r, Path out, String title) {

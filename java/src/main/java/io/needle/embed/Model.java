@@ -45,7 +45,6 @@ public final class Model implements AutoCloseable {
       if (e.getValue().getInfo() instanceof TensorInfo t) outputs.put(e.getKey(), t);
   }
 
-  /** @return why this ONNX Runtime build cannot run CUDA at all, or null if it has the CUDA execution provider */
   /** Records why CUDA is not used; the first reason stays (workers loading models at once must not clear it). */
   private static synchronized void cudaFailed(String why) {
     if (cudaProblem == null && why != null) cudaProblem = why;
@@ -58,6 +57,7 @@ public final class Model implements AutoCloseable {
     return noCudaProvider() == null;
   }
 
+  /** @return why this ONNX Runtime build cannot run CUDA at all, or null if it has the CUDA execution provider */
   private static String noCudaProvider() {
     return OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA) ? null
         : "this ONNX Runtime build has no CUDA execution provider (build with -Pgpu for onnxruntime_gpu)";

@@ -112,7 +112,7 @@ public final class EnsembleEvaluation {
     if (!noTask.isEmpty()) warnings.add("ensembles: no logits for task(s) " + String.join(", ", noTask) + ": their sets are left out");
     // the reference: per task and evaluated size, the k best experts alone (ties to the lower id)
     Map<String, java.util.TreeSet<Integer>> sizes = new LinkedHashMap<>();
-    for (Row r : List.copyOf(rows)) if (r.k() >= 2) sizes.computeIfAbsent(r.task(), x -> new java.util.TreeSet<>()).add(r.k());
+    for (Row r : rows) if (r.k() >= 2) sizes.computeIfAbsent(r.task(), x -> new java.util.TreeSet<>()).add(r.k());
     sizes.forEach((task, ks) -> {
       EnsembleOracle.Task t = oracle.tasks().get(task);
       Map<String, Double> alone = new LinkedHashMap<>();

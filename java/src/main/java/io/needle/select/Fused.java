@@ -126,9 +126,10 @@ public final class Fused implements Strategy, Learned {
    *
    * @param note where it was trained (benchmark, tasks), kept in the file for whoever uses it
    */
+  @Override
   public void save(java.nio.file.Path file, String note) {
     if (features == null) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "fused: nothing to save, the model is untrained");
-    var om = new com.fasterxml.jackson.databind.ObjectMapper();
+    var om = ModelFile.JSON;
     var doc = om.createObjectNode();
     doc.put("strategy", id());
     doc.put("lambda", lambda);
@@ -136,7 +137,12 @@ public final class Fused implements Strategy, Learned {
     for (int i = 0; i < features.size(); i++) w.put(features.get(i), weights[i]);
     if (history != null) doc.set("history", history.toJson(om));
     doc.put("note", note);
-    io.needle.data.AtomicWrite.write(file, out -> out.write(om.writerWithDefaultPrettyPrinter().writeValueAsBytes(doc)));
+    ModelFile.write(file, doc);
+  }
+
+  @Override
+  public String summary() {
+    return "(" + features.size() + " features)";
   }
 
   /**
@@ -145,23 +151,22 @@ public final class Fused implements Strategy, Learned {
    * @throws NeedleException BAD_INPUT naming the file and the problem
    */
   public static Fused load(java.nio.file.Path file) {
-    try {
-      var doc = new com.fasterxml.jackson.databind.ObjectMapper().readTree(file.toFile());
-      if (!"fused".equals(doc.path("strategy").asText()) || !doc.path("weights").isObject())
-        throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": not a fused model (expected {\"strategy\": \"fused\", \"weights\": {...}})");
-      List<String> names = new ArrayList<>();
-      List<Double> w = new ArrayList<>();
-      doc.get("weights").fields().forEachRemaining(e -> {
-        names.add(e.getKey());
-        w.add(e.getValue().asDouble());
-      });
-      History history = doc.has("history") ? History.fromJson(doc.get("history"), file) : null;
-      if (history == null && names.contains(HISTORY))
-        throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": weights name " + HISTORY + " but there is no \"history\"");
-      return new Fused(names, w.stream().mapToDouble(Double::doubleValue).toArray(), doc.path("lambda").asDouble(Double.NaN), history);
-    } catch (java.io.IOException e) {
-      throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": " + e.getMessage());
-    }
+    return fromJson(ModelFile.read(file), file);
+  }
+
+  static Fused fromJson(com.fasterxml.jackson.databind.JsonNode doc, java.nio.file.Path file) {
+    if (!"fused".equals(doc.path("strategy").asText()) || !doc.path("weights").isObject())
+      throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": not a fused model (expected {\"strategy\": \"fused\", \"weights\": {...}})");
+    List<String> names = new ArrayList<>();
+    List<Double> w = new ArrayList<>();
+    doc.get("weights").fields().forEachRemaining(e -> {
+      names.add(e.getKey());
+      w.add(e.getValue().asDouble());
+    });
+    History history = doc.has("history") ? History.fromJson(doc.get("history"), file) : null;
+    if (history == null && names.contains(HISTORY))
+      throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": weights name " + HISTORY + " but there is no \"history\"");
+    return new Fused(names, w.stream().mapToDouble(Double::doubleValue).toArray(), doc.path("lambda").asDouble(Double.NaN), history);
   }
 
   @Override
@@ -231,6 +236,7 @@ public final class Fused implements Strategy, Learned {
       names.add(META_TOP);
     }
     if (tasks.size() >= 2) names.add(HISTORY);  // each training task's history comes from the others
+    History.Memo memo = new History.Memo();
     double bestTau = Double.NEGATIVE_INFINITY, bestLambda = 1, bestT = TEMPERATURES[0];
     if (tasks.size() > 2) {
       for (double temp : names.contains(HISTORY) ? TEMPERATURES : new double[] {0})
@@ -239,7 +245,7 @@ public final class Fused implements Strategy, Learned {
           for (int held = 0; held < tasks.size(); held++) {
             List<Task> rest = new ArrayList<>(tasks);
             Task h = rest.remove(held);
-            Fused m = fit(rest, names, l, temp);
+            Fused m = fit(rest, names, l, temp, memo);
             Map<String, Double> s = m.rankScores(h.context());
             tau += tau(h, s);
           }
@@ -250,7 +256,7 @@ public final class Fused implements Strategy, Learned {
           }
         }
     }
-    return fit(tasks, names, bestLambda, bestT);
+    return fit(tasks, names, bestLambda, bestT, memo).detached();
   }
 
   private static double tau(Task t, Map<String, Double> s) {
@@ -262,12 +268,12 @@ public final class Fused implements Strategy, Learned {
   }
 
   /** Ridge regression of the standardised oracle on the centred features, pooled over tasks. */
-  static Fused fit(List<Task> tasks, List<String> names, double lambda, double temperature) {
+  static Fused fit(List<Task> tasks, List<String> names, double lambda, double temperature, History.Memo memo) {
     int k = names.size();
     double[] a = new double[k * k], b = new double[k];
     for (Task t : tasks) {
       // a task's history never includes its own oracle: the fit sees the feature as it is at prediction time
-      double[][] x = features(t.context(), names, names.contains(HISTORY) ? others(tasks, t, temperature).predict(t.context().scores()) : Map.of());
+      double[][] x = features(t.context(), names, names.contains(HISTORY) ? memo.history(tasks, t, temperature).predict(t.context().scores()) : Map.of());
       List<String> pool = t.context().pool();
       int n = pool.size();
       double[] y = new double[n];
@@ -301,16 +307,13 @@ public final class Fused implements Strategy, Learned {
       }
     }
     for (int f = 0; f < k; f++) a[f * k + f] += lambda;
-    return new Fused(names, nonNegative(a, b, k), lambda, names.contains(HISTORY) ? History.of(tasks, temperature) : null);
+    return new Fused(names, nonNegative(a, b, k), lambda, names.contains(HISTORY) ? memo.history(tasks, null, temperature) : null);
   }
 
-  /** The history of every task but {@code left}. */
-  static History others(List<Task> tasks, Task left, double temperature) {
-    List<Task> rest = new ArrayList<>(tasks);
-    rest.remove(left);
-    return History.of(rest, temperature);
+  /** This model without its training memo. */
+  private Fused detached() {
+    return history == null ? this : new Fused(features, weights, lambda, history.detached());
   }
-
 
   /**
    * argmin ½ wᵀAw − bᵀw subject to w ≥ 0, by cyclic coordinate descent (A is positive definite: the ridge term). Every

@@ -23,26 +23,70 @@ final class History {
 
   private final List<Past> past;
   private final double temperature;
+  private final Memo memo;
 
   History(List<Past> past, double temperature) {
+    this(past, temperature, null);
+  }
+
+  private History(List<Past> past, double temperature, Memo memo) {
     this.past = List.copyOf(past);
     this.temperature = temperature;
+    this.memo = memo;
   }
 
   /** The history of these tasks (tasks whose experts all fine-tune alike carry nothing and are left out). */
   static History of(List<Learned.Task> tasks, double temperature) {
-    List<Past> out = new ArrayList<>();
-    for (Learned.Task t : tasks) {
-      double[] y = t.oracle().values().stream().mapToDouble(Double::doubleValue).toArray();
-      double m = java.util.Arrays.stream(y).average().orElse(0), sd = 0;
-      for (double v : y) sd += (v - m) * (v - m);
-      sd = Math.sqrt(sd / Math.max(1, y.length));
-      if (!(sd > 0)) continue;
-      Map<String, Double> z = new TreeMap<>();
-      for (Map.Entry<String, Double> e : t.oracle().entrySet()) z.put(e.getKey(), (e.getValue() - m) / sd);
-      out.add(new Past(scores(t.context().scores()), z));
+    return without(tasks, null, temperature);
+  }
+
+  /** The history of every task but {@code left} (may be null). */
+  static History without(List<Learned.Task> tasks, Learned.Task left, double temperature) {
+    return new Memo().history(tasks, left, temperature).detached();
+  }
+
+  /** @return the past task of t, or null when its experts all fine-tune alike */
+  private static Past past(Learned.Task t, Map<String, Map<String, Double>> scores) {
+    double[] y = t.oracle().values().stream().mapToDouble(Double::doubleValue).toArray();
+    double m = java.util.Arrays.stream(y).average().orElse(0), sd = 0;
+    for (double v : y) sd += (v - m) * (v - m);
+    sd = Math.sqrt(sd / Math.max(1, y.length));
+    if (!(sd > 0)) return null;
+    Map<String, Double> z = new TreeMap<>();
+    for (Map.Entry<String, Double> e : t.oracle().entrySet()) z.put(e.getKey(), (e.getValue() - m) / sd);
+    return new Past(scores, z);
+  }
+
+  /** This history without its training memo (what a trained model keeps). */
+  History detached() {
+    return memo == null ? this : new History(past, temperature, null);
+  }
+
+  /**
+   * What one training run derives from its tasks once, however many folds, temperatures and weights it tries: each
+   * task's scores as numbers, its past task, and the similarity of each pair of score tables (all by identity: the
+   * same task objects come back in every fold). Not thread-safe: one training run at a time.
+   */
+  static final class Memo {
+    private final Map<Map<String, Map<String, Score>>, Map<String, Map<String, Double>>> scores = new java.util.IdentityHashMap<>();
+    private final Map<Learned.Task, java.util.Optional<Past>> pasts = new java.util.IdentityHashMap<>();
+    private final Map<Map<String, Map<String, Double>>, Map<Map<String, Map<String, Double>>, Double>> similarity = new java.util.IdentityHashMap<>();
+
+    /** The history of {@code tasks} but {@code left} (may be null), read through this memo. */
+    History history(List<Learned.Task> tasks, Learned.Task left, double temperature) {
+      List<Past> out = new ArrayList<>();
+      for (Learned.Task t : tasks)
+        if (t != left) pasts.computeIfAbsent(t, x -> java.util.Optional.ofNullable(past(x, scores(x.context().scores())))).ifPresent(out::add);
+      return new History(out, temperature, this);
     }
-    return new History(out, temperature);
+
+    Map<String, Map<String, Double>> scores(Map<String, Map<String, Score>> raw) {
+      return scores.computeIfAbsent(raw, History::scores);
+    }
+
+    double similarity(Map<String, Map<String, Double>> a, Map<String, Map<String, Double>> b) {
+      return similarity.computeIfAbsent(a, x -> new java.util.IdentityHashMap<>()).computeIfAbsent(b, x -> History.similarity(a, x));
+    }
   }
 
   static Map<String, Map<String, Double>> scores(Map<String, Map<String, Score>> s) {
@@ -73,10 +117,11 @@ final class History {
 
   /** @return expert → its similarity-weighted mean standardised accuracy, for the experts some past task has */
   Map<String, Double> predict(Map<String, Map<String, Score>> taskScores) {
-    Map<String, Map<String, Double>> now = scores(taskScores);
+    Map<String, Map<String, Double>> now = memo != null ? memo.scores(taskScores) : scores(taskScores);
     double[] s = new double[past.size()];
     double max = Double.NEGATIVE_INFINITY;
-    for (int i = 0; i < s.length; i++) max = Math.max(max, s[i] = similarity(now, past.get(i).scores()));
+    for (int i = 0; i < s.length; i++)
+      max = Math.max(max, s[i] = memo != null ? memo.similarity(now, past.get(i).scores()) : similarity(now, past.get(i).scores()));
     Map<String, double[]> acc = new TreeMap<>();
     for (int i = 0; i < s.length; i++) {
       double w = Math.exp(temperature * (s[i] - max));
@@ -93,47 +138,8 @@ final class History {
     return out;
   }
 
-  /**
-   * Similarities already computed: training searches over (w, T), leave-one-task-out folds and one strategy per proxy
-   * all ask for the same pairs again. Keyed by a 64-bit fingerprint of each task's scores (equal scores, equal
-   * similarity), so that the cache holds numbers, not score tables; cleared when large.
-   */
-  private static final Map<Pair, Double> SIMILARITIES = new java.util.concurrent.ConcurrentHashMap<>();
-
-  private record Pair(long a, long b) {}
-
   /** Mean over shared proxies of the Spearman correlation across shared experts (at least 3); 0 if none. */
   static double similarity(Map<String, Map<String, Double>> a, Map<String, Map<String, Double>> b) {
-    Pair key = new Pair(fingerprint(a), fingerprint(b));
-    Double known = SIMILARITIES.get(key);
-    if (known != null) return known;
-    double s = computeSimilarity(a, b);
-    if (SIMILARITIES.size() > 100_000) SIMILARITIES.clear();
-    SIMILARITIES.put(key, s);
-    return s;
-  }
-
-  /** A 64-bit hash of a score table, in its (sorted) order: proxy, expert and score bits, mixed as SplitMix64 does. */
-  static long fingerprint(Map<String, Map<String, Double>> scores) {
-    long h = 0x9E3779B97F4A7C15L;
-    for (Map.Entry<String, Map<String, Double>> p : scores.entrySet()) {
-      h = mix(h ^ p.getKey().hashCode());
-      for (Map.Entry<String, Double> e : p.getValue().entrySet()) {
-        h = mix(h ^ e.getKey().hashCode());
-        h = mix(h ^ Double.doubleToLongBits(e.getValue()));
-      }
-    }
-    return h;
-  }
-
-  private static long mix(long z) {
-    z += 0x9E3779B97F4A7C15L;
-    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-    return z ^ (z >>> 31);
-  }
-
-  private static double computeSimilarity(Map<String, Map<String, Double>> a, Map<String, Map<String, Double>> b) {
     double sum = 0;
     int n = 0;
     for (Map.Entry<String, Map<String, Double>> p : a.entrySet()) {

@@ -89,9 +89,10 @@ public final class HistoryBlend implements Strategy, Learned {
     if (tasks.size() < 3) return new HistoryBlend(proxy, 0, History.of(tasks, 0));  // too few to tell: the proxy alone
     // per (w, T): weighted tau on each task, ranked with the history of the others
     List<double[]> grid = new ArrayList<>();  // {w, T, mean, standard error}
+    History.Memo memo = new History.Memo();
     for (double t : TEMPERATURES) {
       List<Map<String, Double>> hist = new ArrayList<>();
-      for (Task h : tasks) hist.add(Fused.others(tasks, h, t).predict(h.context().scores()));
+      for (Task h : tasks) hist.add(memo.history(tasks, h, t).predict(h.context().scores()));
       for (double w : WEIGHTS) {
         double[] tau = new double[tasks.size()];
         for (int i = 0; i < tasks.size(); i++) {
@@ -109,7 +110,7 @@ public final class HistoryBlend implements Strategy, Learned {
     double[] best = grid.stream().max(Comparator.comparingDouble(g -> g[2])).orElseThrow();
     double[] pick = grid.stream().filter(g -> g[2] >= best[2] - best[3] - 1e-12)
         .min(Comparator.comparingDouble((double[] g) -> g[0]).thenComparingDouble(g -> -g[2])).orElseThrow();
-    return new HistoryBlend(proxy, pick[0], History.of(tasks, pick[1]));
+    return new HistoryBlend(proxy, pick[0], memo.history(tasks, null, pick[1]).detached());
   }
 
   @Override
@@ -154,16 +155,22 @@ public final class HistoryBlend implements Strategy, Learned {
   }
 
   /** Writes the trained model as JSON: strategy, proxy, weight, the history (temperature and past tasks), note. */
+  @Override
   public void save(Path file, String note) {
     trained();
-    var om = new com.fasterxml.jackson.databind.ObjectMapper();
+    var om = ModelFile.JSON;
     var doc = om.createObjectNode();
     doc.put("strategy", id());
     doc.put("proxy", proxy);
     doc.put("weight", weight);
     doc.set("history", history.toJson(om));
     doc.put("note", note);
-    io.needle.data.AtomicWrite.write(file, out -> out.write(om.writerWithDefaultPrettyPrinter().writeValueAsBytes(doc)));
+    ModelFile.write(file, doc);
+  }
+
+  @Override
+  public String summary() {
+    return String.format(java.util.Locale.ROOT, "(history weight %.2f, T = %.0f)", weight, temperature());
   }
 
   /**
@@ -172,12 +179,7 @@ public final class HistoryBlend implements Strategy, Learned {
    * @throws NeedleException BAD_INPUT naming the file and the problem
    */
   public static HistoryBlend load(Path file) {
-    try {
-      var doc = new com.fasterxml.jackson.databind.ObjectMapper().readTree(file.toFile());
-      return fromJson(doc, file);
-    } catch (java.io.IOException e) {
-      throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": " + e.getMessage());
-    }
+    return fromJson(ModelFile.read(file), file);
   }
 
   static HistoryBlend fromJson(com.fasterxml.jackson.databind.JsonNode doc, Path file) {

@@ -37,6 +37,17 @@ public interface Learned {
     return List.of();
   }
 
+  /**
+   * Writes the trained model as JSON for {@code needle select --model} ({@link Strategies#load} reads it back).
+   *
+   * @param note where it was trained, kept in the file
+   * @throws io.needle.NeedleException INVALID_ARGUMENT when untrained
+   */
+  void save(java.nio.file.Path file, String note);
+
+  /** @return a few words on the trained model, for the line that says where it was written */
+  String summary();
+
   /** @return the value the trained strategy ranks each expert of the pool by (higher is better) */
   Map<String, Double> rankScores(SelectionContext ctx);
 }

@@ -55,15 +55,11 @@ public final class Strategies {
    * @throws NeedleException BAD_INPUT naming the file and the problem
    */
   public static Strategy load(java.nio.file.Path file) {
-    String kind;
-    try {
-      kind = new com.fasterxml.jackson.databind.ObjectMapper().readTree(file.toFile()).path("strategy").asText();
-    } catch (java.io.IOException e) {
-      throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": " + e.getMessage());
-    }
+    var doc = ModelFile.read(file);
+    String kind = doc.path("strategy").asText();
     return switch (kind) {
-      case "fused" -> Fused.load(file);
-      case "history" -> HistoryBlend.load(file);
+      case "fused" -> Fused.fromJson(doc, file);
+      case "history" -> HistoryBlend.fromJson(doc, file);
       default -> throw new NeedleException(NeedleException.Code.BAD_INPUT, file + ": not a trained model (\"strategy\" is '" + kind + "'; expected fused or history)");
     };
   }

@@ -113,7 +113,7 @@ class FusedTest {
       List<String> pool = List.copyOf(acc.get(t).keySet());
       tasks.add(new Learned.Task(new SelectionContext(pool, Map.of(), scores.get(t), null, 1), acc.get(t)));
     }
-    assertEquals(TASKS - 1, Fused.others(tasks, tasks.get(0), 5).past().size());
+    assertEquals(TASKS - 1, History.without(tasks, tasks.get(0), 5).past().size());
     Map<String, Double> uniform = History.of(tasks.subList(1, TASKS), 0).predict(scores.get("t0"));
     assertEquals(EXPERTS, uniform.size());
     double mean = 0;
