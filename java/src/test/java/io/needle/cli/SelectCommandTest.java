@@ -107,8 +107,21 @@ class SelectCommandTest {
 
   static List<Path> arrows(Path cache) throws Exception {
     if (!Files.exists(cache)) return List.of();
-    try (Stream<Path> s = Files.walk(cache)) {
-      return s.filter(f -> f.getFileName().toString().endsWith(".arrow")).sorted().toList();
+    List<Path> out = new java.util.ArrayList<>();
+    collectArrows(cache, out);
+    return out.stream().sorted().toList();
+  }
+
+  /**
+   * Names only: the kill/resume campaign looks while a child run writes the cache, and Files.walk, which reads each
+   * entry's attributes, failed on a temporary renamed in between (NoSuchFileException).
+   */
+  private static void collectArrows(Path dir, List<Path> out) throws Exception {
+    try (java.nio.file.DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
+      for (Path f : s) {
+        if (f.getFileName().toString().endsWith(".arrow")) out.add(f);
+        else if (Files.isDirectory(f)) collectArrows(f, out);  // false, not an error, for an entry gone meanwhile
+      }
     }
   }
 
