@@ -24,8 +24,10 @@ import java.util.TreeSet;
  * from its kept seeds) is left out of that seed's average, and a seed no member kept is not counted. Its accuracy is
  * the argmax's (ties to the lower class) against the test labels; the ensemble's value is the mean over counted seeds.
  * A set of one expert is the oracle's own value for it (up to float16 rounding of the logits). An expert every run of
- * which diverged has no chosen rate and is undefined, as is one whose logits file is missing, garbled, lacks a run, or
- * has another row or class count than the test labels: each is said once in {@link Loaded#warnings} and left out.
+ * which diverged keeps all its runs, as the single-expert oracle does ({@link SeedRuns}): a set holding it averages in
+ * its near-chance outputs, as a user who ensembled it would. An expert with no run in the runs file is undefined, as is
+ * one whose logits file is missing, garbled, lacks a run, or has another row or class count than the test labels: each
+ * is said once in {@link Loaded#warnings} and left out.
  *
  * <p>The best set of size K is found exhaustively while there are at most {@link #EXHAUSTIVE_LIMIT} subsets (K = 2, and
  * K = 3 for the bundled 26 experts), greedily beyond: the best set of size K − 1 plus the member that maximises
@@ -221,10 +223,10 @@ public final class EnsembleOracle {
         warnings.add("ensembles: task '" + t.name() + "': test labels: " + e.getMessage() + ": left out");
         continue;
       }
-      try (java.util.stream.Stream<Path> files = Files.list(dir)) {  // logits of experts without a kept run: say so once
+      try (java.util.stream.Stream<Path> files = Files.list(dir)) {  // logits of experts without any run: say so once
         files.map(f -> f.getFileName().toString()).filter(f -> f.endsWith(".npz")).map(f -> f.substring(0, f.length() - 4)).sorted()
             .filter(e -> !chosen.containsKey(e))
-            .forEach(e -> warnings.add("ensembles: task '" + t.name() + "', expert '" + e + "' undefined: every run diverged (no kept run in the runs)"));
+            .forEach(e -> warnings.add("ensembles: task '" + t.name() + "', expert '" + e + "' undefined: no run of it in the runs file"));
       } catch (java.io.IOException e) {
         throw new NeedleException(NeedleException.Code.IO, dir + ": cannot list: " + e.getMessage(), e);
       }

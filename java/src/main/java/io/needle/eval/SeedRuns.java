@@ -11,7 +11,9 @@ import java.util.TreeMap;
 /**
  * The oracle's individual fine-tuning runs, for noise-aware evaluation: per (task, expert), the test accuracy of every
  * non-diverged seed at the learning rate the oracle chose (the best mean validation accuracy over those seeds; ties to
- * the smaller rate), as {@code tools/zoo/oracle.py} chooses it.
+ * the smaller rate), as {@code tools/zoo/oracle.py} chooses it. As there, when every run of a (task, expert) diverged,
+ * all its runs are used instead (the expert is then at chance, and {@code oracle.csv} holds that mean): leaving it out
+ * would make every set holding it undefined, where a user who fine-tuned it would have that run.
  *
  * @param accuracy task → expert → test accuracy per kept seed (an expert with one kept seed has unknown noise: the
  *     noise-aware view leaves its picks out and says so)
@@ -22,7 +24,8 @@ public record SeedRuns(Map<String, Map<String, double[]>> accuracy, Map<String, 
   /**
    * The learning rate the oracle chose for one (task, expert) and the seeds kept at it.
    *
-   * @param seeds the non-diverged seeds at {@code lr}, in file order
+   * @param seeds the seeds kept at {@code lr}, in file order: the non-diverged ones (all of them for an expert every run
+   *     of which diverged)
    */
   public record Choice(double lr, int[] seeds) {}
 
@@ -52,19 +55,23 @@ public record SeedRuns(Map<String, Map<String, double[]>> accuracy, Map<String, 
     int t = csv.column("task"), e = csv.column("expert"), lr = csv.column("lr"), va = csv.column("val_accuracy"),
         te = csv.column("test_accuracy"), dv = csv.optionalColumn("diverged"), sd = csv.column("seed");
     java.util.Set<String> seen = new java.util.HashSet<>();
-    // task -> expert -> lr -> [val, test, seed] per kept seed
-    Map<String, Map<String, TreeMap<Double, List<double[]>>>> runs = new LinkedHashMap<>();
+    // task -> expert -> lr -> [val, test, seed] per kept seed; the diverged ones apart, for experts with no other run
+    Map<String, Map<String, TreeMap<Double, List<double[]>>>> runs = new LinkedHashMap<>(), divergedRuns = new LinkedHashMap<>();
     for (int r = 0; r < csv.rows().size(); r++) {
       String[] row = csv.rows().get(r);
       if (!seen.add(row[t].trim() + '\u0000' + row[e].trim() + '\u0000' + csv.number(r, lr) + '\u0000' + row[sd].trim()))
         throw csv.bad(r, "task '" + row[t].trim() + "', expert '" + row[e].trim() + "', lr " + row[lr].trim() + ", seed " + row[sd].trim() + " given twice");
-      if (dv >= 0 && row[dv].trim().equals("1")) continue;
+      boolean diverged = dv >= 0 && row[dv].trim().equals("1");
       double rate = csv.number(r, lr), v = csv.number(r, va), a = csv.number(r, te), seed = csv.number(r, sd);
       if (!(a >= 0 && a <= 1) || !(v >= 0 && v <= 1)) throw csv.bad(r, "accuracies must be in [0, 1]");
       if (seed != Math.rint(seed) || Math.abs(seed) > Integer.MAX_VALUE) throw csv.bad(r, "seed " + row[sd].trim() + " is not an integer");
-      runs.computeIfAbsent(row[t].trim(), k -> new LinkedHashMap<>()).computeIfAbsent(row[e].trim(), k -> new TreeMap<>())
+      (diverged ? divergedRuns : runs).computeIfAbsent(row[t].trim(), k -> new LinkedHashMap<>()).computeIfAbsent(row[e].trim(), k -> new TreeMap<>())
           .computeIfAbsent(rate, k -> new java.util.ArrayList<>()).add(new double[] {v, a, seed});
     }
+    divergedRuns.forEach((task, byExpert) -> byExpert.forEach((expert, byLr) -> {
+      if (!runs.getOrDefault(task, Map.of()).containsKey(expert))
+        runs.computeIfAbsent(task, k -> new LinkedHashMap<>()).put(expert, byLr);
+    }));
     Map<String, Map<String, double[]>> out = new LinkedHashMap<>();
     Map<String, Map<String, Choice>> chosen = new LinkedHashMap<>();
     runs.forEach((task, byExpert) -> byExpert.forEach((expert, byLr) -> {

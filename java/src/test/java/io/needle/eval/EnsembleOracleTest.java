@@ -91,6 +91,26 @@ class EnsembleOracleTest {
     return EnsembleOracle.load(dir.resolve("logits"), Tasks.read(dir.resolve("tasks")), SeedRuns.read(dir.resolve("runs.csv")));
   }
 
+  /**
+   * An expert every run of which diverged keeps all its runs, as the single-expert oracle ({@code tools/zoo/oracle.py})
+   * does: d always says class 0 (p(1) = .27 on every row), so alone it is right on rows 0 and 3 (0.5), and with c
+   * (p(1) = .27 .73 .73 .27) the average is .27 .5 .5 .27: the ties on rows 1 and 2 go to class 0, wrong, so c + d is
+   * 0.5 at both seeds, where leaving d out would give c's 1.0.
+   */
+  @Test
+  void anExpertWhoseRunsAllDivergedKeepsThem(@TempDir Path dir) throws Exception {
+    benchmark(dir);
+    Files.writeString(dir.resolve("runs.csv"), Files.readString(dir.resolve("runs.csv")) + "t,d,0.002,0,0.1,0.5,1\nt,d,0.002,1,0.1,0.5,1\n");
+    float[] d = {1, 0, 1, 0, 1, 0, 1, 0};
+    writeNpz(dir.resolve("logits/t/d.npz"), new LinkedHashMap<>(Map.of("lr0.002_seed0", run(d), "lr0.002_seed1", run(d))));
+    EnsembleOracle.Loaded o = load(dir);
+    assertTrue(o.warnings().isEmpty(), o.warnings().toString());
+    EnsembleOracle.Task t = o.tasks().get("t");
+    assertEquals(List.of("a", "b", "c", "d"), t.experts());
+    assertEquals(0.5, t.accuracy(List.of("d")), 1e-12);
+    assertEquals(0.5, t.accuracy(List.of("c", "d")), 1e-12, "d's outputs are averaged in");
+  }
+
   @Test
   void ensembleAccuracyFollowsTheRule(@TempDir Path dir) throws Exception {
     EnsembleOracle.Loaded o = load(benchmark(dir));

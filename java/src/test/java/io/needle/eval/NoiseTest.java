@@ -1,5 +1,6 @@
 package io.needle.eval;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -63,9 +64,16 @@ class NoiseTest {
         t1,a,0.01,1,0.8,0.81,0
         t1,b,0.01,0,0.7,0.7,0
         t1,b,0.01,1,0.1,0.1,1
+        t1,c,0.01,0,0.3,0.12,1
+        t1,c,0.01,1,0.2,0.14,1
+        t1,c,0.1,0,0.1,0.1,1
         """);
     SeedRuns runs = SeedRuns.read(f);
     assertEquals(1, runs.accuracy().get("t1").get("b").length, "the diverged seed is dropped");
+    // every run of c diverged: all its runs are kept, at the rate with the best mean validation accuracy, as oracle.py
+    assertArrayEquals(new double[] {0.12, 0.14}, runs.accuracy().get("t1").get("c"), 1e-12);
+    assertEquals(0.01, runs.chosen().get("t1").get("c").lr(), 0);
+    assertArrayEquals(new int[] {0, 1}, runs.chosen().get("t1").get("c").seeds());
     Map<String, Map<String, Score>> sc = Map.of("p", Map.of("a", Score.ok("a", "p", 0), "b", Score.ok("b", "p", 1)));
     Evaluation.Result r = Evaluation.run(new Oracle(Map.of("t1", Map.of("a", 0.805, "b", 0.7))), new ScoreTable(Map.of("t1", sc)),
         new Evaluation.Config(null, null, Map.of(), List.of(1), 100, 0, Map.of(), runs));
