@@ -37,8 +37,8 @@ final class EnsembleCommand implements Callable<Integer> {
   @Option(names = "--lambda", defaultValue = "0.1", description = "weight of the mean inconsistency with the picked experts in the diverse method (default: ${DEFAULT-VALUE})")
   double lambda;
 
-  @Option(names = "--anchor", paramLabel = "EXPERT", description = "start every set from this expert: an expert id (\"which experts complement the one I have?\") or task-agnostic (the pool's best by metadata, as that strategy picks); default: none")
-  String anchor;
+  @Option(names = "--anchor", split = ",", paramLabel = "EXPERT", description = "start every set from these experts, in order: expert ids (\"which experts complement the ones I have?\"), task-agnostic (the pool's best by metadata, as that strategy picks) or task-agnostic:N (its top N); default: none")
+  List<String> anchors;
 
   @Option(names = "--backend", defaultValue = "auto", description = "where the probes are fitted: auto, java, cpu or cuda (default: ${DEFAULT-VALUE})")
   String backend;
@@ -65,10 +65,10 @@ final class EnsembleCommand implements Callable<Integer> {
     if (linearC != null) s = s.with(LinearProbe.C, linearC);
     if (valFraction != null) s = s.with(TaskData.VAL_FRACTION, valFraction);
     Ensembles.Config cfg = new Ensembles.Config(io.needle.embed.Device.parse(task.device), task.threads, task.imageBatch,
-        io.needle.engine.Backends.Kind.parse(backend), s, size, methods, lambda, anchor);
+        io.needle.engine.Backends.Kind.parse(backend), s, size, methods, lambda, anchors);
     Zoo zoo = task.openZoo();
     TaskOptions.checkAny(zoo.experts(), zoo.problems(), task.zoo);
-    Ensembles.checkAnchor(anchor, zoo.experts());  // refused before anything is embedded
+    if (anchors != null) for (String a : anchors) Ensembles.checkAnchor(a.trim(), zoo.experts());  // refused before anything is embedded
     if (size > zoo.experts().size())
       throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "--size " + size + " but the pool has " + zoo.experts().size() + " expert(s)");
     ProgressBar bar = new ProgressBar(opts.quiet);

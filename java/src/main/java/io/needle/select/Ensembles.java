@@ -246,7 +246,7 @@ public final class Ensembles {
    * @throws NeedleException INVALID_ARGUMENT for k below 1 or a negative lambda
    */
   public static Pick greedy(Probes probes, int k, double lambda) {
-    return greedy(probes, k, lambda, null);
+    return greedy(probes, k, lambda, List.of());
   }
 
   /**
@@ -254,17 +254,30 @@ public final class Ensembles {
    * which is its first step whatever its own accuracy.
    */
   public static Pick greedy(Probes probes, int k, double lambda, String anchor) {
+    return greedy(probes, k, lambda, anchor == null ? List.of() : List.of(anchor));
+  }
+
+  /**
+   * As {@link #greedy(Probes, int, double)}, the set starting from {@code anchors} (experts with a probe, in order; empty:
+   * none), which are its first steps whatever their own accuracy.
+   *
+   * @throws NeedleException INVALID_ARGUMENT also for an anchor without a probe, a repeated one, or more anchors than k
+   */
+  public static Pick greedy(Probes probes, int k, double lambda, List<String> anchors) {
     if (k < 1) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "ensemble size must be at least 1, got " + k);
     if (!(lambda >= 0)) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "the diversity weight must be 0 or more, got " + lambda);
+    checkAnchors(anchors, k);
     List<Probe> picked = new ArrayList<>();
     List<Step> steps = new ArrayList<>();
     double prev = 0;
-    if (anchor != null) {
+    for (String anchor : anchors) {
       Probe a = probes.get(anchor);
       if (a == null) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "anchor '" + anchor + "' has no probe on this task");
+      double inc = picked.isEmpty() ? Double.NaN : picked.stream().mapToDouble(m -> inconsistency(a, m)).average().orElse(Double.NaN);
       picked.add(a);
-      steps.add(new Step(a.expert(), a.accuracy(), a.accuracy(), Double.NaN));
-      prev = a.accuracy();
+      double acc = accuracy(picked, probes.yval(), probes.classes());
+      steps.add(new Step(a.expert(), acc, acc - prev, inc));
+      prev = acc;
     }
     while (picked.size() < k && picked.size() < probes.probes().size()) {
       Probe best = null;
@@ -297,25 +310,37 @@ public final class Ensembles {
    * @param experts the embeddings (experts without a fitted probe in {@code probes} are left out)
    */
   public static Pick concat(Backend backend, List<Embedding> experts, int[] y, int classes, Split split, LinearProbe.Params params, Probes probes, int k) {
-    return concat(backend, experts, y, classes, split, params, probes, k, null);
+    return concat(backend, experts, y, classes, split, params, probes, k, List.of());
   }
 
   /** As {@link #concat(Backend, List, int[], int, Split, LinearProbe.Params, Probes, int)}, starting from {@code anchor} (null: none). */
   public static Pick concat(Backend backend, List<Embedding> experts, int[] y, int classes, Split split, LinearProbe.Params params, Probes probes, int k,
       String anchor) {
+    return concat(backend, experts, y, classes, split, params, probes, k, anchor == null ? List.of() : List.of(anchor));
+  }
+
+  /**
+   * As {@link #concat(Backend, List, int[], int, Split, LinearProbe.Params, Probes, int)}, starting from {@code anchors}
+   * (in order; empty: none); a step's accuracy is that of the probe on the concatenation so far.
+   */
+  public static Pick concat(Backend backend, List<Embedding> experts, int[] y, int classes, Split split, LinearProbe.Params params, Probes probes, int k,
+      List<String> anchors) {
     if (k < 1) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "ensemble size must be at least 1, got " + k);
+    checkAnchors(anchors, k);
     List<Embedding> pool = experts.stream().filter(e -> probes.get(e.expert()) != null).toList();
     List<Embedding> picked = new ArrayList<>();
     List<Step> steps = new ArrayList<>();
     int[] yval = probes.yval();
     double prev = 0;
-    if (anchor != null) {
+    for (String anchor : anchors) {
       Probe a = probes.get(anchor);
       Embedding ae = pool.stream().filter(e -> e.expert().equals(anchor)).findFirst().orElse(null);
       if (a == null || ae == null) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "anchor '" + anchor + "' has no probe on this task");
+      double inc = picked.isEmpty() ? Double.NaN : picked.stream().mapToDouble(m -> inconsistency(a, probes.get(m.expert()))).average().orElse(Double.NaN);
       picked.add(ae);
-      steps.add(new Step(anchor, a.accuracy(), a.accuracy(), Double.NaN));
-      prev = a.accuracy();
+      double acc = picked.size() == 1 ? a.accuracy() : concatAccuracy(backend, join(picked), y, classes, split, params, yval);
+      steps.add(new Step(anchor, acc, acc - prev, inc));
+      prev = acc;
     }
     while (picked.size() < k && picked.size() < pool.size()) {
       List<Embedding> cands = new ArrayList<>();
@@ -349,6 +374,22 @@ public final class Ensembles {
       prev = bestAcc;
     }
     return new Pick(CONCAT, List.copyOf(steps), note(steps.size(), k, probes));
+  }
+
+  private static void checkAnchors(List<String> anchors, int k) {
+    if (anchors.size() > k)
+      throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, anchors.size() + " anchors do not fit a set of " + k + ": raise the size or name fewer");
+    if (new java.util.HashSet<>(anchors).size() < anchors.size())
+      throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "an anchor is named twice: " + String.join(", ", anchors));
+  }
+
+  /** The validation accuracy of one probe fitted on {@code joined}. */
+  private static double concatAccuracy(Backend backend, Embedding joined, int[] y, int classes, Split split, LinearProbe.Params params, int[] yval) {
+    float[] w = fitWeights(backend, List.of(joined), y, classes, split, params).get(0);
+    double[] z = logits(w, Split.rows(joined.data(), joined.cols(), split.val()), joined.cols(), classes);
+    int right = 0;
+    for (int i = 0; i < yval.length; i++) if (argmax(z, i * classes, classes) == yval[i]) right++;
+    return (double) right / yval.length;
   }
 
   /** The embeddings side by side (one row per example). */
@@ -390,15 +431,16 @@ public final class Ensembles {
    * @param size K: the largest set
    * @param methods any of {@link #CALIBRATED}, {@link #DIVERSE}, {@link #CONCAT}
    * @param lambda the diversity weight of {@link #DIVERSE}
-   * @param anchor the expert every set starts from: an expert id, {@link #ANCHOR_TASK_AGNOSTIC} (the pool's first in
-   *     metadata order, as the task-agnostic strategy picks), or null for none
+   * @param anchors the experts every set starts from, in order (empty: none): each an expert id, or
+   *     {@link #ANCHOR_TASK_AGNOSTIC} (the pool's best by metadata not anchored yet, as the task-agnostic strategy picks),
+   *     or {@code task-agnostic:N} (its top N)
    */
   public record Config(io.needle.embed.Device device, int threads, int imageBatch, io.needle.engine.Backends.Kind backend,
-      io.needle.proxy.Settings settings, int size, List<String> methods, double lambda, String anchor) {
+      io.needle.proxy.Settings settings, int size, List<String> methods, double lambda, List<String> anchors) {
     /** A configuration without an anchor. */
     public Config(io.needle.embed.Device device, int threads, int imageBatch, io.needle.engine.Backends.Kind backend,
         io.needle.proxy.Settings settings, int size, List<String> methods, double lambda) {
-      this(device, threads, imageBatch, backend, settings, size, methods, lambda, null);
+      this(device, threads, imageBatch, backend, settings, size, methods, lambda, List.of());
     }
 
     public Config {
@@ -409,6 +451,10 @@ public final class Ensembles {
         if (!List.of(CALIBRATED, DIVERSE, CONCAT).contains(m))
           throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "unknown ensemble method '" + m + "': use calibrated, diverse or concat");
       methods = List.copyOf(methods);
+      anchors = anchors == null ? List.of() : anchors.stream().map(String::trim).toList();
+      int n = 0;
+      for (String a : anchors) n += agnosticCount(a) > 0 ? agnosticCount(a) : 1;
+      if (n > size) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, n + " anchors do not fit a set of " + size + ": raise --size or name fewer");
     }
   }
 
@@ -471,7 +517,7 @@ public final class Ensembles {
       if (probes.probes().isEmpty())
         throw new NeedleException(NeedleException.Code.BAD_INPUT, images.source() + ": no expert could be probed (every expert failed)");
       seconds.put("probe", (System.nanoTime() - t1) / 1e9);
-      String anchor = anchor(c.anchor(), pool, probes);
+      List<String> anchor = anchors(c.anchors(), pool, probes);
       long t2 = System.nanoTime();
       for (String m : c.methods())
         picks.add(switch (m) {
@@ -485,32 +531,63 @@ public final class Ensembles {
   }
 
   /**
-   * @return the anchor's expert id on this task, or null for none
-   * @throws NeedleException INVALID_ARGUMENT when the anchor is not in the pool, BAD_INPUT when it is but has no probe
-   *     (it could not be embedded or probed: the problems name why)
+   * @return the anchors' expert ids on this task, in order ({@link #ANCHOR_TASK_AGNOSTIC} resolved to the probed pool's
+   *     best by metadata not anchored yet)
+   * @throws NeedleException INVALID_ARGUMENT when an anchor is not in the pool or named twice, BAD_INPUT when it is but
+   *     has no probe (it could not be embedded or probed: the problems name why)
    */
-  static String anchor(String anchor, List<io.needle.zoo.Expert> pool, Probes probes) {
-    if (anchor == null) return null;
-    if (anchor.equals(ANCHOR_TASK_AGNOSTIC)) {
-      java.util.Map<String, io.needle.zoo.Expert.Metadata> meta = new java.util.HashMap<>();
-      for (io.needle.zoo.Expert e : pool) if (e.meta() != null) meta.put(e.id(), e.meta());
-      List<String> probed = probes.probes().stream().map(Probe::expert).toList();
-      return new SelectionContext(probed, meta, java.util.Map.of(), null, 1).byMetadata().get(0);
+  static List<String> anchors(List<String> anchors, List<io.needle.zoo.Expert> pool, Probes probes) {
+    List<String> out = new ArrayList<>();
+    List<String> byMeta = null;
+    for (String anchor : anchors) {
+      int n = agnosticCount(anchor);
+      if (n > 0) {
+        if (byMeta == null) {
+          java.util.Map<String, io.needle.zoo.Expert.Metadata> meta = new java.util.HashMap<>();
+          for (io.needle.zoo.Expert e : pool) if (e.meta() != null) meta.put(e.id(), e.meta());
+          List<String> probed = probes.probes().stream().map(Probe::expert).toList();
+          byMeta = new SelectionContext(probed, meta, java.util.Map.of(), null, 1).byMetadata();
+        }
+        for (String e : byMeta) {
+          if (n == 0) break;
+          if (!out.contains(e) && !anchors.contains(e)) {
+            out.add(e);
+            n--;
+          }
+        }
+        continue;
+      }
+      checkAnchor(anchor, pool);
+      if (probes.get(anchor) == null)
+        throw new NeedleException(NeedleException.Code.BAD_INPUT, "anchor '" + anchor + "' could not be probed on this task (see the problems listed)");
+      if (out.contains(anchor)) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "anchor '" + anchor + "' is named twice");
+      out.add(anchor);
     }
-    checkAnchor(anchor, pool);
-    if (probes.get(anchor) == null)
-      throw new NeedleException(NeedleException.Code.BAD_INPUT, "anchor '" + anchor + "' could not be probed on this task (see the problems listed)");
-    return anchor;
+    return out;
+  }
+
+  /** @return how many experts a task-agnostic anchor stands for ({@code task-agnostic}: 1, {@code task-agnostic:N}: N), 0 for an expert id */
+  static int agnosticCount(String anchor) {
+    if (anchor.equals(ANCHOR_TASK_AGNOSTIC)) return 1;
+    if (!anchor.startsWith(ANCHOR_TASK_AGNOSTIC + ":")) return 0;
+    String n = anchor.substring(ANCHOR_TASK_AGNOSTIC.length() + 1);
+    try {
+      int v = Integer.parseInt(n);
+      if (v >= 1) return v;
+    } catch (NumberFormatException e) {
+      // said below
+    }
+    throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "anchor '" + anchor + "': the count after task-agnostic: must be a whole number of 1 or more");
   }
 
   /**
-   * Checks, before anything is embedded, that an anchor names an expert of the pool (or is {@link #ANCHOR_TASK_AGNOSTIC});
-   * null passes.
+   * Checks, before anything is embedded, that an anchor names an expert of the pool (or is {@link #ANCHOR_TASK_AGNOSTIC}
+   * or {@code task-agnostic:N}); null passes.
    *
    * @throws NeedleException INVALID_ARGUMENT otherwise
    */
   public static void checkAnchor(String anchor, List<io.needle.zoo.Expert> pool) {
-    if (anchor != null && !anchor.equals(ANCHOR_TASK_AGNOSTIC) && pool.stream().noneMatch(e -> e.id().equals(anchor)))
-      throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "anchor '" + anchor + "' is not an expert of the pool (or '" + ANCHOR_TASK_AGNOSTIC + "')");
+    if (anchor != null && agnosticCount(anchor) == 0 && pool.stream().noneMatch(e -> e.id().equals(anchor)))
+      throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "anchor '" + anchor + "' is not an expert of the pool (or '" + ANCHOR_TASK_AGNOSTIC + "[:N]')");
   }
 }

@@ -189,12 +189,27 @@ class EnsemblesTest {
         new io.needle.zoo.Expert.Metadata(null, null, null, null, null, score, List.of()));
     List<io.needle.zoo.Expert> pool = List.of(expert.apply("s", 0.5), expert.apply("w", 0.7), expert.apply("d1", 0.6),
         expert.apply("d2", null), expert.apply("unprobed", 0.9));
-    assertEquals("w", Ensembles.anchor(Ensembles.ANCHOR_TASK_AGNOSTIC, pool, probes));
-    assertEquals("d1", Ensembles.anchor("d1", pool, probes));
-    NeedleException notInPool = assertThrows(NeedleException.class, () -> Ensembles.anchor("x", pool, probes));
+    assertEquals(List.of("w"), Ensembles.anchors(List.of(Ensembles.ANCHOR_TASK_AGNOSTIC), pool, probes));
+    assertEquals(List.of("d1"), Ensembles.anchors(List.of("d1"), pool, probes));
+    NeedleException notInPool = assertThrows(NeedleException.class, () -> Ensembles.anchors(List.of("x"), pool, probes));
     assertEquals(NeedleException.Code.INVALID_ARGUMENT, notInPool.code());
-    NeedleException notProbed = assertThrows(NeedleException.class, () -> Ensembles.anchor("unprobed", pool, probes));
+    NeedleException notProbed = assertThrows(NeedleException.class, () -> Ensembles.anchors(List.of("unprobed"), pool, probes));
     assertEquals(NeedleException.Code.BAD_INPUT, notProbed.code());
-    assertEquals(null, Ensembles.anchor(null, pool, probes));
+    assertEquals(List.of(), Ensembles.anchors(List.of(), pool, probes));
+    // several anchors: task-agnostic:N is the metadata's top N of the probed pool, skipping experts anchored by name
+    assertEquals(List.of("w", "d1"), Ensembles.anchors(List.of("task-agnostic:2"), pool, probes));
+    assertEquals(List.of("w", "d1", "s"), Ensembles.anchors(List.of("task-agnostic:3"), pool, probes), "d2 has no metadata score: last");
+    assertEquals(List.of("d1", "w", "s"), Ensembles.anchors(List.of("d1", "task-agnostic:2"), pool, probes));
+    assertThrows(NeedleException.class, () -> Ensembles.anchors(List.of("d1", "d1"), pool, probes));
+    for (String bad : List.of("task-agnostic:0", "task-agnostic:x", "task-agnostic:"))
+      assertEquals(NeedleException.Code.INVALID_ARGUMENT, assertThrows(NeedleException.class, () -> Ensembles.checkAnchor(bad, pool)).code(), bad);
+    // the greedy search continues from all of them, each anchor a step whose accuracy is the set's so far
+    Ensembles.Pick two = Ensembles.greedy(probes, 3, 0, List.of("w", "d1"));
+    assertEquals(List.of("w", "d1"), two.experts().subList(0, 2));
+    assertEquals(Ensembles.accuracy(List.of(w, d1), y, 2), two.steps().get(1).accuracy(), 1e-12);
+    assertEquals(Ensembles.inconsistency(w, d1), two.steps().get(1).inconsistency(), 1e-12);
+    assertEquals(3, two.steps().size());
+    assertThrows(NeedleException.class, () -> Ensembles.greedy(probes, 1, 0, List.of("w", "d1")), "more anchors than the size");
+    assertThrows(NeedleException.class, () -> Ensembles.greedy(probes, 2, 0, List.of("w", "w")), "an anchor twice");
   }
 }
