@@ -455,6 +455,10 @@ public final class Ensembles {
       int n = 0;
       for (String a : anchors) n += agnosticCount(a) > 0 ? agnosticCount(a) : 1;
       if (n > size) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, n + " anchors do not fit a set of " + size + ": raise --size or name fewer");
+      java.util.Set<String> seen = new java.util.HashSet<>();
+      for (String a : anchors)
+        if (!seen.add(agnosticCount(a) > 0 ? ANCHOR_TASK_AGNOSTIC : a))
+          throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "anchor '" + a + "' is named twice");
     }
   }
 

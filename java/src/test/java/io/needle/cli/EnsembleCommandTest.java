@@ -57,6 +57,32 @@ class EnsembleCommandTest {
     r = ScoreCommandTest.run("ensemble", "--zoo", EXAMPLE.resolve("zoo").toString(), "--data", EXAMPLE.resolve("images").toString(), "--method", "soup", "--no-cache");
     assertEquals(Main.USAGE, r.code(), r.err());
     assertTrue(r.err().contains("soup"), r.err());
+    // anchors are checked before anything is embedded
+    for (String[] bad : List.of(new String[] {"task-agnostic:0", "whole number"}, new String[] {"nobody", "not an expert of the pool"},
+        new String[] {"task-agnostic:4", "do not fit a set of 3"}, new String[] {"task-agnostic,task-agnostic:2", "named twice"})) {
+      r = ScoreCommandTest.run("ensemble", "--zoo", EXAMPLE.resolve("zoo").toString(), "--data", EXAMPLE.resolve("images").toString(),
+          "--size", "3", "--anchor", bad[0], "--no-cache");
+      assertEquals(Main.USAGE, r.code(), bad[0] + ": " + r.err());
+      assertTrue(r.err().contains(bad[1]), r.err());
+    }
+  }
+
+  @Test
+  void setsStartFromEveryAnchor() throws Exception {
+    Path out = dir.resolve("anchored");
+    ScoreCommandTest.Run r = ScoreCommandTest.run("ensemble", "--zoo", EXAMPLE.resolve("zoo").toString(), "--data", EXAMPLE.resolve("images").toString(),
+        "--size", "3", "--anchor", "task-agnostic:2", "--out", out.toString(), "--device", "cpu", "--backend", "java", "--quiet", "--no-cache");
+    assertEquals(Main.OK, r.code(), r.err());
+    List<String> sets = Files.readAllLines(out.resolve("sets.csv"));
+    java.util.Map<String, java.util.Set<String>> byK = new java.util.TreeMap<>();
+    for (String line : sets.subList(1, sets.size())) {
+      String[] f = line.split(",");
+      byK.computeIfAbsent(f[2], k -> new java.util.TreeSet<>()).add(f[3]);
+    }
+    assertEquals(1, byK.get("1").size(), "every method starts from the same first anchor: " + sets);
+    assertEquals(1, byK.get("2").size(), "and the same two anchors: " + sets);
+    assertTrue(byK.get("2").iterator().next().startsWith(byK.get("1").iterator().next() + ";"), sets.toString());
+    assertEquals(9, sets.size() - 1, "3 methods x sizes 1..3");
   }
 
   @Test
