@@ -25,7 +25,8 @@ import java.util.TreeSet;
  * the argmax's (ties to the lower class) against the test labels; the ensemble's value is the mean over counted seeds.
  * A set of one expert is the oracle's own value for it (up to float16 rounding of the logits). An expert every run of
  * which diverged keeps all its runs, as the single-expert oracle does ({@link SeedRuns}): a set holding it averages in
- * its near-chance outputs, as a user who ensembled it would. An expert with no run in the runs file is undefined, as is
+ * its near-chance outputs, as a user who ensembled it would (a run of it with non-finite logits is left out of its seed,
+ * as a diverged member is). An expert with no run in the runs file is undefined, as is
  * one whose logits file is missing, garbled, lacks a run, or has another row or class count than the test labels: each
  * is said once in {@link Loaded#warnings} and left out.
  *
@@ -269,8 +270,10 @@ public final class EnsembleOracle {
       if (a.shape()[1] != classes)
         throw new NeedleException(NeedleException.Code.BAD_INPUT, npz + ": run '" + key + "' has " + a.shape()[1] + " classes but the test labels have " + classes);
       float[] z = a.toFloats();
-      for (float v : z)
-        if (!Float.isFinite(v)) throw new NeedleException(NeedleException.Code.BAD_INPUT, npz + ": run '" + key + "' holds a non-finite logit");
+      boolean finite = true;
+      for (float v : z) finite &= Float.isFinite(v);
+      if (!finite && chosen.diverged()) continue;  // a diverged run's logits may be garbage: that seed goes without it
+      if (!finite) throw new NeedleException(NeedleException.Code.BAD_INPUT, npz + ": run '" + key + "' holds a non-finite logit");
       out.put(seed, z);
     }
     return out;

@@ -452,13 +452,14 @@ public final class Ensembles {
           throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "unknown ensemble method '" + m + "': use calibrated, diverse or concat");
       methods = List.copyOf(methods);
       anchors = anchors == null ? List.of() : anchors.stream().map(String::trim).toList();
-      int n = 0;
+      long n = 0;
       for (String a : anchors) n += agnosticCount(a) > 0 ? agnosticCount(a) : 1;
       if (n > size) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, n + " anchors do not fit a set of " + size + ": raise --size or name fewer");
       java.util.Set<String> seen = new java.util.HashSet<>();
       for (String a : anchors)
         if (!seen.add(agnosticCount(a) > 0 ? ANCHOR_TASK_AGNOSTIC : a))
-          throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "anchor '" + a + "' is named twice");
+          throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, agnosticCount(a) > 0
+              ? "task-agnostic may appear once among the anchors: use one task-agnostic:N" : "anchor '" + a + "' is named twice");
     }
   }
 
@@ -522,13 +523,17 @@ public final class Ensembles {
         throw new NeedleException(NeedleException.Code.BAD_INPUT, images.source() + ": no expert could be probed (every expert failed)");
       seconds.put("probe", (System.nanoTime() - t1) / 1e9);
       List<String> anchor = anchors(c.anchors(), pool, probes);
+      long asked = c.anchors().stream().mapToLong(a -> agnosticCount(a) > 0 ? agnosticCount(a) : 1).sum();
+      String short_ = anchor.size() < asked ? "only " + anchor.size() + " of the " + asked + " anchors asked for could be probed" : null;
       long t2 = System.nanoTime();
-      for (String m : c.methods())
-        picks.add(switch (m) {
+      for (String m : c.methods()) {
+        Pick p = switch (m) {
           case CALIBRATED -> greedy(probes, c.size(), 0, anchor);
           case DIVERSE -> greedy(probes, c.size(), c.lambda(), anchor);
           default -> concat(backend, embeddings, labels.classes0(), labels.classes(), split, params, probes, c.size(), anchor);
-        });
+        };
+        picks.add(short_ == null ? p : new Pick(p.method(), p.steps(), p.note() == null ? short_ : short_ + "; " + p.note()));
+      }
       seconds.put("search", (System.nanoTime() - t2) / 1e9);
     }
     return new Result(probes, List.copyOf(picks), inconsistency(probes.probes()), List.copyOf(problems), Collections.unmodifiableMap(seconds));

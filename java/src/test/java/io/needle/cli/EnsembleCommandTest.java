@@ -59,7 +59,8 @@ class EnsembleCommandTest {
     assertTrue(r.err().contains("soup"), r.err());
     // anchors are checked before anything is embedded
     for (String[] bad : List.of(new String[] {"task-agnostic:0", "whole number"}, new String[] {"nobody", "not an expert of the pool"},
-        new String[] {"task-agnostic:4", "do not fit a set of 3"}, new String[] {"task-agnostic,task-agnostic:2", "named twice"})) {
+        new String[] {"task-agnostic:4", "do not fit a set of 3"}, new String[] {"task-agnostic:2147483647,mlp-trained", "do not fit a set of 3"},
+        new String[] {"task-agnostic,task-agnostic:2", "task-agnostic may appear once"}, new String[] {"mlp-trained,mlp-trained", "named twice"})) {
       r = ScoreCommandTest.run("ensemble", "--zoo", EXAMPLE.resolve("zoo").toString(), "--data", EXAMPLE.resolve("images").toString(),
           "--size", "3", "--anchor", bad[0], "--no-cache");
       assertEquals(Main.USAGE, r.code(), bad[0] + ": " + r.err());
