@@ -523,8 +523,7 @@ public final class Ensembles {
         throw new NeedleException(NeedleException.Code.BAD_INPUT, images.source() + ": no expert could be probed (every expert failed)");
       seconds.put("probe", (System.nanoTime() - t1) / 1e9);
       List<String> anchor = anchors(c.anchors(), pool, probes);
-      long asked = c.anchors().stream().mapToLong(a -> agnosticCount(a) > 0 ? agnosticCount(a) : 1).sum();
-      String short_ = anchor.size() < asked ? "only " + anchor.size() + " of the " + asked + " anchors asked for could be probed" : null;
+      String short_ = anchorsNote(c.anchors(), anchor);
       long t2 = System.nanoTime();
       for (String m : c.methods()) {
         Pick p = switch (m) {
@@ -573,6 +572,12 @@ public final class Ensembles {
       out.add(anchor);
     }
     return out;
+  }
+
+  /** @return a note when fewer anchors could be resolved (probed) than {@code asked} stands for, else null */
+  static String anchorsNote(List<String> asked, List<String> resolved) {
+    long n = asked.stream().mapToLong(a -> agnosticCount(a) > 0 ? agnosticCount(a) : 1).sum();
+    return resolved.size() < n ? "only " + resolved.size() + " of the " + n + " anchors asked for could be probed" : null;
   }
 
   /** @return how many experts a task-agnostic anchor stands for ({@code task-agnostic}: 1, {@code task-agnostic:N}: N), 0 for an expert id */

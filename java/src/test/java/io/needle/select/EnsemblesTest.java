@@ -201,6 +201,11 @@ class EnsemblesTest {
     assertEquals(List.of("w", "d1", "s"), Ensembles.anchors(List.of("task-agnostic:3"), pool, probes), "d2 has no metadata score: last");
     assertEquals(List.of("d1", "w", "s"), Ensembles.anchors(List.of("d1", "task-agnostic:2"), pool, probes));
     assertThrows(NeedleException.class, () -> Ensembles.anchors(List.of("d1", "d1"), pool, probes));
+    // more task-agnostic anchors than probed experts ("unprobed" is in the pool): the probed ones, and a note saying so
+    List<String> five = Ensembles.anchors(List.of("task-agnostic:5"), pool, probes);
+    assertEquals(List.of("w", "d1", "s", "d2"), five);
+    assertEquals("only 4 of the 5 anchors asked for could be probed", Ensembles.anchorsNote(List.of("task-agnostic:5"), five));
+    assertEquals(null, Ensembles.anchorsNote(List.of("d1", "task-agnostic:2"), List.of("d1", "w", "s")));
     for (String bad : List.of("task-agnostic:0", "task-agnostic:x", "task-agnostic:"))
       assertEquals(NeedleException.Code.INVALID_ARGUMENT, assertThrows(NeedleException.class, () -> Ensembles.checkAnchor(bad, pool)).code(), bad);
     // the greedy search continues from all of them, each anchor a step whose accuracy is the set's so far
