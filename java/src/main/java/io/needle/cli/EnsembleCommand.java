@@ -68,7 +68,7 @@ final class EnsembleCommand implements Callable<Integer> {
         io.needle.engine.Backends.Kind.parse(backend), s, size, methods, lambda, anchors);
     Zoo zoo = task.openZoo();
     TaskOptions.checkAny(zoo.experts(), zoo.problems(), task.zoo);
-    if (anchors != null) for (String a : anchors) Ensembles.checkAnchor(a.trim(), zoo.experts());  // refused before anything is embedded
+    for (String a : cfg.anchors()) Ensembles.checkAnchor(a, zoo.experts());  // refused before anything is embedded
     if (size > zoo.experts().size())
       throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "--size " + size + " but the pool has " + zoo.experts().size() + " expert(s)");
     ProgressBar bar = new ProgressBar(opts.quiet);

@@ -61,30 +61,27 @@ public record SeedRuns(Map<String, Map<String, double[]>> accuracy, Map<String, 
     int t = csv.column("task"), e = csv.column("expert"), lr = csv.column("lr"), va = csv.column("val_accuracy"),
         te = csv.column("test_accuracy"), dv = csv.optionalColumn("diverged"), sd = csv.column("seed");
     java.util.Set<String> seen = new java.util.HashSet<>();
-    // task -> expert -> lr -> [val, test, seed] per seed, the non-diverged runs and the diverged ones apart (used only for
-    // an expert with no other run); tasks and experts in file order
-    Map<String, Map<String, TreeMap<Double, List<double[]>>>> runs = new LinkedHashMap<>(), divergedRuns = new LinkedHashMap<>();
-    Map<String, java.util.LinkedHashSet<String>> order = new LinkedHashMap<>();
+    // task -> expert -> {non-diverged, diverged} -> lr -> [val, test, seed] per seed, tasks and experts in file order;
+    // the diverged runs are used only for an expert with no other run
+    Map<String, Map<String, List<TreeMap<Double, List<double[]>>>>> runs = new LinkedHashMap<>();
     for (int r = 0; r < csv.rows().size(); r++) {
       String[] row = csv.rows().get(r);
       if (!seen.add(row[t].trim() + '\u0000' + row[e].trim() + '\u0000' + csv.number(r, lr) + '\u0000' + row[sd].trim()))
         throw csv.bad(r, "task '" + row[t].trim() + "', expert '" + row[e].trim() + "', lr " + row[lr].trim() + ", seed " + row[sd].trim() + " given twice");
       boolean diverged = dv >= 0 && row[dv].trim().equals("1");
-      order.computeIfAbsent(row[t].trim(), k -> new java.util.LinkedHashSet<>()).add(row[e].trim());
+      List<TreeMap<Double, List<double[]>>> both = runs.computeIfAbsent(row[t].trim(), k -> new LinkedHashMap<>())
+          .computeIfAbsent(row[e].trim(), k -> List.of(new TreeMap<>(), new TreeMap<>()));
       if (diverged && !(finite(row[va]) && finite(row[te]))) continue;  // a diverged run may have no accuracy at all
       double rate = csv.number(r, lr), v = csv.number(r, va), a = csv.number(r, te), seed = csv.number(r, sd);
       if (!(a >= 0 && a <= 1) || !(v >= 0 && v <= 1)) throw csv.bad(r, "accuracies must be in [0, 1]");
       if (seed != Math.rint(seed) || Math.abs(seed) > Integer.MAX_VALUE) throw csv.bad(r, "seed " + row[sd].trim() + " is not an integer");
-      (diverged ? divergedRuns : runs).computeIfAbsent(row[t].trim(), k -> new LinkedHashMap<>()).computeIfAbsent(row[e].trim(), k -> new TreeMap<>())
-          .computeIfAbsent(rate, k -> new java.util.ArrayList<>()).add(new double[] {v, a, seed});
+      both.get(diverged ? 1 : 0).computeIfAbsent(rate, k -> new java.util.ArrayList<>()).add(new double[] {v, a, seed});
     }
     Map<String, Map<String, double[]>> out = new LinkedHashMap<>();
     Map<String, Map<String, Choice>> chosen = new LinkedHashMap<>();
-    order.forEach((task, experts) -> experts.forEach(expert -> {
-      TreeMap<Double, List<double[]>> byLr = runs.getOrDefault(task, Map.of()).get(expert);
-      boolean allDiverged = byLr == null;
-      if (allDiverged) byLr = divergedRuns.getOrDefault(task, Map.of()).get(expert);
-      if (byLr == null) return;
+    runs.forEach((task, byExpert) -> byExpert.forEach((expert, both) -> {
+      boolean allDiverged = both.get(0).isEmpty();
+      TreeMap<Double, List<double[]>> byLr = both.get(allDiverged ? 1 : 0);
       List<double[]> best = null;
       double bestVal = Double.NEGATIVE_INFINITY, bestLr = Double.NaN;
       for (Map.Entry<Double, List<double[]>> seeds : byLr.entrySet()) {  // ascending rates: ties keep the smaller

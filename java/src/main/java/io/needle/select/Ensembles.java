@@ -356,11 +356,7 @@ public final class Ensembles {
       int best = -1;
       double bestAcc = Double.NEGATIVE_INFINITY;
       for (int t = 0; t < joined.size(); t++) {
-        Embedding j = joined.get(t);
-        double[] z = logits(w.get(t), Split.rows(j.data(), j.cols(), split.val()), j.cols(), classes);
-        int right = 0;
-        for (int i = 0; i < yval.length; i++) if (argmax(z, i * classes, classes) == yval[i]) right++;
-        double acc = (double) right / yval.length;
+        double acc = valAccuracy(w.get(t), joined.get(t), classes, split, yval);
         if (acc > bestAcc) {
           bestAcc = acc;
           best = t;
@@ -385,8 +381,12 @@ public final class Ensembles {
 
   /** The validation accuracy of one probe fitted on {@code joined}. */
   private static double concatAccuracy(Backend backend, Embedding joined, int[] y, int classes, Split split, LinearProbe.Params params, int[] yval) {
-    float[] w = fitWeights(backend, List.of(joined), y, classes, split, params).get(0);
-    double[] z = logits(w, Split.rows(joined.data(), joined.cols(), split.val()), joined.cols(), classes);
+    return valAccuracy(fitWeights(backend, List.of(joined), y, classes, split, params).get(0), joined, classes, split, yval);
+  }
+
+  /** The validation accuracy of probe weights {@code w} on {@code x}'s validation rows. */
+  private static double valAccuracy(float[] w, Embedding x, int classes, Split split, int[] yval) {
+    double[] z = logits(w, Split.rows(x.data(), x.cols(), split.val()), x.cols(), classes);
     int right = 0;
     for (int i = 0; i < yval.length; i++) if (argmax(z, i * classes, classes) == yval[i]) right++;
     return (double) right / yval.length;
@@ -452,8 +452,7 @@ public final class Ensembles {
           throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, "unknown ensemble method '" + m + "': use calibrated, diverse or concat");
       methods = List.copyOf(methods);
       anchors = anchors == null ? List.of() : anchors.stream().map(String::trim).toList();
-      long n = 0;
-      for (String a : anchors) n += agnosticCount(a) > 0 ? agnosticCount(a) : 1;
+      long n = anchorCount(anchors);
       if (n > size) throw new NeedleException(NeedleException.Code.INVALID_ARGUMENT, n + " anchors do not fit a set of " + size + ": raise --size or name fewer");
       java.util.Set<String> seen = new java.util.HashSet<>();
       for (String a : anchors)
@@ -576,8 +575,13 @@ public final class Ensembles {
 
   /** @return a note when fewer anchors could be resolved (probed) than {@code asked} stands for, else null */
   static String anchorsNote(List<String> asked, List<String> resolved) {
-    long n = asked.stream().mapToLong(a -> agnosticCount(a) > 0 ? agnosticCount(a) : 1).sum();
+    long n = anchorCount(asked);
     return resolved.size() < n ? "only " + resolved.size() + " of the " + n + " anchors asked for could be probed" : null;
+  }
+
+  /** @return how many experts the anchors stand for (a {@code task-agnostic:N} counts N) */
+  static long anchorCount(List<String> anchors) {
+    return anchors.stream().mapToLong(a -> agnosticCount(a) > 0 ? agnosticCount(a) : 1).sum();
   }
 
   /** @return how many experts a task-agnostic anchor stands for ({@code task-agnostic}: 1, {@code task-agnostic:N}: N), 0 for an expert id */
